@@ -1,0 +1,116 @@
+"""The project's command line: `abg run | serve | migrate | seed | token | sdl | db-revision`."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import os
+import sys
+
+import click
+
+from shared.registry import get_service, service_names
+
+
+@click.group()
+@click.option("--log-level", default=None, help="Overrides ABG_LOG_LEVEL.")
+def main(log_level: str | None) -> None:
+    """Alliance Benefits Graph."""
+    from shared.log_setup import configure_logging
+
+    configure_logging(log_level)
+
+
+@main.command()
+@click.option("--no-seed", is_flag=True, help="Do not seed demo data into an empty database.")
+def run(no_seed: bool) -> None:
+    """Start everything: embedded PostgreSQL, every subgraph, the gateway."""
+    from shared.runner import run_all
+
+    sys.exit(run_all(seed=not no_seed))
+
+
+@main.command()
+@click.argument("service", type=click.Choice(service_names()))
+@click.option("--port", type=int, default=None)
+@click.option("--host", default=None)
+def serve(service: str, port: int | None, host: str | None) -> None:
+    """Serve one subgraph (its database: DATABASE_URL, or the embedded server)."""
+    import uvicorn
+
+    from shared.settings import get_settings
+
+    settings = get_settings()
+    uvicorn.run(
+        get_service(service).app,
+        host=host or settings.host,
+        port=port or settings.port_of(service),
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+    )
+
+
+def _database_url(service: str) -> str:
+    from shared.database.resolve import database_url_for
+
+    return asyncio.run(database_url_for(service))
+
+
+@main.command()
+@click.argument("services", nargs=-1, type=click.Choice(service_names()))
+def migrate(services: tuple[str, ...]) -> None:
+    """Apply migrations (all services by default)."""
+    from shared.database.migrations import upgrade
+
+    for name in services or service_names():
+        upgrade(name, _database_url(name))
+        click.echo(f"{name}: migrated")
+
+
+@main.command()
+def seed() -> None:
+    """Seed demo data into empty service tables."""
+    from shared.runner import _seed_and_close
+
+    url = _database_url(service_names()[0])
+    click.echo(", ".join(asyncio.run(_seed_and_close(url))) or "nothing to seed (data already there)")
+
+
+@main.command(name="db-revision")
+@click.argument("service", type=click.Choice(service_names()))
+@click.option("-m", "--message", required=True)
+def db_revision(service: str, message: str) -> None:
+    """Write a new migration for SERVICE from its models (autogenerate)."""
+    from shared.database.migrations import revision
+
+    revision(service, _database_url(service), message)
+
+
+@main.command()
+@click.option("--kind", type=click.Choice(["member", "partner", "staff", "service"]), required=True)
+@click.option("--subject", required=True, help="Member id, partner id, staff user id or service name.")
+@click.option("--role", "roles", multiple=True, help="Staff role: operator or customer_service.")
+@click.option("--ttl", type=int, default=3600, show_default=True, help="Seconds until it expires.")
+def token(kind: str, subject: str, roles: tuple[str, ...], ttl: int) -> None:
+    """Mint a development bearer token."""
+    from shared.cli_token import mint_dev_token
+
+    click.echo(mint_dev_token(kind, subject, roles, ttl))
+
+
+@main.command()
+@click.argument("service", type=click.Choice(service_names()))
+def sdl(service: str) -> None:
+    """Print a subgraph's federation SDL (what `_service { sdl }` answers)."""
+    os.environ.setdefault("ABG_ENV", "development")
+    schema = importlib.import_module(f"services.{service}.schema").schema
+    result = schema.execute_sync("{ _service { sdl } }")
+    if result.errors:
+        raise click.ClickException(str(result.errors))
+    click.echo(result.data["_service"]["sdl"])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+"""Async engines and sessions, one engine per (database URL) in a process.
+
+Each service's tables live in its own PostgreSQL schema, named in the models' `__table_args__`,
+so several services may share one database server (the embedded default) or have one each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import TypeVar
+
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from shared.database.urls import to_async_url
+from shared.settings import get_settings
+
+T = TypeVar("T")
+
+# SQLSTATEs worth retrying the whole transaction for: serialization failure, deadlock.
+_RETRYABLE_SQLSTATES = {"40001", "40P01"}
+
+
+def is_serialization_failure(error: BaseException) -> bool:
+    orig = getattr(error, "orig", None)
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(getattr(orig, "__cause__", None), "sqlstate", None)
+    return isinstance(error, DBAPIError) and sqlstate in _RETRYABLE_SQLSTATES
+
+
+class Database:
+    """An engine and its session factory."""
+
+    def __init__(self, url: str, *, pool_size: int | None = None, max_overflow: int | None = None) -> None:
+        settings = get_settings()
+        self.url = to_async_url(url)
+        self.engine: AsyncEngine = create_async_engine(
+            self.url,
+            pool_size=pool_size if pool_size is not None else settings.db_pool_size,
+            max_overflow=max_overflow if max_overflow is not None else settings.db_max_overflow,
+            pool_pre_ping=False,
+            # asyncpg's statement cache is per connection and safe with our static SQL.
+            connect_args={"server_settings": {"application_name": "alliance-benefits-graph"}},
+        )
+        self.sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A short session for reads; GraphQL resolvers run concurrently, so each takes its own."""
+        async with self.sessions() as session:
+            yield session
+
+    @asynccontextmanager
+    async def transaction(self, isolation_level: str | None = None) -> AsyncIterator[AsyncSession]:
+        """A session inside one transaction: committed on success, rolled back on any error."""
+        async with self.sessions() as session:
+            if isolation_level:
+                await session.connection(execution_options={"isolation_level": isolation_level})
+            async with session.begin():
+                yield session
+
+    async def run_transaction(
+        self,
+        work: Callable[[AsyncSession], Awaitable[T]],
+        *,
+        isolation_level: str | None = None,
+        attempts: int = 8,
+    ) -> T:
+        """Runs `work` in a transaction, retrying the whole of it on serialization failures and
+        deadlocks with jittered exponential backoff. `work` must not call other services."""
+        for attempt in range(1, attempts + 1):
+            try:
+                async with self.transaction(isolation_level) as session:
+                    return await work(session)
+            except DBAPIError as error:
+                if attempt == attempts or not is_serialization_failure(error):
+                    raise
+                await asyncio.sleep(random.uniform(0, 0.005 * 2**attempt))
+        raise AssertionError("unreachable")
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+_databases: dict[str, Database] = {}
+
+
+def get_database(url: str) -> Database:
+    """The process's one `Database` for a URL (engines are pooled and costly to create)."""
+    key = to_async_url(url)
+    database = _databases.get(key)
+    if database is None:
+        database = _databases[key] = Database(key)
+    return database
+
+
+async def dispose_databases() -> None:
+    for database in list(_databases.values()):
+        await database.dispose()
+    _databases.clear()

@@ -1,0 +1,91 @@
+"""Alembic migrations, one history per service, each with its version table in its own schema.
+
+No alembic.ini: the config is built here from the service's folder (`services/<name>/migrations`),
+and each service's `env.py` is two lines that call `run_env`. Migrations take an advisory lock, so
+several processes starting at once apply them once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from alembic import command, context
+from alembic.config import Config
+from sqlalchemy import MetaData, pool, text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from shared.database.urls import to_async_url
+from shared.settings import PROJECT_ROOT
+
+VERSION_TABLE = "alembic_version"
+
+
+def migrations_dir(service: str) -> Path:
+    return PROJECT_ROOT / "services" / service / "migrations"
+
+
+def alembic_config(service: str, url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir(service)))
+    config.set_main_option("sqlalchemy.url", to_async_url(url).replace("%", "%%"))
+    config.set_main_option("file_template", "%%(year)d%%(month).2d%%(day).2d_%%(rev)s_%%(slug)s")
+    config.attributes["service"] = service
+    return config
+
+
+def upgrade(service: str, url: str, revision: str = "head") -> None:
+    """Applies the service's migrations (blocking; runs its own event loop)."""
+    command.upgrade(alembic_config(service, url), revision)
+
+
+async def upgrade_async(service: str, url: str, revision: str = "head") -> None:
+    """`upgrade` from inside a running event loop (Alembic's env runs `asyncio.run`)."""
+    await asyncio.to_thread(upgrade, service, url, revision)
+
+
+def revision(service: str, url: str, message: str, autogenerate: bool = True) -> None:
+    """Writes a new migration for the service, compared against the live database."""
+    command.revision(alembic_config(service, url), message=message, autogenerate=autogenerate)
+
+
+def run_env(schema: str, metadata: MetaData) -> None:
+    """The body of every service's `env.py`."""
+    url = context.config.get_main_option("sqlalchemy.url")
+    assert url is not None
+
+    def include_name(name: str | None, type_: str, parent_names: dict) -> bool:
+        if type_ == "schema":
+            return name == schema
+        return True
+
+    def include_object(obj, name, type_, reflected, compare_to) -> bool:  # noqa: ANN001
+        table = obj if type_ == "table" else getattr(obj, "table", None)
+        return getattr(table, "schema", schema) == schema
+
+    def run(connection) -> None:  # noqa: ANN001
+        context.configure(
+            connection=connection,
+            target_metadata=metadata,
+            version_table=VERSION_TABLE,
+            version_table_schema=schema,
+            include_schemas=True,
+            include_name=include_name,
+            include_object=include_object,
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"migrate:{schema}"})
+            connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+            context.run_migrations()
+
+    async def run_async() -> None:
+        engine = create_async_engine(url, poolclass=pool.NullPool)
+        try:
+            async with engine.connect() as connection:
+                await connection.run_sync(run)
+                await connection.commit()
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run_async())

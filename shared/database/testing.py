@@ -1,0 +1,91 @@
+"""Pytest fixtures: a real PostgreSQL for every test that touches data.
+
+The server is the embedded one (a throwaway cluster under the data dir) unless `DATABASE_URL`
+names another. Either way each test session creates its own database on that server, migrates
+every service into it, and drops it at the end. Each test that asks for `db` starts from empty
+tables (one TRUNCATE of every service table), which takes milliseconds.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+import pytest
+
+from shared.database.engine import dispose_databases
+from shared.database.migrations import VERSION_TABLE, upgrade_async
+from shared.database.urls import redact, to_async_url, to_libpq_url, with_database
+from shared.settings import get_settings, reset_settings_cache
+from shared.registry import SERVICES
+
+
+@pytest.fixture(scope="session")
+def database_server_url() -> Iterator[str]:
+    """A URL of a PostgreSQL server (its maintenance database) that tests may create databases on."""
+    given = os.environ.get("DATABASE_URL")
+    if given:
+        yield to_async_url(given)
+        return
+    from shared.database.embedded import start_embedded
+
+    server = start_embedded(get_settings().data_dir / "pg-test", for_tests=True)
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+async def database_url(database_server_url: str) -> AsyncIterator[str]:
+    """A fresh, migrated database for this test session; the environment points every service at it."""
+    name = f"abg_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(to_libpq_url(database_server_url))
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    url = with_database(database_server_url, name)
+    previous = {key: os.environ.get(key) for key in ("DATABASE_URL", "ABG_ENV")}
+    os.environ["DATABASE_URL"] = url
+    os.environ["ABG_ENV"] = "test"
+    reset_settings_cache()
+    try:
+        for spec in SERVICES:
+            await upgrade_async(spec.name, url)
+        yield url
+    finally:
+        await dispose_databases()
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        reset_settings_cache()
+        admin = await asyncpg.connect(to_libpq_url(database_server_url))
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        except Exception as error:  # a leftover test database is untidy, not a failure
+            print(f"could not drop {name} on {redact(database_server_url)}: {error}")
+        finally:
+            await admin.close()
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[str]:
+    """Empty service tables for this test; yields the database URL."""
+    connection = await asyncpg.connect(to_libpq_url(database_url))
+    try:
+        tables = await connection.fetch(
+            "SELECT format('%I.%I', schemaname, tablename) AS name FROM pg_tables"
+            " WHERE schemaname = ANY($1::text[]) AND tablename <> $2",
+            [spec.schema for spec in SERVICES],
+            VERSION_TABLE,
+        )
+        if tables:
+            await connection.execute(f"TRUNCATE {', '.join(t['name'] for t in tables)} RESTART IDENTITY CASCADE")
+    finally:
+        await connection.close()
+    yield database_url

@@ -1,0 +1,140 @@
+"""The ASGI app of a subgraph: GraphQL at /graphql, /health, /ready, plus a service's own routes.
+
+Start-up resolves the service's database (the embedded server unless configured) and starts the
+service's background loops (outbox delivery, scheduled jobs); shutdown stops them and closes pools.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+from strawberry.asgi import GraphQL
+
+from shared.database import Database, dispose_databases, get_database
+from shared.database.resolve import database_url_for
+from shared.federation.context import Context
+from shared.federation.middleware import SubgraphMiddleware
+from shared.federation.request_id import current_request_id
+from shared.federation.schema import SubgraphSchema
+from shared.http import aclose_http_client
+from shared.log_setup import configure_logging
+from shared.settings import get_settings
+
+log = logging.getLogger("abg.app")
+
+# A background loop gets the service's database and runs until cancelled.
+BackgroundLoop = Callable[[Database], Awaitable[None]]
+
+
+class SubgraphGraphQL(GraphQL):
+    def __init__(self, schema: SubgraphSchema, service: "ServiceState", **kwargs: Any) -> None:
+        super().__init__(schema, **kwargs)
+        self.service = service
+
+    async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
+        return Context(
+            request=request,
+            principal=request.state.principal,
+            db=self.service.db,
+            request_id=current_request_id(),
+        )
+
+
+class ServiceState:
+    """What a running subgraph holds: its database, once resolved at start-up."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._db: Database | None = None
+
+    @property
+    def db(self) -> Database:
+        if self._db is None:
+            raise RuntimeError(f"{self.name}: the database is not resolved yet (app not started)")
+        return self._db
+
+    async def start(self) -> None:
+        self._db = get_database(await database_url_for(self.name))
+
+
+def create_subgraph_app(
+    *,
+    service: str,
+    schema: SubgraphSchema,
+    routes: Sequence[BaseRoute] = (),
+    background: Sequence[BackgroundLoop] = (),
+) -> Starlette:
+    settings = get_settings()
+    if not logging.getLogger().handlers:  # started by uvicorn rather than our CLI
+        configure_logging()
+    state = ServiceState(service)
+    graphql = SubgraphGraphQL(
+        schema,
+        state,
+        graphql_ide="graphiql" if settings.graphiql_enabled else None,
+        allow_queries_via_get=True,
+    )
+
+    async def health(_: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok", "service": service})
+
+    async def ready(_: Request) -> JSONResponse:
+        try:
+            async with state.db.session() as session:
+                await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+        except Exception as error:  # noqa: BLE001 - readiness reports, it does not raise
+            return JSONResponse({"status": "unavailable", "reason": type(error).__name__}, status_code=503)
+        return JSONResponse({"status": "ready", "service": service})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await state.start()
+        tasks = [asyncio.create_task(_supervised(loop, state.db), name=f"{service}:{i}") for i, loop in enumerate(background)]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await aclose_http_client()
+            await dispose_databases()
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/health", health),
+            Route("/ready", ready),
+            *routes,
+        ],
+        lifespan=lifespan,
+    )
+    app.state.service = state
+    app.state.schema = schema
+    app.add_middleware(
+        SubgraphMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        authenticate_paths=("/graphql", *(getattr(r, "path", "") for r in routes)),
+    )
+    return app
+
+
+async def _supervised(loop: BackgroundLoop, db: Database) -> None:
+    """Keeps a background loop alive: an unexpected error is logged and the loop restarted."""
+    while True:
+        try:
+            await loop(db)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("background loop %s failed; restarting in 1 s", getattr(loop, "__name__", loop))
+            await asyncio.sleep(1)

@@ -1,0 +1,38 @@
+"""The per-request context every resolver sees: who is asking, and per-request DataLoaders."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import strawberry
+from starlette.requests import Request
+from strawberry.dataloader import DataLoader
+
+from shared.auth.principals import Principal
+from shared.database import Database
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+@dataclass
+class Context:
+    request: Request | None
+    principal: Principal
+    db: Database
+    request_id: str | None = None
+    _loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
+
+    def loader(self, name: str, load: Callable[[Sequence[K]], Awaitable[Sequence[V]]]) -> DataLoader[K, V]:
+        """The request's one DataLoader under `name`: a batch of keys costs one call of `load`.
+
+        `load` gets the keys and returns one value (or exception) per key, in order."""
+        found = self._loaders.get(name)
+        if found is None:
+            found = self._loaders[name] = DataLoader(load_fn=lambda keys: load(keys))  # type: ignore[arg-type]
+        return found  # type: ignore[return-value]
+
+
+Info = strawberry.Info[Context, None]

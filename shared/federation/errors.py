@@ -1,0 +1,87 @@
+"""The error policy of every subgraph.
+
+Our typed `DomainError`s reach the client with their message and a stable `extensions.code`.
+GraphQL's own errors (syntax, validation) keep their message with a code of their own. Anything
+else is an internal error: logged with its traceback and the request id, and masked for the client
+as "Internal server error" carrying that request id, so support can find it in the log.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from shared.errors import DomainError
+from shared.federation.request_id import current_request_id
+
+log = logging.getLogger("abg.errors")
+
+
+def is_internal(error: GraphQLError) -> bool:
+    original = error.original_error
+    if original is None:
+        return False  # a GraphQL error (parse, validation, variables): the client's to fix
+    if isinstance(original, DomainError):
+        return False
+    if isinstance(original, GraphQLError):
+        return is_internal(original)
+    return True
+
+
+def log_internal_errors(errors: list[GraphQLError]) -> None:
+    for error in errors:
+        if is_internal(error):
+            original = error.original_error
+            log.error(
+                "internal error at %s (request %s)",
+                error.path,
+                current_request_id(),
+                exc_info=(type(original), original, original.__traceback__) if original else None,
+            )
+
+
+def present(error: GraphQLError) -> GraphQLError:
+    """The client-facing form of one error."""
+    original = error.original_error
+    while isinstance(original, GraphQLError) and original.original_error is not None:
+        original = original.original_error
+    if isinstance(original, DomainError):
+        return GraphQLError(
+            original.message,
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            extensions=original.as_extensions(),
+        )
+    if original is None or isinstance(original, GraphQLError):
+        extensions = dict(error.extensions or {})
+        extensions.setdefault("code", "GRAPHQL_VALIDATION_FAILED" if error.path is None else "BAD_REQUEST")
+        return GraphQLError(
+            error.message,
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            extensions=extensions,
+        )
+    request_id = current_request_id()
+    return GraphQLError(
+        f"Internal server error (request id {request_id})",
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+    )
+
+
+class ErrorPolicy(SchemaExtension):
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is not None and result.errors:
+            result.errors = [present(error) for error in result.errors]

@@ -1,0 +1,136 @@
+"""Settings from environment variables, with defaults that work on a developer's machine.
+
+Every variable is listed in the README. Names are prefixed `ABG_` except the conventional
+`DATABASE_URL`. In `production` the development secrets are refused at start-up.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Ports of the default single-machine deployment; compose.yaml uses the same ones.
+DEFAULT_PORTS = {
+    "gateway": 4000,
+    "members": 4001,
+    "points": 4002,
+    "benefits": 4003,
+    "redemptions": 4004,
+}
+
+_DEV_SECRET = "development-only-secret-change-me"
+
+
+def _dev_key(purpose: str) -> str:
+    """A fixed development key (base64 of 32 bytes), derived so that each purpose differs."""
+    return base64.b64encode(hashlib.sha256(f"{_DEV_SECRET}:{purpose}".encode()).digest()).decode()
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ABG_", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    host: str = "127.0.0.1"
+
+    # Database: one URL for all services (each uses its own schema), or one per service.
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "ABG_DATABASE_URL")
+    )
+    members_database_url: str | None = None
+    points_database_url: str | None = None
+    benefits_database_url: str | None = None
+    redemptions_database_url: str | None = None
+    data_dir: Path = PROJECT_ROOT / ".data"
+    db_pool_size: int = 10
+    db_max_overflow: int = 20
+
+    # Ports and the URLs services use to reach each other (straight, not through the gateway).
+    gateway_port: int = DEFAULT_PORTS["gateway"]
+    members_port: int = DEFAULT_PORTS["members"]
+    points_port: int = DEFAULT_PORTS["points"]
+    benefits_port: int = DEFAULT_PORTS["benefits"]
+    redemptions_port: int = DEFAULT_PORTS["redemptions"]
+    members_url: str | None = None
+    points_url: str | None = None
+    benefits_url: str | None = None
+    redemptions_url: str | None = None
+
+    # Auth: HS256 with a shared secret by default; RS256 verifies with a public key instead.
+    jwt_algorithm: Literal["HS256", "RS256"] = "HS256"
+    jwt_secret: str = _DEV_SECRET
+    jwt_public_key: str | None = None
+    jwt_private_key: str | None = None  # only to mint RS256 tokens (development CLI)
+    jwt_issuer: str = "alliance-benefits-graph"
+    jwt_audience: str = "alliance-benefits-graph"
+    jwt_leeway_seconds: int = 30
+    service_token_ttl_seconds: int = 3600
+
+    # Personal data: the master key wraps per-member data keys; the blind-index key hashes lookups.
+    master_key: str = _dev_key("master")
+    retired_master_keys: str = ""  # comma-separated; still unwrap old data keys after a rotation
+    blind_index_key: str = _dev_key("blind-index")
+
+    # Events: outbox delivery.
+    outbox_poll_interval_seconds: float = 0.5
+    outbox_batch_size: int = 100
+    outbox_max_attempts: int = 20
+    http_timeout_seconds: float = 10.0
+    http_max_connections: int = 100  # per process, to all upstreams together (kept alive too)
+    # The name this process signs its service-to-service calls with; the runner sets it per process.
+    service_name: str = "service"
+
+    # GraphQL limits applied by every subgraph.
+    max_query_depth: int = 15
+    max_aliases: int = 30
+    max_query_tokens: int = 5000
+    max_body_bytes: int = 1_000_000
+    graphiql: bool | None = None  # default: on in development only
+
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _refuse_dev_secrets_in_production(self) -> "Settings":
+        if self.env == "production":
+            dev = {
+                "ABG_JWT_SECRET": self.jwt_algorithm == "HS256" and self.jwt_secret == _DEV_SECRET,
+                "ABG_MASTER_KEY": self.master_key == _dev_key("master"),
+                "ABG_BLIND_INDEX_KEY": self.blind_index_key == _dev_key("blind-index"),
+            }
+            missing = [name for name, is_dev in dev.items() if is_dev]
+            if missing:
+                raise ValueError(f"production needs real secrets; set {', '.join(missing)}")
+        return self
+
+    def port_of(self, service: str) -> int:
+        return getattr(self, f"{service}_port")
+
+    def url_of(self, service: str) -> str:
+        """The GraphQL endpoint of a service, as other services reach it."""
+        explicit = getattr(self, f"{service}_url", None)
+        return explicit or f"http://{self.host}:{self.port_of(service)}/graphql"
+
+    def database_url_of(self, service: str) -> str | None:
+        """The database a service uses; None means the embedded server (resolved at start-up)."""
+        return getattr(self, f"{service}_database_url", None) or self.database_url
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.env == "development" if self.graphiql is None else self.graphiql
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings_cache() -> None:
+    """Tests change environment variables; this makes the next `get_settings()` read them again."""
+    get_settings.cache_clear()

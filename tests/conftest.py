@@ -1,0 +1,3 @@
+"""Fixtures for the whole suite: a real PostgreSQL (embedded unless DATABASE_URL is set)."""
+
+pytest_plugins = ["shared.database.testing"]

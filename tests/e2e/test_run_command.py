@@ -1,0 +1,78 @@
+"""The README's run command, as a user runs it: everything up, then Ctrl-C leaves nothing behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from shared.registry import SERVICES
+from shared.settings import PROJECT_ROOT
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _postgres_processes(data_dir: Path) -> list[psutil.Process]:
+    found = []
+    for process in psutil.process_iter(["name", "cmdline"]):
+        if process.info["name"] == "postgres" and str(data_dir) in " ".join(process.info["cmdline"] or []):
+            found.append(process)
+    return found
+
+
+@pytest.mark.timeout(240)
+def test_run_brings_up_every_service_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
+    ports = {spec.name: _free_port() for spec in SERVICES} | {"gateway": _free_port()}
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL" and not k.startswith("ABG_")}
+    env |= {f"ABG_{name.upper()}_PORT": str(port) for name, port in ports.items()}
+    env |= {"ABG_DATA_DIR": str(tmp_path / "data"), "ABG_ENV": "development"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "shared.cli", "run"],
+        cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    output: list[str] = []
+    try:
+        deadline = time.monotonic() + 180
+        assert process.stdout is not None
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line and process.poll() is not None:
+                break
+            output.append(line)
+            if line.startswith("Ctrl-C stops everything"):
+                break
+        text = "".join(output)
+        assert "is up" in text, text
+        for spec in SERVICES:
+            url = f"http://127.0.0.1:{ports[spec.name]}/graphql"
+            assert url in text
+            assert httpx.get(f"http://127.0.0.1:{ports[spec.name]}/ready").json()["status"] == "ready"
+            answer = httpx.post(url, json={"query": "{ _service { sdl } }"}).json()
+            assert "@key" in answer["data"]["_service"]["sdl"]
+        assert _postgres_processes(tmp_path / "data"), "the embedded PostgreSQL is not running"
+        children = psutil.Process(process.pid).children(recursive=True)
+        assert len(children) >= len(SERVICES)
+    finally:
+        process.send_signal(signal.SIGINT)
+        rest, _ = process.communicate(timeout=60)
+        output.append(rest)
+    assert process.returncode == 0, "".join(output)
+    assert "Stopped." in "".join(output)
+    time.sleep(0.5)
+    assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+    assert not _postgres_processes(tmp_path / "data")
+    for port in ports.values():
+        with socket.socket() as sock:
+            assert sock.connect_ex(("127.0.0.1", port)) != 0, f"port {port} is still served"

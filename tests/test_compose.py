@@ -1,0 +1,33 @@
+"""compose.yaml describes the same deployment as `scripts/run`: every service, on the ports the settings use."""
+
+from __future__ import annotations
+
+import yaml
+
+from shared.registry import SERVICES
+from shared.settings import PROJECT_ROOT, Settings
+
+
+def _compose() -> dict:
+    return yaml.safe_load((PROJECT_ROOT / "compose.yaml").read_text())
+
+
+def test_every_service_and_the_gateway_has_a_container_on_its_port() -> None:
+    settings = Settings()
+    services = _compose()["services"]
+    for name in [spec.name for spec in SERVICES] + ["gateway"]:
+        assert name in services, f"compose.yaml has no {name} service"
+        port = settings.port_of(name)
+        assert f"{port}:{port}" in services[name]["ports"]
+        assert str(port) in services[name]["command"]
+
+
+def test_services_reach_each_other_and_postgres_by_container_name() -> None:
+    compose = _compose()
+    settings = Settings()
+    assert "postgres" in compose["services"]
+    env = compose["services"][SERVICES[0].name]["environment"]
+    assert env["DATABASE_URL"].startswith("postgresql://") and "@postgres:5432/" in env["DATABASE_URL"]
+    for spec in SERVICES:
+        assert env[f"ABG_{spec.name.upper()}_URL"] == f"http://{spec.name}:{settings.port_of(spec.name)}/graphql"
+    assert env["ABG_ENV"] == "production"  # so development secrets are refused there
