@@ -1,0 +1,21 @@
+"""Identifiers: time-sortable UUIDv7.
+
+UUIDv7 starts with a millisecond timestamp, so new rows land at the end of a B-tree index (no random
+page splits as with UUIDv4) and ids sort by creation time, which cursor pagination relies on.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from uuid_utils import compat as _uuid7
+
+__all__ = ["new_id"]
+
+
+def new_id() -> uuid.UUID:
+    """A new UUIDv7 as a stdlib `uuid.UUID` (what SQLAlchemy, asyncpg and strawberry expect).
+
+    `uuid_utils` keeps a counter within one millisecond, so ids made in a tight loop still increase.
+    """
+    return _uuid7.uuid7()
