@@ -41,6 +41,7 @@ def serve(service: str, port: int | None, host: str | None) -> None:
 
     from shared.settings import get_settings
 
+    os.environ.setdefault("ABG_SERVICE_NAME", service)
     settings = get_settings()
     uvicorn.run(
         get_service(service).app,

@@ -125,7 +125,8 @@ def run_all(*, seed: bool = True) -> int:
 
         env = dict(os.environ, DATABASE_URL=url)
         for spec in SERVICES:
-            supervisor.start(spec.name, uvicorn_args(spec.app, settings.host, settings.port_of(spec.name)), env)
+            args = uvicorn_args(spec.app, settings.host, settings.port_of(spec.name))
+            supervisor.start(spec.name, args, dict(env, ABG_SERVICE_NAME=spec.name))
         for spec in SERVICES:
             wait_healthy(f"http://{settings.host}:{settings.port_of(spec.name)}/health", supervisor)
 
