@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from shared.federation.request_id import RequestIdLogFilter
+from shared.request_id import RequestIdLogFilter
 from shared.settings import get_settings
 
 

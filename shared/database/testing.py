@@ -1,7 +1,7 @@
 """Pytest fixtures: a real PostgreSQL for every test that touches data.
 
-The server is the embedded one (a throwaway cluster under the data dir) unless `DATABASE_URL`
-names another. Either way each test session creates its own database on that server, migrates
+The server is the embedded one (a throwaway cluster of this session's own under the data dir,
+deleted at the end) unless `DATABASE_URL` names another. Either way each test session creates its own database on that server, migrates
 every service into it, and drops it at the end. Each test that asks for `db` starts from empty
 tables (one TRUNCATE of every service table), which takes milliseconds.
 """
@@ -9,8 +9,11 @@ tables (one TRUNCATE of every service table), which takes milliseconds.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -31,11 +34,17 @@ def database_server_url() -> Iterator[str]:
         return
     from shared.database.embedded import start_embedded
 
-    server = start_embedded(get_settings().data_dir / "pg-test", for_tests=True)
+    # A cluster of this session's own: overlapping test runs must not stop each other's server.
+    root = get_settings().data_dir / "test-clusters"
+    root.mkdir(parents=True, exist_ok=True)
+    pgdata = Path(tempfile.mkdtemp(prefix="run-", dir=root))
+    pgdata.rmdir()  # the wheel creates it, owned by its own system user when run as root
+    server = start_embedded(pgdata, for_tests=True)
     try:
         yield server.url
     finally:
         server.stop()
+        shutil.rmtree(pgdata, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,7 @@ from shared.database import Database, dispose_databases, get_database
 from shared.database.resolve import database_url_for
 from shared.federation.context import Context
 from shared.federation.middleware import SubgraphMiddleware
-from shared.federation.request_id import current_request_id
+from shared.request_id import current_request_id
 from shared.federation.schema import SubgraphSchema
 from shared.http import aclose_http_client
 from shared.log_setup import configure_logging

@@ -15,7 +15,7 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from shared.errors import DomainError
-from shared.federation.request_id import current_request_id
+from shared.request_id import current_request_id
 
 log = logging.getLogger("abg.errors")
 

@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.auth.principals import ANONYMOUS
 from shared.auth.tokens import principal_from_authorization_header
 from shared.errors import DomainError, PayloadTooLarge, Unauthenticated
-from shared.federation.request_id import HEADER, pick_request_id, request_id_var
+from shared.request_id import HEADER, pick_request_id, request_id_var
 
 log = logging.getLogger("abg.http")
 
