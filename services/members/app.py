@@ -1,0 +1,17 @@
+"""The members subgraph's ASGI app (`uvicorn services.members.app:app`)."""
+
+from __future__ import annotations
+
+from shared.events import outbox_dispatcher
+from shared.federation import create_subgraph_app
+
+from services.members import events, jobs
+from services.members.models import OUTBOX
+from services.members.schema import schema
+
+app = create_subgraph_app(
+    service="members",
+    schema=schema,
+    routes=[events.route()],
+    background=[outbox_dispatcher(events.SERVICE, OUTBOX), jobs.tier_review_loop],
+)

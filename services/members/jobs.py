@@ -1,0 +1,46 @@
+"""Scheduled work: the daily tier review.
+
+The review looks at midnight UTC of the current day, so every instance of the service (and every
+restart) that runs it on one day asks the same question and, the review being idempotent, gets
+the same answer; a finished run for that instant is not repeated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+
+from shared.database import Database
+
+from services.members.config import get_members_settings
+from services.members.growth import ReviewSummary, last_review, run_tier_review
+from services.members.timeutil import utcnow
+
+log = logging.getLogger("abg.members.jobs")
+
+
+def review_instant(now: datetime) -> datetime:
+    """The instant the day's review looks at: the start of `now`'s UTC day."""
+    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+async def run_due_review(db: Database, now: datetime | None = None) -> ReviewSummary | None:
+    """Runs the day's review unless a run as of that instant (or later) has finished."""
+    as_of = review_instant(now or utcnow())
+    last = await last_review(db)
+    if last is not None and last.as_of >= as_of:
+        return None
+    summary = await run_tier_review(db, as_of=as_of, triggered_by="schedule")
+    log.info("tier review as of %s: %s", as_of.isoformat(), summary)
+    return summary
+
+
+async def tier_review_loop(db: Database) -> None:
+    """A background loop of the app: checks every interval whether the day's review is due."""
+    interval = get_members_settings().tier_review_interval_seconds
+    if interval <= 0:
+        return  # turned off (tests, or a deployment that schedules reviews elsewhere)
+    while True:
+        await run_due_review(db)
+        await asyncio.sleep(interval)

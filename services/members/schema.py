@@ -1,0 +1,475 @@
+"""The members subgraph: strawberry types and thin resolvers over `service.py`.
+
+Resolvers translate arguments and results; who may do what is decided in the service layer.
+Sibling fields resolve concurrently, so each database read goes through a per-request DataLoader
+or takes its own short session.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+import strawberry
+from strawberry.types.unset import UNSET
+
+from shared.auth.principals import require_authenticated
+from shared.errors import InvalidInput
+from shared.federation import Info, build_schema
+from shared.graphql_pagination import Connection
+
+from services.members import service
+from services.members.access import MemberView
+from services.members.growth import GrowthInput, GrowthKind as DomainGrowthKind, GrowthResult, PolicyChange, ReviewSummary
+from services.members.lifecycle import LifecycleStage as DomainLifecycleStage
+from services.members.models import TierChange as TierChangeRow
+from services.members.policy import TierPolicy as DomainPolicy
+from services.members.timeutil import utcnow
+
+MemberStatus = strawberry.enum(service.Status, name="MemberStatus", description="ACTIVE, SUSPENDED or ERASED.")
+LifecycleStage = strawberry.enum(
+    DomainLifecycleStage,
+    description="NEW (first 3 months), GROWING (3–12), MATURE (12+); AT_RISK after 90 days without activity.",
+)
+GrowthKind = strawberry.enum(DomainGrowthKind, description="What brought the growth.")
+
+
+def _uuid(value: str, field: str = "id") -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise InvalidInput(f"{field} is not a valid id", field=field) from None
+
+
+# --- loaders (one query per batch, per request) --------------------------------------------------
+
+
+def _members_loader(info: Info):  # noqa: ANN202
+    db = info.context.db
+    return info.context.loader("members.byId", lambda ids: service.load_members(db, ids))
+
+
+def _growth_loader(info: Info):  # noqa: ANN202
+    db = info.context.db
+
+    async def load(ids: Sequence[uuid.UUID]) -> list[int]:
+        found = await service.rolling_growth(db, ids)
+        return [found[i] for i in ids]
+
+    return info.context.loader("members.rollingGrowth", load)
+
+
+def _policy_loader(info: Info):  # noqa: ANN202
+    db = info.context.db
+
+    async def load(keys: Sequence[str]) -> list[DomainPolicy]:
+        policy = await service.current_policy(db)
+        return [policy for _ in keys]
+
+    return info.context.loader("members.policy", load)
+
+
+def _history_loader(info: Info, limit: int):  # noqa: ANN202
+    db = info.context.db
+
+    async def load(ids: Sequence[uuid.UUID]) -> list[list[TierChangeRow]]:
+        found = await service.tier_history(db, ids, limit)
+        return [found[i] for i in ids]
+
+    return info.context.loader(f"members.tierHistory:{limit}", load)
+
+
+# --- types ---------------------------------------------------------------------------------------
+
+
+@strawberry.type(description="A member's benefit interests and how often they may be notified.")
+class MemberPreferences:
+    categories: list[str]
+    weekly_notification_cap: int
+
+
+@strawberry.type(description="Where a member stands against the tier thresholds in the rolling window.")
+class TierProgress:
+    tier: str
+    rolling_growth: int = strawberry.field(description="Growth in the window (windowStart, windowEnd].")
+    window_start: datetime
+    window_end: datetime
+    next_tier: str | None = strawberry.field(description="Null at the top tier.")
+    growth_to_next_tier: int | None = strawberry.field(description="Growth still needed to reach nextTier.")
+    growth_to_keep_tier: int = strawberry.field(
+        description="Growth still needed in the window to keep the current tier at the next review (0: safe)."
+    )
+    below_threshold_since: datetime | None = strawberry.field(
+        description="When a review first found the member below their tier (the grace period started)."
+    )
+    downgrade_review_from: datetime | None = strawberry.field(
+        description="The first review that may downgrade the member by one tier, if still below by then."
+    )
+    policy_version: int
+
+
+@strawberry.type(description="One change of a member's tier.")
+class TierChange:
+    sequence: int
+    from_tier: str | None
+    to_tier: str
+    reason: str = strawberry.field(description="JOINED, UPGRADE or DOWNGRADE.")
+    rolling_growth: int
+    policy_version: int
+    occurred_at: datetime
+
+    @classmethod
+    def of(cls, row: TierChangeRow) -> TierChange:
+        return cls(
+            sequence=row.sequence, from_tier=row.from_tier, to_tier=row.to_tier, reason=row.reason,
+            rolling_growth=row.rolling_growth, policy_version=row.policy_version, occurred_at=row.occurred_at,
+        )
+
+
+@strawberry.federation.type(
+    keys=["id"],
+    description=(
+        "An alliance member. Personal data is shown by role: in full to the member and operators, "
+        "masked to customer service, not at all to partners, other members or services."
+    ),
+)
+class Member:
+    id: strawberry.ID
+    status: MemberStatus  # type: ignore[valid-type]
+    tier: str = strawberry.field(description="The member's tier code (BASIC, SILVER, GOLD, DIAMOND by default).")
+    display_name: str | None
+    phone: str | None = strawberry.field(description="E.164; masked for customer service.")
+    email: str | None = strawberry.field(description="Masked for customer service.")
+    birthday: str | None = strawberry.field(description="MM-DD.")
+    birthday_month: int | None = strawberry.field(description="1–12; also visible to alliance services.")
+    joined_at: datetime | None
+    last_activity_at: datetime | None
+    lifecycle_stage: LifecycleStage | None  # type: ignore[valid-type]
+    preferences: MemberPreferences | None
+    erased_at: datetime | None
+    view: strawberry.Private[MemberView]
+
+    @classmethod
+    def of(cls, view: MemberView) -> Member:
+        prefs = view.preferences
+        return cls(
+            id=strawberry.ID(str(view.id)),
+            status=service.Status(view.status),
+            tier=view.tier,
+            display_name=view.display_name,
+            phone=view.phone,
+            email=view.email,
+            birthday=str(view.birthday) if view.birthday else None,
+            birthday_month=view.birthday_month,
+            joined_at=view.joined_at,
+            last_activity_at=view.last_activity_at,
+            lifecycle_stage=view.lifecycle_stage,
+            preferences=MemberPreferences(categories=list(prefs.categories), weekly_notification_cap=prefs.weekly_notification_cap)
+            if prefs
+            else None,
+            erased_at=view.erased_at,
+            view=view,
+        )
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Member | None:
+        """Other subgraphs' references (`_entities`): batched through the request's DataLoader.
+        An id that was never a member resolves to null."""
+        principal = info.context.principal
+        require_authenticated(principal)
+        loaded = await _members_loader(info).load(_uuid(id))
+        return cls.of(loaded.view(principal)) if loaded is not None else None
+
+    @strawberry.field(description="Growth and thresholds; null for viewers who may not see it.")
+    async def tier_progress(self, info: Info) -> TierProgress | None:
+        if not self.view.shows_profile:
+            return None
+        policy, rolling = await _policy_loader(info).load("current"), await _growth_loader(info).load(self.view.id)
+        progress = service.tier_progress(policy, self.view.tier, self.view.below_threshold_since, rolling, utcnow())
+        return TierProgress(**progress.__dict__)
+
+    @strawberry.field(description="Tier changes, newest first; null for viewers who may not see them.")
+    async def tier_history(self, info: Info, limit: int = 20) -> list[TierChange] | None:
+        if not self.view.shows_profile:
+            return None
+        rows = await _history_loader(info, limit).load(self.view.id)
+        return [TierChange.of(row) for row in rows]
+
+
+@strawberry.type
+class TierThreshold:
+    code: str
+    threshold: int
+
+
+@strawberry.type(description="Tiers, thresholds and growth rates; every change is a new version.")
+class TierPolicy:
+    version: int
+    tiers: list[TierThreshold]
+    window_months: int
+    grace_days: int
+    purchase_growth_per_unit: int = strawberry.field(description="Growth per whole currency unit spent.")
+    review_growth: int
+    referral_growth: int
+    created_at: datetime | None
+    created_by: str | None = strawberry.field(description="Who made this version (operators only).")
+    note: str | None
+
+    @classmethod
+    def of(cls, policy: DomainPolicy, info: Info) -> TierPolicy:
+        return cls(
+            version=policy.version,
+            tiers=[TierThreshold(code=t.code, threshold=t.threshold) for t in policy.tiers],
+            window_months=policy.window_months,
+            grace_days=policy.grace_days,
+            purchase_growth_per_unit=policy.purchase_growth_per_unit,
+            review_growth=policy.review_growth,
+            referral_growth=policy.referral_growth,
+            created_at=policy.created_at,
+            created_by=policy.created_by if info.context.principal.is_operator else None,
+            note=policy.note if info.context.principal.is_operator else None,
+        )
+
+
+@strawberry.type
+class GrowthRecorded:
+    event_id: str
+    growth: int = strawberry.field(description="What the event is worth in growth (negative for a return).")
+    duplicate: bool = strawberry.field(description="True when this event id was recorded before: nothing changed.")
+    previous_tier: str
+    tier: str
+    rolling_growth: int
+    member: Member
+
+    @classmethod
+    async def of(cls, result: GrowthResult, info: Info) -> GrowthRecorded:
+        loaded = await _members_loader(info).load(result.member_id)
+        assert loaded is not None
+        return cls(
+            event_id=result.event_id, growth=result.growth, duplicate=result.duplicate,
+            previous_tier=result.previous_tier, tier=result.tier, rolling_growth=result.rolling_growth,
+            member=Member.of(loaded.view(info.context.principal)),
+        )
+
+
+@strawberry.type
+class TierReviewResult:
+    as_of: datetime
+    reviewed: int
+    upgraded: int
+    marked: int = strawberry.field(description="Found below their tier for the first time: grace started.")
+    downgraded: int
+    cleared: int = strawberry.field(description="Back above their tier's threshold within the grace period.")
+
+    @classmethod
+    def of(cls, summary: ReviewSummary) -> TierReviewResult:
+        return cls(**summary.__dict__)
+
+
+# --- inputs --------------------------------------------------------------------------------------
+
+
+@strawberry.input
+class RegisterMemberInput:
+    phone: str = strawberry.field(description="E.164, or an 11-digit mainland China mobile number.")
+    display_name: str
+    email: str | None = None
+    birthday: str | None = strawberry.field(default=None, description="MM-DD; February 29 is allowed.")
+
+
+@strawberry.input(description="Fields left out stay as they are; email and birthday may be set to null.")
+class UpdateProfileInput:
+    display_name: str | None = UNSET
+    phone: str | None = UNSET
+    email: str | None = UNSET
+    birthday: str | None = strawberry.field(default=UNSET, description="MM-DD; changeable once per 365 days.")
+
+
+@strawberry.input
+class MemberPreferencesInput:
+    categories: list[str] | None = strawberry.field(default=None, description="Up to 20 short slugs.")
+    weekly_notification_cap: int | None = strawberry.field(default=None, description="0–50.")
+
+
+@strawberry.input
+class MemberFilter:
+    tier: str | None = None
+    status: MemberStatus | None = None  # type: ignore[valid-type]
+    lifecycle_stage: LifecycleStage | None = None  # type: ignore[valid-type]
+    phone: str | None = strawberry.field(default=None, description="Exact match (any accepted format).")
+    email: str | None = strawberry.field(default=None, description="Exact match, case-insensitive.")
+
+
+@strawberry.input
+class RecordGrowthInput:
+    event_id: str = strawberry.field(description="The idempotency key: the same event is counted once.")
+    member_id: strawberry.ID
+    kind: GrowthKind  # type: ignore[valid-type]
+    occurred_at: datetime
+    amount_minor: int | None = strawberry.field(default=None, description="PURCHASE and RETURN: minor units.")
+    currency: str | None = strawberry.field(default=None, description="PURCHASE and RETURN: ISO 4217.")
+
+
+@strawberry.input
+class TierThresholdInput:
+    code: str
+    threshold: int
+
+
+@strawberry.input(description="Fields left out keep their current values.")
+class TierPolicyInput:
+    tiers: list[TierThresholdInput] | None = None
+    window_months: int | None = None
+    grace_days: int | None = None
+    purchase_growth_per_unit: int | None = None
+    review_growth: int | None = None
+    referral_growth: int | None = None
+    note: str | None = None
+
+
+# --- operations ----------------------------------------------------------------------------------
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The signed-in member.")
+    async def me(self, info: Info) -> Member:
+        return Member.of(await service.me(info.context.db, info.context.principal))
+
+    @strawberry.field(description="One member: that member themself, staff and alliance services.")
+    async def member(self, info: Info, id: strawberry.ID) -> Member:
+        return Member.of(await service.get_member(info.context.db, info.context.principal, _uuid(id)))
+
+    @strawberry.field(description="Members, newest first, for staff.")
+    async def members(
+        self,
+        info: Info,
+        filter: MemberFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Member]:
+        f = filter or MemberFilter()
+        page = await service.list_members(
+            info.context.db,
+            info.context.principal,
+            service.MemberFilter(
+                tier=f.tier, status=f.status, lifecycle_stage=f.lifecycle_stage, phone=f.phone, email=f.email
+            ),
+            first=first,
+            after=after,
+        )
+        return Connection[Member].from_page(page, Member.of)
+
+    @strawberry.field(description="The tier policy in force.")
+    async def tier_policy(self, info: Info) -> TierPolicy:
+        require_authenticated(info.context.principal)
+        return TierPolicy.of(await service.current_policy(info.context.db), info)
+
+    @strawberry.field(description="Every version of the tier policy, newest first (operators).")
+    async def tier_policy_history(self, info: Info, limit: int = 20) -> list[TierPolicy]:
+        policies = await service.policy_history(info.context.db, info.context.principal, limit)
+        return [TierPolicy.of(p, info) for p in policies]
+
+
+def _keep(value: object) -> object:
+    return service.KEEP if value is UNSET else value
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Registers a member (the sign-up service or staff).")
+    async def register_member(self, info: Info, input: RegisterMemberInput) -> Member:
+        view = await service.register_member(
+            info.context.db,
+            info.context.principal,
+            phone=input.phone,
+            display_name=input.display_name,
+            email=input.email,
+            birthday=input.birthday,
+        )
+        return Member.of(view)
+
+    @strawberry.mutation(description="Changes a profile: the member's own (default), or any for operators.")
+    async def update_profile(self, info: Info, input: UpdateProfileInput, id: strawberry.ID | None = None) -> Member:
+        member_id = _target(info, id)
+        if input.display_name is None or input.phone is None:
+            raise InvalidInput("displayName and phone cannot be cleared", field="displayName" if input.display_name is None else "phone")
+        changes = service.ProfileChanges(
+            display_name=_keep(input.display_name),  # type: ignore[arg-type]
+            phone=_keep(input.phone),  # type: ignore[arg-type]
+            email=_keep(input.email),  # type: ignore[arg-type]
+            birthday=_keep(input.birthday),  # type: ignore[arg-type]
+        )
+        return Member.of(await service.update_profile(info.context.db, info.context.principal, member_id, changes))
+
+    @strawberry.mutation(description="Benefit categories of interest and the weekly notification cap.")
+    async def update_preferences(
+        self, info: Info, input: MemberPreferencesInput, id: strawberry.ID | None = None
+    ) -> Member:
+        view = await service.update_preferences(
+            info.context.db,
+            info.context.principal,
+            _target(info, id),
+            categories=input.categories,
+            weekly_notification_cap=input.weekly_notification_cap,
+        )
+        return Member.of(view)
+
+    @strawberry.mutation(description="Suspends a membership (operators).")
+    async def suspend_member(self, info: Info, id: strawberry.ID, reason: str | None = None) -> Member:
+        return Member.of(await service.suspend_member(info.context.db, info.context.principal, _uuid(id), reason))
+
+    @strawberry.mutation(description="Lifts a suspension (operators).")
+    async def reactivate_member(self, info: Info, id: strawberry.ID, reason: str | None = None) -> Member:
+        return Member.of(await service.reactivate_member(info.context.db, info.context.principal, _uuid(id), reason))
+
+    @strawberry.mutation(
+        description="Erases a member's personal data for good (the member themself or an operator); the id stays valid."
+    )
+    async def erase_member(self, info: Info, id: strawberry.ID | None = None, reason: str | None = None) -> Member:
+        return Member.of(await service.erase_member(info.context.db, info.context.principal, _target(info, id), reason))
+
+    @strawberry.mutation(description="Adds growth for one event, once per eventId (alliance services).")
+    async def record_growth(self, info: Info, input: RecordGrowthInput) -> GrowthRecorded:
+        result = await service.record_growth(
+            info.context.db,
+            info.context.principal,
+            GrowthInput(
+                event_id=input.event_id,
+                member_id=_uuid(input.member_id, "memberId"),
+                kind=input.kind,
+                occurred_at=input.occurred_at,
+                amount_minor=input.amount_minor,
+                currency=input.currency,
+            ),
+        )
+        return await GrowthRecorded.of(result, info)
+
+    @strawberry.mutation(description="Changes the tier policy, as a new version (operators).")
+    async def update_tier_policy(self, info: Info, input: TierPolicyInput) -> TierPolicy:
+        change = PolicyChange(
+            tiers=[(t.code, t.threshold) for t in input.tiers] if input.tiers is not None else None,
+            window_months=input.window_months,
+            grace_days=input.grace_days,
+            purchase_growth_per_unit=input.purchase_growth_per_unit,
+            review_growth=input.review_growth,
+            referral_growth=input.referral_growth,
+            note=input.note,
+        )
+        return TierPolicy.of(await service.update_policy(info.context.db, info.context.principal, change), info)
+
+    @strawberry.mutation(description="Runs the tier review as of a moment (default now; not in the future). Idempotent.")
+    async def run_tier_review(self, info: Info, as_of: datetime | None = None) -> TierReviewResult:
+        summary = await service.review_tiers(info.context.db, info.context.principal, as_of=as_of)
+        return TierReviewResult.of(summary)
+
+
+def _target(info: Info, id: strawberry.ID | None) -> uuid.UUID:
+    """The member a mutation is about: `id` when given, else the signed-in member."""
+    if id is not None:
+        return _uuid(id)
+    return service.require_member(info.context.principal)
+
+
+schema = build_schema(query=Query, mutation=Mutation, types=[Member])
