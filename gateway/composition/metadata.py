@@ -1,0 +1,147 @@
+"""Per-subgraph federation facts derived from directives: which fields are external, provided, used, shareable.
+
+Recomputed whenever a subgraph changes (the fed1 upgrade edits subgraphs), so it is a plain snapshot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from graphql.language import StringValueNode
+
+from .fieldset import FieldSetError, parse_field_set
+from .model import Directive, Field, TypeDef, TypeKind
+from .subgraph import Subgraph
+
+Coord = tuple[str, str]
+
+
+def fields_arg(d: Directive) -> str | None:
+    value = d.args.get("fields")
+    return value.value if isinstance(value, StringValueNode) else None
+
+
+def is_resolvable(key: Directive) -> bool:
+    value = key.args.get("resolvable")
+    return not (value is not None and getattr(value, "value", True) is False)
+
+
+def collect_target_fields(sg: Subgraph, parent: str, text: str | None, include_implementations: bool) -> list[Coord]:
+    """Fields a field set selects; lenient (what was read before an error still counts), like Apollo's."""
+    found: list[Coord] = []
+    if text is None or parent not in sg.types:
+        return found
+
+    def on_field(t: TypeDef, f: Field) -> None:
+        found.append((t.name, f.name))
+        if include_implementations and t.kind is TypeKind.INTERFACE:
+            for impl in sg.implementations(t.name):
+                if f.name in sg.types[impl].fields:
+                    found.append((impl, f.name))
+
+    try:
+        parse_field_set(sg.types, parent, text, on_field=on_field)
+    except FieldSetError:
+        pass
+    return found
+
+
+@dataclass
+class FederationMeta:
+    declared_external: set[Coord] = field(default_factory=set)
+    fake_external: set[Coord] = field(default_factory=set)
+    provided: set[Coord] = field(default_factory=set)
+    used: set[Coord] = field(default_factory=set)
+    shareable: set[Coord] = field(default_factory=set)
+    interface_objects: set[str] = field(default_factory=set)
+
+    def is_external(self, type_name: str, field_name: str) -> bool:
+        c = (type_name, field_name)
+        return c in self.declared_external and c not in self.fake_external
+
+    def is_fake_external(self, type_name: str, field_name: str) -> bool:
+        return (type_name, field_name) in self.fake_external
+
+    def is_partially_external(self, type_name: str, field_name: str) -> bool:
+        return self.is_external(type_name, field_name) and (type_name, field_name) in self.provided
+
+    def is_fully_external(self, type_name: str, field_name: str) -> bool:
+        return self.is_external(type_name, field_name) and (type_name, field_name) not in self.provided
+
+    def is_shareable(self, type_name: str, field_name: str) -> bool:
+        return (type_name, field_name) in self.shareable
+
+    def is_used(self, type_name: str, field_name: str) -> bool:
+        return (type_name, field_name) in self.used
+
+
+def is_type_extension(t: TypeDef) -> bool:
+    """Whether keys on `t` come from an extension: `extend type` or @extends (fed1 style)."""
+    return bool(t.fed.get("extends"))
+
+
+def compute_meta(sg: Subgraph) -> FederationMeta:
+    meta = FederationMeta()
+    for t in sg.types.values():
+        if t.kind is TypeKind.OBJECT and t.fed.get("interfaceObject"):
+            meta.interface_objects.add(t.name)
+        if t.kind not in (TypeKind.OBJECT, TypeKind.INTERFACE):
+            continue
+        # fed1 ignores @external on types (the upgrade drops it); fed2 makes every field of the type external.
+        type_external = sg.is_fed2 and t.kind is TypeKind.OBJECT and bool(t.fed.get("external"))
+        for f in t.fields.values():
+            if f.fed.get("external") or type_external:
+                meta.declared_external.add((t.name, f.name))
+    for t in sg.types.values():
+        for key in t.fed.get("key", []):
+            # Key fields of an extension are "fake" externals: fed1 treated them as provided by the subgraph.
+            if key.from_extension or is_type_extension(t):
+                for c in collect_target_fields(sg, t.name, fields_arg(key), False):
+                    f = sg.field(*c)
+                    if f is not None and f.fed.get("external"):
+                        meta.fake_external.add(c)
+    for t in sg.types.values():
+        for f in t.fields.values():
+            for provides in f.fed.get("provides", []):
+                meta.provided.update(collect_target_fields(sg, f.type.base, fields_arg(provides), True))
+    _collect_used(sg, meta)
+    _collect_shareable(sg, meta)
+    return meta
+
+
+def _collect_used(sg: Subgraph, meta: FederationMeta) -> None:
+    for t in sg.types.values():
+        for key in t.fed.get("key", []):
+            meta.used.update(collect_target_fields(sg, t.name, fields_arg(key), True))
+        for f in t.fields.values():
+            for requires in f.fed.get("requires", []):
+                meta.used.update(collect_target_fields(sg, t.name, fields_arg(requires), True))
+            for provides in f.fed.get("provides", []):
+                meta.used.update(collect_target_fields(sg, f.type.base, fields_arg(provides), True))
+    # Fields that implement an interface field are needed to satisfy that interface.
+    for itf in sg.types.values():
+        if itf.kind is not TypeKind.INTERFACE:
+            continue
+        for impl in sg.implementations(itf.name):
+            for name in itf.fields:
+                if name in sg.types[impl].fields:
+                    meta.used.add((impl, name))
+
+
+def _collect_shareable(sg: Subgraph, meta: FederationMeta) -> None:
+    for t in sg.types.values():
+        if t.kind not in (TypeKind.OBJECT, TypeKind.INTERFACE):
+            continue
+        for key in t.fed.get("key", []):
+            meta.shareable.update(collect_target_fields(sg, t.name, fields_arg(key), True))
+        if t.kind is not TypeKind.OBJECT:
+            continue
+        on_type = t.fed.get("shareable", []) if sg.is_fed2 else []
+        for f in t.fields.values():
+            # A type-level @shareable covers the fields of the same block (definition or extension).
+            if (sg.is_fed2 and f.fed.get("shareable")) or any(d.from_extension == f.from_extension for d in on_type):
+                meta.shareable.add((t.name, f.name))
+            for provides in f.fed.get("provides", []):
+                for c in collect_target_fields(sg, f.type.base, fields_arg(provides), True):
+                    if meta.is_external(*c):
+                        meta.shareable.add(c)
