@@ -31,3 +31,14 @@ def test_services_reach_each_other_and_postgres_by_container_name() -> None:
     for spec in SERVICES:
         assert env[f"ABG_{spec.name.upper()}_URL"] == f"http://{spec.name}:{settings.port_of(spec.name)}/graphql"
     assert env["ABG_ENV"] == "production"  # so development secrets are refused there
+
+
+def test_the_gateway_serves_a_supergraph_composed_from_every_service() -> None:
+    compose = _compose()
+    settings = Settings()
+    composer = compose["services"]["supergraph"]["command"]
+    for spec in SERVICES:
+        assert f"{spec.name}=http://{spec.name}:{settings.port_of(spec.name)}/graphql" in composer
+        assert compose["services"]["supergraph"]["depends_on"][spec.name] == {"condition": "service_healthy"}
+    output = composer[composer.index("-o") + 1]
+    assert output in compose["services"]["gateway"]["command"]

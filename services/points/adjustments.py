@@ -1,0 +1,70 @@
+"""Operator adjustments: credit or debit a member's points with a reason, on the audited ledger.
+
+The transaction records who did it and why (`actor`, `detail.reason`) and is hash-chained like
+every other. A credit is a new lot, available at once, issued by the named partner (at its cost
+per point and expiry) or by the alliance itself; it repays debt first like any credit. A debit
+takes available points first-expiring first and never makes debt: it needs the points to exist.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from services.points import accounts
+from services.points.answers import AdjustAnswer
+from services.points.chain import Leg
+from services.points.clock import add_months
+from services.points.config import PointsSettings
+from services.points.credits import credit
+from services.points.ledger import LedgerUnit, lock_member, post
+from services.points.lots import ADJUSTMENT, spendable_lots, take_first_expiring
+from services.points.partners import PartnerProgram
+from shared.errors import InsufficientPoints
+
+
+async def adjust(
+    unit: LedgerUnit,
+    *,
+    member_id: uuid.UUID,
+    points: int,
+    reason: str,
+    issuer: PartnerProgram | None,
+    actor: str,
+    settings: PointsSettings,
+) -> AdjustAnswer:
+    state = await lock_member(unit, member_id)
+    detail = {"reason": reason}
+    if points > 0:
+        lot, posted = credit(
+            unit,
+            state,
+            kind="ADJUST",
+            actor=actor,
+            issuer_partner_id=issuer.id if issuer else None,
+            cost_per_point_minor=issuer.cost_per_point_minor if issuer else 0,
+            currency=issuer.currency if issuer else None,
+            amount=points,
+            earned_at=unit.now,
+            vests_at=unit.now,
+            expires_at=add_months(unit.now, issuer.expiry_months if issuer else settings.default_expiry_months),
+            source=ADJUSTMENT,
+            detail=detail,
+        )
+        return AdjustAnswer(member_id=member_id, points=points, transaction_id=posted.id, lot_id=lot.id)
+
+    wanted = -points
+    taken = take_first_expiring(await spendable_lots(unit, member_id, wanted), wanted)
+    if sum(part for _, part in taken) < wanted:
+        raise InsufficientPoints("the member does not have that many available points", available=state.available, requested=wanted)
+    legs: list[Leg] = []
+    for lot, part in taken:
+        lot.remaining -= part
+        unit.changed(lot, "remaining")
+        legs += [
+            Leg(accounts.member(member_id, "available"), -part, lot.id),
+            Leg(accounts.issuer(lot.issuer_partner_id, "adjusted"), part, lot.id),
+        ]
+    posted = post(unit, state, kind="ADJUST", legs=legs, actor=actor, detail=detail)
+    state.lifetime_earned -= wanted
+    unit.changed(state, "lifetime_earned")
+    return AdjustAnswer(member_id=member_id, points=points, transaction_id=posted.id, lot_id=None)

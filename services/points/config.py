@@ -1,0 +1,63 @@
+"""Settings of the points service (environment variables prefixed `ABG_POINTS_`)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class PointsSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ABG_POINTS_", extra="ignore")
+
+    # Expiry: a partner may configure its own months, never fewer than the minimum.
+    default_expiry_months: int = Field(36, ge=1)
+    min_expiry_months: int = Field(12, ge=1)
+    # Pending until the partner's return window has passed (0 = available at once).
+    default_return_window_days: int = Field(7, ge=0)
+    # Refunded points whose lot expired meanwhile come back in a new lot living this long.
+    grace_days: int = Field(30, ge=1)
+    # Members hear about points expiring this many days ahead.
+    expiry_notice_days: int = Field(30, ge=1)
+    # Holds: a ttl outside these bounds is refused.
+    min_hold_ttl_seconds: int = Field(1, ge=1)
+    max_hold_ttl_seconds: int = Field(7 * 24 * 3600, ge=1)
+    # Bulk purchase ingestion: items per call.
+    max_bulk_purchases: int = Field(1000, ge=1)
+    # A purchase time further ahead than this is refused (clock skew between partner and us).
+    max_clock_skew_seconds: int = Field(300, ge=0)
+    # The scheduled jobs (vest, expire, release expired holds, expiry notices); 0 turns them off.
+    job_interval_seconds: float = Field(60.0, ge=0)
+    # Members each job transaction handles, so one run never holds many member locks for long.
+    job_batch_members: int = Field(200, ge=1)
+    # Unknown members are confirmed with the members service ("members"), or accepted as they
+    # come ("trust": for development setups that run points without members).
+    member_check: str = Field("members", pattern="^(members|trust)$")
+    # Run the ledger's hot statements on the asyncpg driver under SQLAlchemy's transaction (see
+    # services/points/driver.py); off runs everything through SQLAlchemy Core (slower; to compare).
+    driver_statements: bool = True
+    # Services that receive points' events, by type (comma-separated).
+    purchase_event_subscribers: str = "members"
+    expiry_notice_subscribers: str = ""
+
+    @staticmethod
+    def _names(value: str) -> tuple[str, ...]:
+        return tuple(name.strip() for name in value.split(",") if name.strip())
+
+    @property
+    def purchase_subscribers(self) -> tuple[str, ...]:
+        return self._names(self.purchase_event_subscribers)
+
+    @property
+    def expiry_subscribers(self) -> tuple[str, ...]:
+        return self._names(self.expiry_notice_subscribers)
+
+
+@lru_cache
+def get_points_settings() -> PointsSettings:
+    return PointsSettings()
+
+
+def reset_points_settings_cache() -> None:
+    get_points_settings.cache_clear()

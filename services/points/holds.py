@@ -1,0 +1,368 @@
+"""Holds: reserve points for a redemption, then capture (fully or partly), release, or refund.
+
+A hold takes points out of the member's lots first-expiring first and remembers how many it took
+from each (`hold_allocations`). Capturing consumes them in the same order, books settlement per
+consumed lot, and gives the rest back; releasing gives everything back. Points given back to a lot
+the expiry job has meanwhile expired are expired on the spot (breakage), never made available.
+A refund returns captured points to their original lots, latest-expiring first (the member gets
+the longest-lived points back); a lot that has expired gives them back in a new grace lot.
+
+Every function here runs inside the member's lock, so the status check and the change it guards
+are one step: of a capture, a release and the expiry job racing for one hold, exactly one wins.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, bindparam, select
+
+from services.points import accounts
+from services.points.answers import CaptureAnswer, HoldView, RefundAnswer, ReleaseAnswer, SettlementLine
+from services.points.chain import Leg
+from services.points.driver import Prepared
+from services.points.ledger import LedgerUnit, MemberState, lock_member, lock_member_of, post
+from services.points.lots import GRACE, LotRow, new_lot, spendable_lots, take_first_expiring
+from services.points.models import allocations_t, holds_t, lots_t, settlements_t
+from services.points.settlement import reversal, split_pro_rata
+from services.points.unit import TrackedRow
+from shared.errors import Conflict, InsufficientPoints, InvalidInput, NotFound
+from shared.ids import new_id
+
+ACTIVE, CAPTURED, RELEASED, EXPIRED = "ACTIVE", "CAPTURED", "RELEASED", "EXPIRED"
+
+
+@dataclass(eq=False)
+class HoldRow(TrackedRow):
+    TABLE = holds_t
+
+    id: uuid.UUID
+    member_id: uuid.UUID
+    amount: int
+    captured: int
+    released: int
+    refunded: int
+    status: str
+    reference: str
+    expires_at: datetime
+    beneficiary_partner_id: uuid.UUID | None
+    settlement_value_minor: int | None
+    settlement_currency: str | None
+    created_by: str
+    created_at: datetime
+    closed_at: datetime | None
+
+    def view(self) -> HoldView:
+        return HoldView(**{name: getattr(self, name) for name in HoldView.model_fields})
+
+
+@dataclass(eq=False)
+class AllocationRow(TrackedRow):
+    TABLE = allocations_t
+
+    hold_id: uuid.UUID
+    lot_id: uuid.UUID
+    amount: int
+    captured: int
+    refunded: int
+    settled_minor: int
+    refunded_minor: int
+
+
+@dataclass
+class LoadedHold:
+    hold: HoldRow
+    # Each allocation with its lot, first-expiring first.
+    parts: list[tuple[AllocationRow, LotRow]]
+
+
+def _load_statement() -> Select:  # type: ignore[type-arg]
+    h, a, lot = holds_t, allocations_t, lots_t
+    columns = (
+        [h.c[n].label(f"h_{n}") for n in HoldRow.COLUMNS]
+        + [a.c[n].label(f"a_{n}") for n in AllocationRow.COLUMNS]
+        + [lot.c[n].label(f"l_{n}") for n in LotRow.COLUMNS]
+    )
+    return (
+        select(*columns)
+        .select_from(h.join(a, a.c.hold_id == h.c.id).join(lot, lot.c.id == a.c.lot_id))
+        .where(h.c.id == bindparam("hold_id"))
+        .order_by(lot.c.expires_at, lot.c.id)
+    )
+
+
+_LOAD = Prepared(_load_statement())
+
+
+async def _load(unit: LedgerUnit, hold_id: uuid.UUID) -> LoadedHold:
+    """The hold with its allocations and their lots, in one round trip (read under the member's lock)."""
+    rows = (await unit.execute(_LOAD, {"hold_id": hold_id})).all()
+    if not rows:
+        raise NotFound("no such hold", holdId=str(hold_id))
+
+    def pick(row: object, prefix: str, names: tuple[str, ...]) -> dict:
+        mapping = row._mapping  # type: ignore[attr-defined]
+        return {n: mapping[f"{prefix}{n}"] for n in names}
+
+    hold = HoldRow(**pick(rows[0], "h_", HoldRow.COLUMNS))
+    parts = [
+        (AllocationRow(**pick(row, "a_", AllocationRow.COLUMNS)), LotRow(**pick(row, "l_", LotRow.COLUMNS)))
+        for row in rows
+    ]
+    return LoadedHold(hold, parts)
+
+
+async def hold(
+    unit: LedgerUnit, *, member_id: uuid.UUID, points: int, ttl: timedelta, reference: str, actor: str
+) -> HoldView:
+    state = await lock_member(unit, member_id)
+    if state.available < points:
+        raise InsufficientPoints("not enough available points", available=state.available, requested=points)
+    lots = await spendable_lots(unit, member_id, points)
+    taken = take_first_expiring(lots, points)
+    covered = sum(part for _, part in taken)
+    if covered < points:  # some of the balance sits in lots past their expiry time
+        raise InsufficientPoints("not enough available points", available=covered, requested=points)
+    row = HoldRow(
+        id=new_id(),
+        member_id=member_id,
+        amount=points,
+        captured=0,
+        released=0,
+        refunded=0,
+        status=ACTIVE,
+        reference=reference,
+        expires_at=unit.now + ttl,
+        beneficiary_partner_id=None,
+        settlement_value_minor=None,
+        settlement_currency=None,
+        created_by=actor,
+        created_at=unit.now,
+        closed_at=None,
+    )
+    unit.add(row)
+    legs: list[Leg] = []
+    for lot, part in taken:
+        lot.remaining -= part
+        unit.changed(lot, "remaining")
+        unit.add(AllocationRow(row.id, lot.id, part, 0, 0, 0, 0))
+        legs += [
+            Leg(accounts.member(member_id, "available"), -part, lot.id),
+            Leg(accounts.member(member_id, "held"), part, lot.id),
+        ]
+    post(unit, state, kind="HOLD", legs=legs, actor=actor, reference=reference, detail={"hold": str(row.id)})
+    return row.view()
+
+
+def _give_back(unit: LedgerUnit, state: MemberState, lot: LotRow, points: int) -> list[Leg]:
+    """Legs returning held points to their lot, or to breakage if the job has expired the lot."""
+    held = Leg(accounts.member(state.member_id, "held"), -points, lot.id)
+    if lot.expired_at is not None:
+        state.lifetime_expired += points
+        unit.changed(state, "lifetime_expired")
+        return [held, Leg(accounts.issuer(lot.issuer_partner_id, "breakage"), points, lot.id)]
+    lot.remaining += points
+    unit.changed(lot, "remaining")
+    return [held, Leg(accounts.member(state.member_id, "available"), points, lot.id)]
+
+
+def _require_active(hold: HoldRow, now: datetime) -> None:
+    if hold.status != ACTIVE:
+        raise Conflict(f"the hold is {hold.status.lower()}", holdId=str(hold.id), holdStatus=hold.status)
+    if hold.expires_at <= now:
+        raise Conflict("the hold has expired", holdId=str(hold.id), holdStatus=EXPIRED)
+
+
+async def capture(
+    unit: LedgerUnit,
+    *,
+    hold_id: uuid.UUID,
+    points: int,
+    beneficiary_partner_id: uuid.UUID,
+    value_minor: int,
+    currency: str,
+    actor: str,
+) -> CaptureAnswer:
+    state = await lock_member_of(unit, holds_t, hold_id, "hold")
+    loaded = await _load(unit, hold_id)
+    hold = loaded.hold
+    _require_active(hold, unit.now)
+    if points > hold.amount:
+        raise InvalidInput("cannot capture more than the hold reserved", field="points", held=hold.amount, requested=points)
+
+    # Consume first-expiring first; whatever is left of each allocation goes back.
+    consumed: list[tuple[AllocationRow, LotRow, int]] = []
+    legs: list[Leg] = []
+    left = points
+    for allocation, lot in loaded.parts:
+        part = min(allocation.amount, left)
+        left -= part
+        if part:
+            consumed.append((allocation, lot, part))
+        if allocation.amount - part:
+            legs += _give_back(unit, state, lot, allocation.amount - part)
+    shares = split_pro_rata(value_minor, [part for _, _, part in consumed])
+    lines: list[SettlementLine] = []
+    for (allocation, lot, part), share in zip(consumed, shares):
+        legs += [
+            Leg(accounts.member(state.member_id, "held"), -part, lot.id),
+            Leg(accounts.redeemed(lot.issuer_partner_id, beneficiary_partner_id), part, lot.id),
+        ]
+        allocation.captured, allocation.settled_minor = part, share
+        unit.changed(allocation, "captured", "settled_minor")
+        lines.append(
+            SettlementLine(
+                lot_id=lot.id,
+                issuer_partner_id=lot.issuer_partner_id,
+                beneficiary_partner_id=beneficiary_partner_id,
+                points=part,
+                amount_minor=share,
+                currency=currency,
+            )
+        )
+    posted = post(
+        unit,
+        state,
+        kind="CAPTURE",
+        legs=legs,
+        actor=actor,
+        reference=hold.reference,
+        detail={"hold": str(hold.id), "beneficiary": str(beneficiary_partner_id), "value": value_minor, "currency": currency},
+    )
+    for line in lines:
+        _book_settlement(unit, posted.id, hold.id, line)
+    hold.status, hold.captured, hold.released, hold.closed_at = CAPTURED, points, hold.amount - points, unit.now
+    hold.beneficiary_partner_id, hold.settlement_value_minor, hold.settlement_currency = beneficiary_partner_id, value_minor, currency
+    unit.changed(hold, "status", "captured", "released", "closed_at", "beneficiary_partner_id", "settlement_value_minor", "settlement_currency")
+    state.lifetime_spent += points
+    unit.changed(state, "lifetime_spent")
+    return CaptureAnswer(hold=hold.view(), transaction_id=posted.id, settlements=lines)
+
+
+def _book_settlement(unit: LedgerUnit, transaction_id: uuid.UUID, hold_id: uuid.UUID, line: SettlementLine) -> None:
+    unit.insert(
+        settlements_t,
+        {
+            "transaction_id": transaction_id,
+            "hold_id": hold_id,
+            "lot_id": line.lot_id,
+            "issuer_partner_id": line.issuer_partner_id,
+            "beneficiary_partner_id": line.beneficiary_partner_id,
+            "points": line.points,
+            "amount_minor": line.amount_minor,
+            "currency": line.currency,
+            "created_at": unit.now,
+        },
+    )
+
+
+async def release(unit: LedgerUnit, *, hold_id: uuid.UUID, actor: str, expired: bool = False) -> ReleaseAnswer:
+    """Gives all of an active hold back. `expired=True` is the job's release of a hold past its
+    time limit (and only such a hold); a caller's release of an expired hold still works, since
+    giving points back early is never wrong."""
+    state = await lock_member_of(unit, holds_t, hold_id, "hold")
+    loaded = await _load(unit, hold_id)
+    hold = loaded.hold
+    if hold.status != ACTIVE:
+        raise Conflict(f"the hold is {hold.status.lower()}", holdId=str(hold.id), holdStatus=hold.status)
+    if expired and hold.expires_at > unit.now:
+        raise Conflict("the hold has not expired", holdId=str(hold.id), holdStatus=hold.status)
+    legs: list[Leg] = []
+    for allocation, lot in loaded.parts:
+        legs += _give_back(unit, state, lot, allocation.amount)
+    posted = post(
+        unit, state, kind="EXPIRE_HOLD" if expired else "RELEASE", legs=legs, actor=actor,
+        reference=hold.reference, detail={"hold": str(hold.id)},
+    )
+    hold.status, hold.released, hold.closed_at = (EXPIRED if expired else RELEASED), hold.amount, unit.now
+    unit.changed(hold, "status", "released", "closed_at")
+    return ReleaseAnswer(hold=hold.view(), transaction_id=posted.id)
+
+
+async def refund(unit: LedgerUnit, *, hold_id: uuid.UUID, points: int, grace: timedelta, actor: str, reason: str | None) -> RefundAnswer:
+    state = await lock_member_of(unit, holds_t, hold_id, "hold")
+    loaded = await _load(unit, hold_id)
+    hold = loaded.hold
+    if hold.status != CAPTURED:
+        raise Conflict(f"only a captured hold can be refunded; this one is {hold.status.lower()}", holdId=str(hold.id), holdStatus=hold.status)
+    refundable = hold.captured - hold.refunded
+    if points > refundable:
+        raise InvalidInput("cannot refund more than was captured", field="points", refundable=refundable, requested=points)
+    beneficiary = hold.beneficiary_partner_id
+    assert beneficiary is not None and hold.settlement_currency is not None
+    legs: list[Leg] = []
+    lines: list[SettlementLine] = []
+    to_original = to_grace = 0
+    grace_expires: datetime | None = None
+    grace_lots: list[LotRow] = []
+    left = points
+    for allocation, lot in reversed(loaded.parts):  # latest-expiring first
+        part = min(allocation.captured - allocation.refunded, left)
+        if part <= 0:
+            continue
+        left -= part
+        give_back = reversal(allocation.settled_minor, allocation.captured, allocation.refunded, allocation.refunded + part)
+        allocation.refunded += part
+        allocation.refunded_minor += give_back
+        unit.changed(allocation, "refunded", "refunded_minor")
+        if lot.is_live(unit.now):
+            target = lot
+            lot.remaining += part
+            unit.changed(lot, "remaining")
+            to_original += part
+        else:
+            target = new_lot(
+                unit,
+                member_id=state.member_id,
+                issuer_partner_id=lot.issuer_partner_id,
+                cost_per_point_minor=lot.cost_per_point_minor,
+                currency=lot.currency,
+                amount=part,
+                earned_at=unit.now,
+                vests_at=unit.now,
+                expires_at=unit.now + grace,
+                source=GRACE,
+                origin_lot_id=lot.id,
+            )
+            to_grace += part
+            grace_expires = target.expires_at
+            grace_lots.append(target)
+        legs += [
+            Leg(accounts.redeemed(lot.issuer_partner_id, beneficiary), -part, target.id),
+            Leg(accounts.member(state.member_id, "available"), part, target.id),
+        ]
+        lines.append(
+            SettlementLine(
+                lot_id=lot.id,
+                issuer_partner_id=lot.issuer_partner_id,
+                beneficiary_partner_id=beneficiary,
+                points=-part,
+                amount_minor=-give_back,
+                currency=hold.settlement_currency,
+            )
+        )
+        if left == 0:
+            break
+    posted = post(
+        unit, state, kind="REFUND", legs=legs, actor=actor, reference=hold.reference,
+        detail={"hold": str(hold.id), "reason": reason, "toOriginalLots": to_original, "toGraceLots": to_grace},
+    )
+    for lot in grace_lots:
+        lot.created_tx_id = posted.id
+    for line in lines:
+        _book_settlement(unit, posted.id, hold.id, line)
+    hold.refunded += points
+    unit.changed(hold, "refunded")
+    state.lifetime_spent -= points
+    unit.changed(state, "lifetime_spent")
+    return RefundAnswer(
+        hold=hold.view(),
+        transaction_id=posted.id,
+        points_refunded=points,
+        to_original_lots=to_original,
+        to_grace_lots=to_grace,
+        grace_lot_expires_at=grace_expires,
+        settlements=lines,
+    )
