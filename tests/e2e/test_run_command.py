@@ -14,8 +14,21 @@ import httpx
 import psutil
 import pytest
 
+from shared.auth.tokens import mint_token
 from shared.registry import SERVICES
-from shared.settings import PROJECT_ROOT
+from shared.settings import PROJECT_ROOT, Settings
+
+
+def _settings_like(env: dict[str, str]) -> Settings:
+    """The settings the started processes read (same secrets), to mint a token they accept."""
+    saved = dict(os.environ)
+    try:
+        os.environ.clear()
+        os.environ.update(env)
+        return Settings()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def _free_port() -> int:
@@ -61,6 +74,18 @@ def test_run_brings_up_every_service_and_ctrl_c_stops_everything(tmp_path: Path)
             assert httpx.get(f"http://127.0.0.1:{ports[spec.name]}/ready").json()["status"] == "ready"
             answer = httpx.post(url, json={"query": "{ _service { sdl } }"}).json()
             assert "@key" in answer["data"]["_service"]["sdl"]
+        gateway = f"http://127.0.0.1:{ports['gateway']}/graphql"
+        assert gateway in text
+        assert (tmp_path / "data" / "supergraph.graphql").read_text().count("@join__graph") >= len(SERVICES)
+        token = mint_token("staff", "ops-e2e", roles=["operator"], settings=_settings_like(env))
+        seeded = httpx.post(
+            gateway,
+            json={"query": "{ members(first: 3) { edges { node { id tier } } } }"},
+            headers={"authorization": f"Bearer {token}"},
+        ).json()
+        assert len(seeded["data"]["members"]["edges"]) == 3, seeded  # demo data, through the gateway
+        refused = httpx.post(gateway, json={"query": "{ members(first: 3) { edges { node { id } } } }"}).json()
+        assert refused["errors"][0]["extensions"]["code"] in {"UNAUTHENTICATED", "FORBIDDEN"}
         assert _postgres_processes(tmp_path / "data"), "the embedded PostgreSQL is not running"
         children = psutil.Process(process.pid).children(recursive=True)
         assert len(children) >= len(SERVICES)

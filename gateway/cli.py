@@ -1,0 +1,141 @@
+"""Command line: run the gateway from a supergraph file, or print a query's plan.
+
+    python -m gateway serve --supergraph supergraph.graphql --port 4000
+    python -m gateway plan --supergraph supergraph.graphql '{ me { id } }'
+    python -m gateway api-schema --supergraph supergraph.graphql
+
+Server settings also come from `ABG_GATEWAY_*` environment variables (see gateway/README.md);
+command-line options win.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+
+from graphql import print_schema
+
+
+def _supergraph(path: str):  # noqa: ANN202 - imported lazily to keep `--help` fast
+    from .supergraph import SupergraphError, load_supergraph_file
+
+    try:
+        return load_supergraph_file(path)
+    except (OSError, SupergraphError) as error:
+        sys.exit(f"cannot load supergraph {path}: {error}")
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .execution.client import SubgraphSettings
+    from .execution.pipeline import Gateway, PipelineOptions
+    from .http.app import create_app
+    from .http.settings import ServerSettings, parse_timeouts
+
+    settings = ServerSettings.from_env()
+    if args.host:
+        settings.host = args.host
+    if args.port:
+        settings.port = args.port
+    if args.no_introspection:
+        settings.introspection = False
+    for timeout in args.subgraph_timeout or ():
+        if "=" in timeout:
+            settings.subgraph_timeouts.update(parse_timeouts([timeout]))
+        else:
+            settings.subgraph_timeout_seconds = float(timeout)
+    if args.override_label:
+        settings.override_labels = tuple(args.override_label)
+    if args.cors_origin:
+        settings.cors_origins = tuple(args.cors_origin)
+
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    supergraph = _supergraph(args.supergraph)
+    options = PipelineOptions(
+        introspection=settings.introspection,
+        override_labels=frozenset(settings.override_labels),
+        subgraphs=SubgraphSettings(
+            timeout_seconds=settings.subgraph_timeout_seconds, timeouts=dict(settings.subgraph_timeouts)
+        ),
+    )
+    app = create_app(Gateway(supergraph, options), settings)
+    logging.getLogger("gateway").info(
+        "gateway for %d subgraphs on http://%s:%d%s",
+        len(supergraph.subgraphs),
+        settings.host,
+        settings.port,
+        settings.graphql_path,
+    )
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=args.log_level.lower(),
+        access_log=False,
+        loop="auto",
+        http="auto",
+        lifespan="on",
+    )
+    uvicorn.Server(config).run()
+    return 0
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from .execution.pipeline import Gateway
+    from .planning.plan import print_plan
+    from .planning.planner import PlanningError
+
+    gateway = Gateway(_supergraph(args.supergraph))
+    query = sys.stdin.read() if args.query == "-" else args.query
+    variables = json.loads(args.variables) if args.variables else None
+    try:
+        plan = gateway.plan(query, args.operation_name, variables)
+    except PlanningError as error:
+        print(f"cannot plan: {error}", file=sys.stderr)
+        return 1
+    print(print_plan(plan))
+    return 0
+
+
+def _api_schema(args: argparse.Namespace) -> int:
+    print(print_schema(_supergraph(args.supergraph).api_schema))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m gateway", description="Alliance Benefits Graph federation gateway")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve GraphQL over HTTP from a supergraph SDL file")
+    serve.add_argument("--supergraph", required=True, help="supergraph SDL file (join spec)")
+    serve.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 4000)")
+    serve.add_argument("--no-introspection", action="store_true", help="refuse __schema/__type queries")
+    serve.add_argument(
+        "--subgraph-timeout",
+        action="append",
+        metavar="[NAME=]SECONDS",
+        help="seconds to wait for subgraphs (default 30), or for one subgraph with NAME=SECONDS; repeatable",
+    )
+    serve.add_argument("--override-label", action="append", help="progressive @override label to enable")
+    serve.add_argument("--cors-origin", action="append", help="allowed CORS origin ('*' for any)")
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve.set_defaults(run=_serve)
+
+    plan = commands.add_parser("plan", help="print the query plan of an operation")
+    plan.add_argument("--supergraph", required=True)
+    plan.add_argument("--operation-name")
+    plan.add_argument("--variables", help="variables as JSON (they decide @skip/@include)")
+    plan.add_argument("query", help="the operation, or - to read it from stdin")
+    plan.set_defaults(run=_plan)
+
+    api = commands.add_parser("api-schema", help="print the API schema clients see")
+    api.add_argument("--supergraph", required=True)
+    api.set_defaults(run=_api_schema)
+
+    args = parser.parse_args(argv)
+    return int(args.run(args))

@@ -1,0 +1,294 @@
+"""One GraphQL request through the gateway: parse, check, validate, plan, execute, shape.
+
+Transport-free: the HTTP layer (or a test, or the CLI) builds a `GraphQLRequest` and gets back
+a response body and a status. Parsed documents, validation results and plans are cached.
+Document checks (limits now; trusted documents later) plug in as callables.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    GraphQLObjectType,
+    OperationDefinitionNode,
+    OperationType,
+    parse,
+    validate,
+)
+from graphql.execution.values import get_variable_values
+
+from ..planning.operation import (
+    FieldSelection,
+    Operation,
+    OperationError,
+    Selection,
+    condition_variables,
+    find_operation,
+    normalize,
+)
+from ..planning.plan import QueryPlan
+from ..planning.planner import Planner, PlanningError
+from ..supergraph.model import Supergraph
+from .client import SubgraphClients, SubgraphSettings
+from .executor import ExecutionContext, Executor
+from .introspection import INTROSPECTION_FIELDS, run_introspection
+from .response import ResponseShaper
+
+log = logging.getLogger("gateway")
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+DocumentCheck = Callable[[DocumentNode, OperationDefinitionNode], list[GraphQLError]]
+
+_PERCENT = re.compile(r"^percent\((\d+(?:\.\d+)?)\)$")
+
+
+class LRU(Generic[K, V]):
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[K, V] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        found = self._items.get(key)
+        if found is not None:
+            self._items.move_to_end(key)
+        return found
+
+    def put(self, key: K, value: V) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+@dataclass(slots=True)
+class GraphQLRequest:
+    query: str | None
+    operation_name: str | None = None
+    variables: dict[str, Any] | None = None
+    extensions: dict[str, Any] | None = None
+    method: str = "POST"
+    forward_headers: Mapping[str, str] = field(default_factory=dict)
+    request_id: str | None = None
+
+
+@dataclass(slots=True)
+class GraphQLResponse:
+    body: dict[str, Any]
+    status: int = 200
+    subgraph_requests: int = 0
+    # the request itself is unusable (no query, unknown operation), not just an invalid document
+    malformed: bool = False
+
+
+@dataclass(slots=True)
+class PipelineOptions:
+    introspection: bool = True
+    document_cache_size: int = 1000
+    plan_cache_size: int = 1000
+    override_labels: frozenset[str] = frozenset()  # progressive-override labels always on
+    subgraphs: SubgraphSettings = field(default_factory=SubgraphSettings)
+    checks: list[DocumentCheck] = field(default_factory=list)
+    max_tokens: int | None = 15000  # parsing stops past this many tokens (huge documents cost CPU)
+
+
+@dataclass(slots=True)
+class _Document:
+    document: DocumentNode | None
+    errors: list[dict[str, Any]]
+    condition_variables: tuple[str, ...] = ()
+
+
+def _error(message: str, code: str, **extra: Any) -> dict[str, Any]:
+    return {"message": message, "extensions": {"code": code, **extra}}
+
+
+class Gateway:
+    def __init__(
+        self,
+        supergraph: Supergraph,
+        options: PipelineOptions | None = None,
+        clients: SubgraphClients | None = None,
+    ) -> None:
+        self.supergraph = supergraph
+        self.options = options or PipelineOptions()
+        self.clients = clients or SubgraphClients(
+            {name: sub.url for name, sub in supergraph.subgraphs.items()}, self.options.subgraphs
+        )
+        self.planner = Planner(supergraph)
+        self.executor = Executor(supergraph, self.clients)
+        self.shaper = ResponseShaper(supergraph.api_schema)
+        self.documents: LRU[str, _Document] = LRU(self.options.document_cache_size)
+        self.plans: LRU[tuple, tuple[QueryPlan, Operation] | PlanningError] = LRU(self.options.plan_cache_size)
+
+    async def aclose(self) -> None:
+        await self.clients.aclose()
+
+    # ---- stages ------------------------------------------------------------------------------
+
+    def document(self, query: str) -> _Document:
+        found = self.documents.get(query)
+        if found is not None:
+            return found
+        try:
+            document = parse(query, max_tokens=self.options.max_tokens)
+        except GraphQLError as error:
+            result = _Document(None, [_with_code(error.formatted, "GRAPHQL_PARSE_FAILED")])
+        else:
+            errors = validate(self.supergraph.api_schema, document)
+            result = _Document(
+                document,
+                [_with_code(e.formatted, "GRAPHQL_VALIDATION_FAILED") for e in errors],
+                condition_variables(document),
+            )
+        self.documents.put(query, result)
+        return result
+
+    def active_labels(self) -> frozenset[str]:
+        labels = set(self.options.override_labels & self.supergraph.override_labels)
+        for label in self.supergraph.override_labels - labels:
+            match = _PERCENT.match(label)
+            if match and random.random() * 100 < float(match.group(1)):
+                labels.add(label)
+        return frozenset(labels)
+
+    def plan_for(
+        self,
+        query: str,
+        document: DocumentNode,
+        operation_name: str | None,
+        coerced: Mapping[str, Any],
+        conditions: tuple[str, ...],
+        labels: frozenset[str],
+    ) -> tuple[QueryPlan, Operation]:
+        """The plan and normalized operation, cached per document, operation, @skip/@include
+        booleans and override labels in effect."""
+        key = (query, operation_name, tuple(bool(coerced.get(name)) for name in conditions), labels)
+        found = self.plans.get(key)
+        if found is None:
+            operation = normalize(document, operation_name, coerced)
+            try:
+                found = (self.planner.plan(operation, labels), operation)
+            except PlanningError as error:
+                found = error
+            self.plans.put(key, found)
+        if isinstance(found, PlanningError):
+            raise found
+        return found
+
+    def plan(self, query: str, operation_name: str | None = None, variables: dict[str, Any] | None = None) -> QueryPlan:
+        """The plan a query would run with (for the CLI and tests)."""
+        parsed = self.document(query)
+        if parsed.document is None or parsed.errors:
+            raise PlanningError("; ".join(e["message"] for e in parsed.errors))
+        operation = find_operation(parsed.document, operation_name)
+        coerced = get_variable_values(self.supergraph.api_schema, operation.variable_definitions or (), variables or {})
+        values = {} if isinstance(coerced, list) else coerced.coerced
+        plan, _ = self.plan_for(
+            query, parsed.document, operation_name, values, parsed.condition_variables, self.active_labels()
+        )
+        return plan
+
+    # ---- the request -------------------------------------------------------------------------
+
+    async def execute(self, request: GraphQLRequest) -> GraphQLResponse:
+        try:
+            return await self._execute(request)
+        except Exception:
+            log.exception("internal error (request id %s)", request.request_id)
+            extra = {"requestId": request.request_id} if request.request_id else {}
+            return GraphQLResponse({"errors": [_error("Internal server error", "INTERNAL_SERVER_ERROR", **extra)]}, 500)
+
+    async def _execute(self, request: GraphQLRequest) -> GraphQLResponse:
+        if not request.query or not isinstance(request.query, str):
+            return GraphQLResponse({"errors": [_error("Must provide query string.", "BAD_REQUEST")]}, 400, malformed=True)
+        parsed = self.document(request.query)
+        if parsed.document is None:
+            return GraphQLResponse({"errors": parsed.errors}, 400)
+        document = parsed.document
+        try:
+            operation = find_operation(document, request.operation_name)
+        except OperationError as error:
+            return GraphQLResponse({"errors": [_error(str(error), "BAD_REQUEST")]}, 400, malformed=True)
+        for check in self.options.checks:
+            problems = check(document, operation)
+            if problems:
+                return GraphQLResponse({"errors": [p.formatted for p in problems]}, 400)
+        if parsed.errors:
+            return GraphQLResponse({"errors": parsed.errors}, 400)
+        if request.method == "GET" and operation.operation != OperationType.QUERY:
+            return GraphQLResponse(
+                {"errors": [_error("Only queries can be sent with GET; use POST.", "METHOD_NOT_ALLOWED")]}, 405
+            )
+
+        raw_variables = request.variables or {}
+        coerced = get_variable_values(self.supergraph.api_schema, operation.variable_definitions or (), raw_variables)
+        if isinstance(coerced, list):  # graphql-core returns the errors instead of values
+            return GraphQLResponse({"errors": [_with_code(e.formatted, "BAD_USER_INPUT") for e in coerced]}, 200)
+        values = coerced.coerced
+
+        try:
+            plan, normalized = self.plan_for(
+                request.query, document, request.operation_name, values, parsed.condition_variables, self.active_labels()
+            )
+        except PlanningError as error:
+            return GraphQLResponse({"errors": [_error(str(error), "QUERY_PLANNING_FAILED")], "data": None}, 200)
+        wants_introspection = _asks_introspection(normalized.selections)
+        if wants_introspection and not self.options.introspection:
+            return GraphQLResponse(
+                {"errors": [_error("GraphQL introspection is not allowed.", "INTROSPECTION_DISABLED")]}, 200
+            )
+
+        context = ExecutionContext(
+            variables=raw_variables, headers=request.forward_headers, operation_name=request.operation_name
+        )
+        await self.executor.execute(plan, context)
+        introspection: dict[str, Any] = {}
+        if wants_introspection:
+            introspection, errors = run_introspection(self.supergraph.api_schema, document, operation, values)
+            context.errors.extend(errors)
+        root = self._root_type(normalized.kind)
+        data = self.shaper.shape(
+            root, normalized.selections, context.data, context.errors, introspection, normalized.shape_cache
+        )
+        body: dict[str, Any] = {}
+        if context.errors:
+            body["errors"] = context.errors
+        body["data"] = data
+        return GraphQLResponse(body, 200, context.subgraph_requests)
+
+    def _root_type(self, kind: str) -> GraphQLObjectType:
+        schema = self.supergraph.api_schema
+        root = {"query": schema.query_type, "mutation": schema.mutation_type}.get(kind)
+        if root is None:
+            raise PlanningError(f"The schema has no {kind} type.")
+        return root
+
+
+def _with_code(formatted: dict[str, Any], code: str) -> dict[str, Any]:
+    extensions = dict(formatted.get("extensions") or {})
+    extensions.setdefault("code", code)
+    return {**formatted, "extensions": extensions}
+
+
+def _asks_introspection(selections: tuple[Selection, ...]) -> bool:
+    for sel in selections:
+        if isinstance(sel, FieldSelection):
+            if sel.name in INTROSPECTION_FIELDS:
+                return True
+        elif _asks_introspection(sel.selections):
+            return True
+    return False

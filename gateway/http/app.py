@@ -1,0 +1,223 @@
+"""GraphQL over HTTP for the gateway (Starlette).
+
+POST with a JSON body or GET with query parameters on one path, `/health` for load balancers.
+Request ids come from the client's `x-request-id` or are made up, and show in logs, in the
+response headers and in masked errors. Authentication, trusted documents or metrics can be
+added as `RequestHook`s (run before execution, may answer instead) or as ASGI middleware.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ..execution.pipeline import Gateway, GraphQLRequest, GraphQLResponse
+from .limits import check_limits
+from .settings import ServerSettings
+
+log = logging.getLogger("gateway.http")
+
+RequestHook = Callable[[Request, GraphQLRequest], Awaitable[Response | None]]
+
+_JSON = "application/json"
+_GRAPHQL_RESPONSE = "application/graphql-response+json"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def _json(body: Any, status: int = 200, media_type: str = _JSON, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type=media_type, headers=headers)
+
+
+def _error_body(message: str, code: str) -> dict[str, Any]:
+    return {"errors": [{"message": message, "extensions": {"code": code}}]}
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class RequestIdMiddleware:
+    """Gives every request an id (the client's, when it sent a sane one) and echoes it back."""
+
+    def __init__(self, app: ASGIApp, header: str = "x-request-id") -> None:
+        self.app = app
+        self.header = header.lower().encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope.get("headers") or ()).get(self.header, b"").decode("latin-1")
+        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = list(message["headers"]) + [(self.header, request_id.encode())]
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+class GraphQLEndpoint:
+    def __init__(self, gateway: Gateway, settings: ServerSettings, hooks: Sequence[RequestHook]) -> None:
+        self.gateway = gateway
+        self.settings = settings
+        self.hooks = list(hooks)
+
+    async def handle(self, request: Request) -> Response:
+        started = time.perf_counter()
+        request_id = getattr(request.state, "request_id", None) or uuid.uuid4().hex
+        modern = _GRAPHQL_RESPONSE in request.headers.get("accept", "")
+        media_type = _GRAPHQL_RESPONSE if modern else _JSON
+        parsed = await self.parse(request, request_id)
+        if isinstance(parsed, Response):
+            return parsed
+        for hook in self.hooks:
+            answer = await hook(request, parsed)
+            if answer is not None:
+                return answer
+        result = await self.gateway.execute(parsed)
+        status = result.status
+        # With plain application/json, GraphQL errors travel with 200 (GraphQL over HTTP, legacy
+        # clients); transport problems keep their status either way.
+        if not modern and status == 400 and not result.malformed:
+            status = 200
+        log.info(
+            "request %s op=%s status=%s subgraph_requests=%d %.1fms",
+            request_id,
+            parsed.operation_name or "-",
+            result.status,
+            result.subgraph_requests,
+            (time.perf_counter() - started) * 1000,
+        )
+        return _json(result.body, status, media_type)
+
+    async def parse(self, request: Request, request_id: str) -> GraphQLRequest | Response:
+        forward = {
+            name: value for name, value in request.headers.items() if name.lower() in self.settings.forward_headers
+        }
+        forward["x-request-id"] = request_id
+        if request.method == "GET":
+            params = request.query_params
+            try:
+                variables = orjson.loads(params["variables"]) if params.get("variables") else None
+                extensions = orjson.loads(params["extensions"]) if params.get("extensions") else None
+            except orjson.JSONDecodeError:
+                return _json(_error_body("variables and extensions must be JSON.", "BAD_REQUEST"), 400)
+            return GraphQLRequest(
+                query=params.get("query"),
+                operation_name=params.get("operationName") or None,
+                variables=variables if isinstance(variables, dict) else None,
+                extensions=extensions if isinstance(extensions, dict) else None,
+                method="GET",
+                forward_headers=forward,
+                request_id=request_id,
+            )
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type not in (_JSON, _GRAPHQL_RESPONSE, "application/graphql+json"):
+            return _json(_error_body("Send GraphQL as application/json.", "UNSUPPORTED_MEDIA_TYPE"), 415)
+        try:
+            raw = await _read_body(request, self.settings.max_body_bytes)
+        except BodyTooLarge:
+            return _json(
+                _error_body(f"Request body exceeds {self.settings.max_body_bytes} bytes.", "PAYLOAD_TOO_LARGE"), 413
+            )
+        try:
+            payload = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return _json(_error_body("The request body is not valid JSON.", "BAD_REQUEST"), 400)
+        if not isinstance(payload, dict):
+            return _json(_error_body("Send one GraphQL request as a JSON object.", "BAD_REQUEST"), 400)
+        variables = payload.get("variables")
+        if variables is not None and not isinstance(variables, dict):
+            return _json(_error_body("variables must be a JSON object.", "BAD_REQUEST"), 400)
+        operation_name = payload.get("operationName")
+        return GraphQLRequest(
+            query=payload.get("query"),
+            operation_name=operation_name if isinstance(operation_name, str) and operation_name else None,
+            variables=variables,
+            extensions=payload.get("extensions") if isinstance(payload.get("extensions"), dict) else None,
+            method="POST",
+            forward_headers=forward,
+            request_id=request_id,
+        )
+
+
+async def _health(request: Request) -> Response:
+    return _json({"status": "ok"})
+
+
+def create_app(
+    gateway: Gateway,
+    settings: ServerSettings | None = None,
+    hooks: Sequence[RequestHook] = (),
+    middleware: Sequence[Middleware] = (),
+) -> Starlette:
+    settings = settings or ServerSettings()
+    limits = settings.limits
+    gateway.options.checks.append(lambda document, operation: check_limits(document, operation, limits))
+    gateway.options.introspection = settings.introspection
+    gateway.options.max_tokens = limits.max_tokens
+    endpoint = GraphQLEndpoint(gateway, settings, hooks)
+    stack = [Middleware(RequestIdMiddleware, header=settings.request_id_header)]
+    if settings.cors_origins:
+        stack.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.cors_origins),
+                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_headers=["*"],
+                allow_credentials=settings.cors_allow_credentials,
+                expose_headers=[settings.request_id_header],
+            )
+        )
+    stack.extend(middleware)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await gateway.aclose()
+
+    return Starlette(
+        routes=[
+            # a bound method, so Starlette treats it as a request handler, not an ASGI app
+            Route(settings.graphql_path, endpoint.handle, methods=["GET", "POST"]),
+            Route("/health", _health, methods=["GET"]),
+            Route("/healthcheck", _health, methods=["GET"]),
+        ],
+        middleware=stack,
+        lifespan=lifespan,
+    )
+
+
+__all__ = ["BodyTooLarge", "GraphQLResponse", "RequestHook", "create_app"]

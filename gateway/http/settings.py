@@ -1,0 +1,87 @@
+"""Settings of the gateway's HTTP server, from environment variables or the command line."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from .limits import OperationLimits
+
+
+def _env_int(name: str, default: int | None) -> int | None:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in ("none", "off"):
+        return None  # no limit
+    return int(raw)
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    return raw.lower() in ("1", "true", "yes", "on")
+
+
+def _env_list(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+@dataclass(slots=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 4000
+    graphql_path: str = "/graphql"
+    max_body_bytes: int = 1_000_000
+    introspection: bool = True
+    limits: OperationLimits = field(default_factory=OperationLimits)
+    cors_origins: tuple[str, ...] = ()  # empty: no CORS headers at all; "*" allows any origin
+    cors_allow_credentials: bool = False
+    # client request headers passed on to every subgraph (lower case)
+    forward_headers: tuple[str, ...] = ("authorization",)
+    request_id_header: str = "x-request-id"
+    subgraph_timeout_seconds: float = 30.0
+    subgraph_timeouts: dict[str, float] = field(default_factory=dict)  # per subgraph name
+    override_labels: tuple[str, ...] = ()
+
+    @classmethod
+    def from_env(cls) -> ServerSettings:
+        """`ABG_GATEWAY_*` variables; anything unset keeps its default."""
+        defaults = cls()
+        limits = OperationLimits(
+            max_depth=_env_int("ABG_GATEWAY_MAX_DEPTH", defaults.limits.max_depth),
+            max_aliases=_env_int("ABG_GATEWAY_MAX_ALIASES", defaults.limits.max_aliases),
+            max_cost=_env_int("ABG_GATEWAY_MAX_COST", defaults.limits.max_cost),
+            max_tokens=_env_int("ABG_GATEWAY_MAX_TOKENS", defaults.limits.max_tokens),
+        )
+        return cls(
+            host=os.environ.get("ABG_GATEWAY_HOST", defaults.host),
+            port=int(os.environ.get("ABG_GATEWAY_PORT", defaults.port)),
+            graphql_path=os.environ.get("ABG_GATEWAY_PATH", defaults.graphql_path),
+            max_body_bytes=_env_int("ABG_GATEWAY_MAX_BODY_BYTES", defaults.max_body_bytes) or defaults.max_body_bytes,
+            introspection=_env_bool("ABG_GATEWAY_INTROSPECTION", defaults.introspection),
+            limits=limits,
+            cors_origins=_env_list("ABG_GATEWAY_CORS_ORIGINS", defaults.cors_origins),
+            cors_allow_credentials=_env_bool("ABG_GATEWAY_CORS_CREDENTIALS", defaults.cors_allow_credentials),
+            forward_headers=tuple(h.lower() for h in _env_list("ABG_GATEWAY_FORWARD_HEADERS", defaults.forward_headers)),
+            subgraph_timeout_seconds=float(
+                os.environ.get("ABG_GATEWAY_SUBGRAPH_TIMEOUT_SECONDS", defaults.subgraph_timeout_seconds)
+            ),
+            subgraph_timeouts=parse_timeouts(_env_list("ABG_GATEWAY_SUBGRAPH_TIMEOUTS", ())),
+            override_labels=_env_list("ABG_GATEWAY_OVERRIDE_LABELS", defaults.override_labels),
+        )
+
+
+def parse_timeouts(items: tuple[str, ...] | list[str]) -> dict[str, float]:
+    """`accounts=2.5` items -> {"accounts": 2.5}."""
+    timeouts: dict[str, float] = {}
+    for item in items:
+        name, _, seconds = item.partition("=")
+        if not seconds:
+            raise ValueError(f"expected NAME=SECONDS, got {item!r}")
+        timeouts[name.strip()] = float(seconds)
+    return timeouts

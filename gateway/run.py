@@ -1,0 +1,31 @@
+"""The gateway's part in `abg run`: compose the running subgraphs, then serve the supergraph.
+
+The supergraph is written to the data dir, so the same file can be handed to Hive Gateway or
+Apollo Router unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from gateway.composition import compose_from_urls
+from shared.registry import SERVICES
+from shared.runner import Supervisor, wait_healthy
+from shared.settings import get_settings
+
+
+def start_gateway(supervisor: Supervisor, env: dict[str, str]) -> str:
+    settings = get_settings()
+    result = asyncio.run(compose_from_urls({spec.name: settings.url_of(spec.name) for spec in SERVICES}))
+    if not result.ok:
+        details = "\n".join(f"  {error.code}: {error.message}" for error in result.errors)
+        raise RuntimeError(f"the subgraphs do not compose:\n{details}")
+    path = settings.data_dir / "supergraph.graphql"
+    path.write_text(result.supergraph_sdl)
+    args = [sys.executable, "-m", "gateway", "serve", "--supergraph", str(path)]
+    args += ["--host", settings.host, "--port", str(settings.gateway_port)]
+    supervisor.start("gateway", args, env)
+    base = f"http://{settings.host}:{settings.gateway_port}"
+    wait_healthy(f"{base}/health", supervisor)
+    return f"{base}/graphql"

@@ -1,0 +1,54 @@
+"""Fixtures for the gateway's tests: scenario subgraphs served on loopback, one gateway per test."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from gateway.execution.pipeline import Gateway
+from tests.gateway.kit.scenarios import Catalog, Shop
+
+
+@pytest.fixture(scope="session")
+async def shop_scenario() -> AsyncIterator[Shop]:
+    scenario = Shop()
+    await scenario.start()
+    yield scenario
+    await scenario.stop()
+
+
+@pytest.fixture(scope="session")
+async def catalog_scenario() -> AsyncIterator[Catalog]:
+    scenario = Catalog()
+    await scenario.start()
+    yield scenario
+    await scenario.stop()
+
+
+@pytest.fixture
+async def shop(shop_scenario: Shop) -> AsyncIterator[Shop]:
+    shop_scenario.reset()
+    yield shop_scenario
+    shop_scenario.reset()
+
+
+@pytest.fixture
+async def catalog(catalog_scenario: Catalog) -> AsyncIterator[Catalog]:
+    catalog_scenario.reset()
+    yield catalog_scenario
+    catalog_scenario.reset()
+
+
+@pytest.fixture
+async def shop_gateway(shop: Shop) -> AsyncIterator[Gateway]:
+    gateway = shop.gateway()
+    yield gateway
+    await gateway.aclose()
+
+
+@pytest.fixture
+async def catalog_gateway(catalog: Catalog) -> AsyncIterator[Gateway]:
+    gateway = catalog.gateway()
+    yield gateway
+    await gateway.aclose()

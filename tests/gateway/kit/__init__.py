@@ -1,0 +1,1 @@
+"""Helpers for the gateway's tests: small federation subgraphs and loopback servers."""
