@@ -22,7 +22,7 @@ from datetime import timedelta
 from points_setup import bench_database, run
 
 from services.points.checks import ledger_check
-from services.points.clock import utcnow
+from shared.timeutil import utcnow
 from services.points.config import get_points_settings
 from services.points.directory import TrustingDirectory
 from services.points.earning import create_campaign

@@ -65,7 +65,7 @@ async def bench_database(name: str) -> AsyncIterator[str]:
 
 async def seed_members(db, partner_id: uuid.UUID, count: int, points_each: int) -> list[uuid.UUID]:  # type: ignore[no-untyped-def]
     """`count` members with `points_each` available points, through bulk purchases."""
-    from services.points.clock import utcnow
+    from shared.timeutil import utcnow
     from services.points.directory import TrustingDirectory
     from services.points.purchases import PurchaseInput
     from services.points.service import record_purchases

@@ -26,11 +26,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.errors import Forbidden, InvalidInput
 from shared.events import Event, EventSubscriptions, Handler, event_route, publish
+from shared.timeutil import require_aware, utcnow
 from starlette.routing import Route
 
 from services.members.config import get_members_settings
 from services.members.models import INBOX, OUTBOX
-from services.members.timeutil import require_aware, utcnow
 
 SERVICE = "members"
 TIER_CHANGED = "members.TierChanged"

@@ -26,6 +26,7 @@ from shared.auth.principals import Principal, require_operator, require_service
 from shared.database import Database
 from shared.errors import Conflict, IdempotencyKeyReused, InvalidInput, NotFound
 from shared.idempotency import fingerprint
+from shared.timeutil import require_aware, utcnow
 
 from services.members import events
 from services.members.models import GrowthEvent, Member, TierChange, TierPolicyVersion, TierReviewRun
@@ -37,7 +38,6 @@ from services.members.policy import (
     policy_from_json,
     tiers_from_pairs,
 )
-from services.members.timeutil import require_aware, utcnow
 
 MAX_EVENT_ID = 200
 MAX_AMOUNT_MINOR = 10**12

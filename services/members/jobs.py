@@ -12,10 +12,10 @@ import logging
 from datetime import datetime
 
 from shared.database import Database
+from shared.timeutil import utcnow
 
 from services.members.config import get_members_settings
 from services.members.growth import ReviewSummary, last_review, run_tier_review
-from services.members.timeutil import utcnow
 
 log = logging.getLogger("abg.members.jobs")
 

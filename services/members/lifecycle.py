@@ -12,7 +12,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from services.members.timeutil import add_months
+from shared.timeutil import add_months
 
 NEW_MONTHS = 3
 MATURE_MONTHS = 12

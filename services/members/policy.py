@@ -13,8 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from shared.errors import InvalidInput
+from shared.timeutil import add_months
 
-from services.members.timeutil import add_months
 
 TIER_CODE = re.compile(r"[A-Z][A-Z0-9_]{1,19}")
 MAX_TIERS = 10

@@ -18,6 +18,8 @@ from shared.auth.principals import require_authenticated
 from shared.errors import InvalidInput
 from shared.federation import Info, build_schema
 from shared.graphql_pagination import Connection
+from shared.ids import parse_id
+from shared.timeutil import utcnow
 
 from services.members import service
 from services.members.access import MemberView
@@ -25,7 +27,6 @@ from services.members.growth import GrowthInput, GrowthKind as DomainGrowthKind,
 from services.members.lifecycle import LifecycleStage as DomainLifecycleStage
 from services.members.models import TierChange as TierChangeRow
 from services.members.policy import TierPolicy as DomainPolicy
-from services.members.timeutil import utcnow
 
 MemberStatus = strawberry.enum(service.Status, name="MemberStatus", description="ACTIVE, SUSPENDED or ERASED.")
 LifecycleStage = strawberry.enum(
@@ -33,13 +34,6 @@ LifecycleStage = strawberry.enum(
     description="NEW (first 3 months), GROWING (3–12), MATURE (12+); AT_RISK after 90 days without activity.",
 )
 GrowthKind = strawberry.enum(DomainGrowthKind, description="What brought the growth.")
-
-
-def _uuid(value: str, field: str = "id") -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise InvalidInput(f"{field} is not a valid id", field=field) from None
 
 
 # --- loaders (one query per batch, per request) --------------------------------------------------
@@ -178,7 +172,7 @@ class Member:
         An id that was never a member resolves to null."""
         principal = info.context.principal
         require_authenticated(principal)
-        loaded = await _members_loader(info).load(_uuid(id))
+        loaded = await _members_loader(info).load(parse_id(id))
         return cls.of(loaded.view(principal)) if loaded is not None else None
 
     @strawberry.field(description="Growth and thresholds; null for viewers who may not see it.")
@@ -339,7 +333,7 @@ class Query:
 
     @strawberry.field(description="One member: that member themself, staff and alliance services.")
     async def member(self, info: Info, id: strawberry.ID) -> Member:
-        return Member.of(await service.get_member(info.context.db, info.context.principal, _uuid(id)))
+        return Member.of(await service.get_member(info.context.db, info.context.principal, parse_id(id)))
 
     @strawberry.field(description="Members, newest first, for staff.")
     async def members(
@@ -418,11 +412,11 @@ class Mutation:
 
     @strawberry.mutation(description="Suspends a membership (operators).")
     async def suspend_member(self, info: Info, id: strawberry.ID, reason: str | None = None) -> Member:
-        return Member.of(await service.suspend_member(info.context.db, info.context.principal, _uuid(id), reason))
+        return Member.of(await service.suspend_member(info.context.db, info.context.principal, parse_id(id), reason))
 
     @strawberry.mutation(description="Lifts a suspension (operators).")
     async def reactivate_member(self, info: Info, id: strawberry.ID, reason: str | None = None) -> Member:
-        return Member.of(await service.reactivate_member(info.context.db, info.context.principal, _uuid(id), reason))
+        return Member.of(await service.reactivate_member(info.context.db, info.context.principal, parse_id(id), reason))
 
     @strawberry.mutation(
         description="Erases a member's personal data for good (the member themself or an operator); the id stays valid."
@@ -437,7 +431,7 @@ class Mutation:
             info.context.principal,
             GrowthInput(
                 event_id=input.event_id,
-                member_id=_uuid(input.member_id, "memberId"),
+                member_id=parse_id(input.member_id, "memberId"),
                 kind=input.kind,
                 occurred_at=input.occurred_at,
                 amount_minor=input.amount_minor,
@@ -468,7 +462,7 @@ class Mutation:
 def _target(info: Info, id: strawberry.ID | None) -> uuid.UUID:
     """The member a mutation is about: `id` when given, else the signed-in member."""
     if id is not None:
-        return _uuid(id)
+        return parse_id(id)
     return service.require_member(info.context.principal)
 
 

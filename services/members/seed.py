@@ -15,11 +15,11 @@ from sqlmodel import select
 
 from shared.auth.principals import Principal, PrincipalKind
 from shared.database import Database
+from shared.timeutil import utcnow
 
 from services.members import service
 from services.members.growth import GrowthInput, GrowthKind
 from services.members.models import Member
-from services.members.timeutil import utcnow
 
 _SEEDER = Principal(PrincipalKind.SERVICE, "members-seed")
 _OPERATOR = Principal(PrincipalKind.STAFF, "seed-operator", frozenset({"operator"}))

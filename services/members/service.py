@@ -32,6 +32,7 @@ from shared.database import Database
 from shared.errors import Conflict, Forbidden, InvalidInput, LimitExceeded, NotFound
 from shared.ids import new_id
 from shared.pagination import Page, PageRequest, paginate
+from shared.timeutil import require_aware, utcnow
 
 from services.members import events
 from services.members.access import Access, MemberView, access_for, may_read_whole_member, present
@@ -39,7 +40,6 @@ from services.members.lifecycle import LifecycleStage, cutoffs
 from services.members.models import EMAIL_UNIQUE, PHONE_UNIQUE, Member, MemberKey, StatusChange, TierChange
 from services.members.pii import MonthDay, normalise_display_name, normalise_email, normalise_phone
 from services.members.policy import TIER_CODE
-from services.members.timeutil import require_aware, utcnow
 
 from services.members.growth import (  # noqa: F401 - the service's public surface
     GrowthInput,

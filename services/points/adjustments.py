@@ -13,13 +13,13 @@ import uuid
 from services.points import accounts
 from services.points.answers import AdjustAnswer
 from services.points.chain import Leg
-from services.points.clock import add_months
 from services.points.config import PointsSettings
 from services.points.credits import credit
 from services.points.ledger import LedgerUnit, lock_member, post
 from services.points.lots import ADJUSTMENT, spendable_lots, take_first_expiring
 from services.points.partners import PartnerProgram
 from shared.errors import InsufficientPoints
+from shared.timeutil import add_months
 
 
 async def adjust(

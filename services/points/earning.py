@@ -24,12 +24,12 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.points.clock import require_aware, utcnow
 from services.points.models import campaigns_t, partners_t, policy_t
 from services.points.partners import PartnerProgram
 from shared.database import Database
 from shared.errors import InvalidInput, NotFound
 from shared.ids import new_id
+from shared.timeutil import require_aware, utcnow
 
 ONE = 10_000  # 1x in basis points
 MAX_MULTIPLIER = 100 * ONE

@@ -19,7 +19,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, true
 
 from services.points import events, expiry
-from services.points.clock import utcnow
 from services.points.config import get_points_settings
 from services.points.credits import vest
 from services.points.holds import ACTIVE, release
@@ -29,6 +28,7 @@ from services.points.models import holds_t, lots_t
 from services.points.operation import run_unit
 from shared.database import Database
 from shared.errors import Conflict, NotFound
+from shared.timeutil import utcnow
 
 log = logging.getLogger("abg.points.jobs")
 JOB_ACTOR = "job"

@@ -6,6 +6,10 @@ Core connection rather than an ORM session (the session costs about 0.1 ms of CP
 that the ledger never uses), and the retry also recognises the driver's own errors, since the hot
 statements run on the driver (see driver). A domain error rolls everything back, the key
 included, so nothing is half-written and the caller may try again.
+
+The idempotency key follows `shared.idempotency`'s rules; its statements are wrapped once as
+`Prepared` ones, so they too run on the driver (through the ORM session and built per call they
+cost about 0.45 ms per transaction, bench/points_hold_capture.py: close to half of a hold).
 """
 
 from __future__ import annotations
@@ -20,13 +24,17 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.points.clock import utcnow
-from services.points.idempotent import run_idempotent
+from services.points.driver import Prepared
 from services.points.ledger import LedgerUnit, finish
+from services.points.models import IDEMPOTENCY
 from shared.database import Database, is_serialization_failure
+from shared.idempotency import idempotency_statements, run_idempotent_with
+from shared.timeutil import utcnow
 
 A = TypeVar("A", bound=BaseModel)
 T = TypeVar("T")
+
+_KEYS = idempotency_statements(IDEMPOTENCY).map(Prepared)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +64,8 @@ async def run_operation(
 
         if idempotency is None:
             return answer_type.model_validate(await once())
-        stored = await run_idempotent(
-            unit, scope=idempotency.scope, key=idempotency.key, request=idempotency.request, work=once
+        stored = await run_idempotent_with(
+            unit.execute, _KEYS, scope=idempotency.scope, key=idempotency.key, request=idempotency.request, work=once
         )
         return answer_type.model_validate(stored)
 

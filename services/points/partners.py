@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.points.config import PointsSettings
 from services.points.driver import Prepared
 from services.points.models import partners_t
-from services.points.clock import utcnow
 from shared.database import Database
 from shared.errors import InvalidInput, NotFound
+from shared.timeutil import utcnow
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 MAX_RATE = 1_000_000

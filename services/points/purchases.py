@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.points import events
 from services.points.answers import PurchaseAnswer
-from services.points.clock import add_months, require_aware, utcnow
 from services.points.config import PointsSettings
 from services.points.credits import credit
 from services.points.directory import MemberDirectory
@@ -35,6 +34,7 @@ from shared.database import Database
 from shared.errors import DomainError, Forbidden, IdempotencyKeyReused, InvalidInput, NotFound
 from shared.idempotency import fingerprint
 from shared.ids import new_id
+from shared.timeutil import add_months, require_aware, utcnow
 
 MAX_EXTERNAL_ID = 100
 MAX_CATEGORY = 50

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Annotated
 
 import strawberry
+from strawberry.schema.config import StrawberryConfig
 
 from services.points import access, checks, earning, jobs, partners, reads, service, settlement
 from services.points.config import get_points_settings
@@ -31,14 +32,15 @@ from services.points.schema_types import (
     RefundResult,
     ReleaseResult,
     ReturnResult,
+    SCALARS,
     SettlementEntry,
     balances_loader,
     partner_ref,
-    to_uuid,
 )
 from shared.errors import DomainError, Forbidden, InvalidInput
 from shared.federation import Info, build_schema
 from shared.graphql_pagination import Connection
+from shared.ids import parse_id
 from shared.pagination import PageRequest
 
 PointsJob = strawberry.enum(jobs.Job, name="PointsJob", description="The scheduled jobs of the points service.")
@@ -59,7 +61,7 @@ class PurchaseInput:
 
     def domain(self) -> DomainPurchase:
         return DomainPurchase(
-            partner_id=to_uuid(self.partner_id, "partnerId"), member_id=to_uuid(self.member_id, "memberId"),
+            partner_id=parse_id(self.partner_id, "partnerId"), member_id=parse_id(self.member_id, "memberId"),
             external_id=self.external_id, amount_minor=self.amount_minor, currency=self.currency,
             occurred_at=self.occurred_at, category=self.category,
         )
@@ -151,9 +153,9 @@ class CampaignInput:
 class StatementLine:
     counterparty: Partner | None = strawberry.field(description="Null: the alliance (alliance-funded points).")
     currency: str
-    points_payable: Long = strawberry.field(description="The partner's points redeemed at the counterparty.")  # type: ignore[valid-type]
+    points_payable: Long = strawberry.field(description="The partner's points redeemed at the counterparty.")
     payable: Money
-    points_receivable: Long = strawberry.field(description="The counterparty's points redeemed at the partner.")  # type: ignore[valid-type]
+    points_receivable: Long = strawberry.field(description="The counterparty's points redeemed at the partner.")
     receivable: Money
     net: Money = strawberry.field(description="receivable - payable: positive, the counterparty pays the partner.")
 
@@ -197,7 +199,7 @@ class JobResult:
     members: int
     lots: int
     holds: int
-    points: Long  # type: ignore[valid-type]
+    points: Long
     events: int
 
 
@@ -257,27 +259,27 @@ def _item_error(error: DomainError) -> ItemError:
 class Query:
     @strawberry.field(description="A member's points (the member themself, staff, services).")
     async def member_points(self, info: Info, member_id: strawberry.ID) -> MemberPoints:
-        member = to_uuid(member_id, "memberId")
+        member = parse_id(member_id, "memberId")
         access.require_member_reader(info.context.principal, member)
         return MemberPoints.of(await balances_loader(info).load(member))
 
     @strawberry.field(description="A partner as points sees it (the partner itself, operators, services).")
     async def points_partner(self, info: Info, id: strawberry.ID) -> Partner:
-        access.require_partner_reader(info.context.principal, to_uuid(id))
+        access.require_partner_reader(info.context.principal, parse_id(id))
         return Partner(id=id)
 
     @strawberry.field(description="A hold (alliance services and operators).")
     async def hold(self, info: Info, id: strawberry.ID) -> Hold:
         access.require_service_or_operator(info.context.principal)
-        return Hold.of(await reads.hold_of(info.context.db, to_uuid(id)))
+        return Hold.of(await reads.hold_of(info.context.db, parse_id(id)))
 
     @strawberry.field(description="Recorded purchases, newest first: a partner its own, a member theirs, operators any.")
     async def purchases(
         self, info: Info, partner_id: strawberry.ID | None = None, member_id: strawberry.ID | None = None,
         first: int | None = None, after: str | None = None,
     ) -> Connection[Purchase]:
-        partner = to_uuid(partner_id, "partnerId") if partner_id else None
-        member = to_uuid(member_id, "memberId") if member_id else None
+        partner = parse_id(partner_id, "partnerId") if partner_id else None
+        member = parse_id(member_id, "memberId") if member_id else None
         access.require_purchase_reader(info.context.principal, partner_id=partner, member_id=member)
         request = PageRequest(first, after, cursor_types=reads.PURCHASE_CURSOR)
         page = await reads.purchases_page(info.context.db, request, partner_id=partner, member_id=member)
@@ -287,7 +289,7 @@ class Query:
     async def settlement_statement(
         self, info: Info, partner_id: strawberry.ID, from_: Annotated[datetime, strawberry.argument(name="from")], to: datetime,
     ) -> SettlementStatement:
-        partner = to_uuid(partner_id, "partnerId")
+        partner = parse_id(partner_id, "partnerId")
         access.require_partner_reader(info.context.principal, partner)
         if to <= from_:
             raise InvalidInput("`to` must be after `from`", argument="to")
@@ -374,7 +376,7 @@ class Mutation:
     async def record_return(self, info: Info, input: ReturnInput) -> ReturnResult:
         principal = info.context.principal
         allowed = access.recording_partner(principal)
-        partner = to_uuid(input.partner_id, "partnerId")
+        partner = parse_id(input.partner_id, "partnerId")
         if allowed is not None and allowed != partner:
             raise Forbidden("a partner may record returns only of its own purchases")
         answer = await service.record_return(
@@ -392,7 +394,7 @@ class Mutation:
         principal = info.context.principal
         access.require_service(principal)
         answer = await service.hold_points(
-            info.context.db, member_id=to_uuid(input.member_id, "memberId"), points=input.points, ttl_seconds=input.ttl_seconds,
+            info.context.db, member_id=parse_id(input.member_id, "memberId"), points=input.points, ttl_seconds=input.ttl_seconds,
             reference=input.reference, idempotency_key=input.idempotency_key, caller=access.actor(principal),
         )
         return Hold.of(answer)
@@ -403,8 +405,8 @@ class Mutation:
         access.require_service(principal)
         s = input.settlement
         answer = await service.capture_hold(
-            info.context.db, hold_id=to_uuid(input.hold_id, "holdId"), points=input.points,
-            beneficiary_partner_id=to_uuid(s.beneficiary_partner_id, "beneficiaryPartnerId"), value_minor=s.value_minor,
+            info.context.db, hold_id=parse_id(input.hold_id, "holdId"), points=input.points,
+            beneficiary_partner_id=parse_id(s.beneficiary_partner_id, "beneficiaryPartnerId"), value_minor=s.value_minor,
             currency=s.currency, idempotency_key=input.idempotency_key, caller=access.actor(principal),
         )
         return CaptureResult(
@@ -417,7 +419,7 @@ class Mutation:
         principal = info.context.principal
         access.require_service(principal)
         answer = await service.release_hold(
-            info.context.db, hold_id=to_uuid(hold_id, "holdId"), idempotency_key=idempotency_key, caller=access.actor(principal)
+            info.context.db, hold_id=parse_id(hold_id, "holdId"), idempotency_key=idempotency_key, caller=access.actor(principal)
         )
         return ReleaseResult(hold=Hold.of(answer.hold), transaction_id=strawberry.ID(str(answer.transaction_id)))
 
@@ -426,7 +428,7 @@ class Mutation:
         principal = info.context.principal
         access.require_service(principal)
         answer = await service.refund_capture(
-            info.context.db, hold_id=to_uuid(input.hold_id, "holdId"), points=input.points, reason=input.reason,
+            info.context.db, hold_id=parse_id(input.hold_id, "holdId"), points=input.points, reason=input.reason,
             idempotency_key=input.idempotency_key, caller=access.actor(principal),
         )
         return RefundResult(
@@ -440,9 +442,9 @@ class Mutation:
         principal = info.context.principal
         access.require_operator(principal)
         answer = await service.adjust_points(
-            info.context.db, member_id=to_uuid(input.member_id, "memberId"), points=input.points, reason=input.reason,
+            info.context.db, member_id=parse_id(input.member_id, "memberId"), points=input.points, reason=input.reason,
             idempotency_key=input.idempotency_key, caller=access.actor(principal),
-            issuer_partner_id=to_uuid(input.issuer_partner_id, "issuerPartnerId") if input.issuer_partner_id else None,
+            issuer_partner_id=parse_id(input.issuer_partner_id, "issuerPartnerId") if input.issuer_partner_id else None,
         )
         return AdjustResult(
             member=Member(id=strawberry.ID(str(answer.member_id))), points=answer.points,
@@ -453,7 +455,7 @@ class Mutation:
     async def set_points_program(self, info: Info, input: PointsProgramInput) -> PointsProgram:
         access.require_operator(info.context.principal)
         program = await partners.set_partner(
-            info.context.db, get_points_settings(), partner_id=to_uuid(input.partner_id, "partnerId"), currency=input.currency,
+            info.context.db, get_points_settings(), partner_id=parse_id(input.partner_id, "partnerId"), currency=input.currency,
             name=input.name, earning_enabled=input.earning_enabled, earn_points=input.earn_points, earn_per_minor=input.earn_per_minor,
             return_window_days=input.return_window_days, expiry_months=input.expiry_months, cost_per_point_minor=input.cost_per_point_minor,
         )
@@ -477,7 +479,7 @@ class Mutation:
         access.require_operator(principal)
         campaign = await earning.create_campaign(
             info.context.db, name=input.name, multiplier_bps=input.multiplier_bps, starts_at=input.starts_at, ends_at=input.ends_at,
-            partner_id=to_uuid(input.partner_id, "partnerId") if input.partner_id else None, category=input.category,
+            partner_id=parse_id(input.partner_id, "partnerId") if input.partner_id else None, category=input.category,
             actor=access.actor(principal),
         )
         return CampaignView.of(campaign)
@@ -485,13 +487,13 @@ class Mutation:
     @strawberry.mutation(description="Operators: end a campaign now; null if it had not started (it is removed).")
     async def end_points_campaign(self, info: Info, id: strawberry.ID) -> CampaignView | None:
         access.require_operator(info.context.principal)
-        ended = await earning.end_campaign(info.context.db, to_uuid(id))
+        ended = await earning.end_campaign(info.context.db, parse_id(id))
         return CampaignView.of(ended) if ended else None
 
     @strawberry.mutation(description="Services and operators: what points keeps about a member (the birthday month).")
     async def set_points_profile(self, info: Info, member_id: strawberry.ID, birthday_month: int | None) -> MemberPoints:
         access.require_service_or_operator(info.context.principal)
-        member = to_uuid(member_id, "memberId")
+        member = parse_id(member_id, "memberId")
         await service.set_points_profile(info.context.db, member_id=member, birthday_month=birthday_month)
         (balances,) = await reads.balances_of(info.context.db, [member])
         return MemberPoints.of(balances)
@@ -503,6 +505,8 @@ class Mutation:
         return JobResult(job=result.job, members=result.members, lots=result.lots, holds=result.holds, points=result.points, events=result.events)
 
 
-schema = build_schema(query=Query, mutation=Mutation, types=[Member, Partner])
+schema = build_schema(
+    query=Query, mutation=Mutation, types=[Member, Partner], config=StrawberryConfig(scalar_map=SCALARS)
+)
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import enum
 import uuid
-import warnings
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import NewType
@@ -19,7 +18,6 @@ from sqlalchemy import select
 
 from services.points import access, reads
 from services.points.answers import HoldView, PurchaseAnswer, SettlementLine
-from services.points.clock import utcnow
 from services.points.holds import HoldRow
 from services.points.lots import LotRow
 from services.points.models import lots_t
@@ -27,7 +25,9 @@ from services.points.partners import PartnerProgram, load_partners
 from shared.errors import InvalidInput
 from shared.federation import Info
 from shared.graphql_pagination import Connection
+from shared.ids import parse_id
 from shared.pagination import PageRequest
+from shared.timeutil import utcnow
 
 MAX_LONG = 2**53 - 1  # exact in JSON numbers everywhere (JavaScript included)
 
@@ -44,24 +44,18 @@ def _parse_long_literal(node: object, _variables: object = None) -> int:
     return _parse_long(int(node.value))
 
 
-# The non-deprecated way (StrawberryConfig.scalar_map) needs a schema config, which the shared
-# `build_schema` does not take; the wrapped NewType works the same in the pinned strawberry.
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", DeprecationWarning)
-    Long = strawberry.scalar(
-        NewType("Long", int),
+Long = NewType("Long", int)
+
+# Custom scalars, for the schema's `StrawberryConfig.scalar_map`.
+SCALARS = {
+    Long: strawberry.scalar(
+        name="Long",
         serialize=int,
         parse_value=_parse_long,
         parse_literal=_parse_long_literal,
         description="A whole number up to 2^53-1: points and money in minor units (Int stops at 2^31-1).",
     )
-
-
-def to_uuid(value: str, field: str = "id") -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise InvalidInput(f"{field} is not a valid id", field=field) from None
+}
 
 
 def _id(value: uuid.UUID | None) -> strawberry.ID | None:
@@ -109,14 +103,14 @@ def lots_loader(info: Info):  # noqa: ANN201
 
 @strawberry.type(description="An amount of money: minor units (e.g. fen, cents) and an ISO 4217 currency code.")
 class Money:
-    amount_minor: Long  # type: ignore[valid-type]
+    amount_minor: Long
     currency: str
 
 
 @strawberry.type(description="Points that will expire on one (UTC) date.")
 class ExpiringPoints:
     date: date
-    points: Long  # type: ignore[valid-type]
+    points: Long
 
 
 @strawberry.enum(description="Where a lot stands.")
@@ -149,14 +143,14 @@ class Partner:
 
     @strawberry.field(description="The partner's earning programme; null if it is not registered with points.")
     async def points_program(self, info: Info) -> PointsProgram | None:
-        partner_id = to_uuid(self.id)
+        partner_id = parse_id(self.id)
         access.require_partner_reader(info.context.principal, partner_id)
         program = await programs_loader(info).load(partner_id)
         return PointsProgram.of(program) if program else None
 
     @strawberry.field(description="Points issued, outstanding liability, expiry forecast and breakage (the partner and operators).")
     async def points(self, info: Info) -> PartnerPoints:
-        partner_id = to_uuid(self.id)
+        partner_id = parse_id(self.id)
         access.require_partner_reader(info.context.principal, partner_id)
         return PartnerPoints.of(await figures_loader(info).load(partner_id))
 
@@ -171,7 +165,7 @@ class Member:
 
     @strawberry.field(description="The member's points: only for the member themself, staff and alliance services.")
     async def points(self, info: Info) -> MemberPoints:
-        member_id = to_uuid(self.id)
+        member_id = parse_id(self.id)
         access.require_member_reader(info.context.principal, member_id)
         return MemberPoints.of(await balances_loader(info).load(member_id))
 
@@ -207,19 +201,19 @@ class PointsProgram:
 @strawberry.type(description="Points of the partner's lots expiring in one month (UTC).")
 class ExpiryForecastMonth:
     month: str = strawberry.field(description="YYYY-MM")
-    points: Long  # type: ignore[valid-type]
+    points: Long
     value: list[Money]
 
 
 @strawberry.type(description="A partner's points figures.")
 class PartnerPoints:
-    points_issued: Long = strawberry.field(description="Points the partner has issued to members, in all.")  # type: ignore[valid-type]
-    outstanding_points: Long = strawberry.field(description="Still in members' hands (pending, available or held).")  # type: ignore[valid-type]
+    points_issued: Long = strawberry.field(description="Points the partner has issued to members, in all.")
+    outstanding_points: Long = strawberry.field(description="Still in members' hands (pending, available or held).")
     outstanding_liability: list[Money] = strawberry.field(description="outstandingPoints × each lot's cost per point.")
     expiry_forecast: list[ExpiryForecastMonth]
-    breakage_points: Long = strawberry.field(description="The partner's points that expired, to date.")  # type: ignore[valid-type]
+    breakage_points: Long = strawberry.field(description="The partner's points that expired, to date.")
     breakage_value: list[Money]
-    points_redeemed_at_partner: Long = strawberry.field(description="Points of any issuer redeemed at this partner.")  # type: ignore[valid-type]
+    points_redeemed_at_partner: Long = strawberry.field(description="Points of any issuer redeemed at this partner.")
 
     @classmethod
     def of(cls, f: reads.PartnerFigures) -> PartnerPoints:
@@ -245,8 +239,8 @@ class PointsLot:
     id: strawberry.ID
     issuer: Partner | None = strawberry.field(description="The issuing partner; null for alliance-funded points.")
     cost_per_point: Money | None
-    amount: Long  # type: ignore[valid-type]
-    remaining: Long  # type: ignore[valid-type]
+    amount: Long
+    remaining: Long
     status: LotStatus
     source: str = strawberry.field(description="PURCHASE, ADJUSTMENT or GRACE (refunded points whose lot had expired).")
     earned_at: datetime
@@ -274,14 +268,14 @@ class PointsLot:
 @strawberry.type(description="One leg of a transaction: points to (positive) or from (negative) an account.")
 class Posting:
     account: str
-    amount: Long  # type: ignore[valid-type]
+    amount: Long
     lot_id: strawberry.ID | None
 
     @strawberry.field(description="The lot whose points this leg moved.")
     async def lot(self, info: Info) -> PointsLot | None:
         if self.lot_id is None:
             return None
-        lot = await lots_loader(info).load(to_uuid(self.lot_id))
+        lot = await lots_loader(info).load(parse_id(self.lot_id))
         return PointsLot.of(lot) if lot else None
 
 
@@ -309,13 +303,13 @@ class PointsTransaction:
 @strawberry.type(description="A member's points.")
 class MemberPoints:
     member_id: strawberry.ID
-    available: Long  # type: ignore[valid-type]
-    pending: Long = strawberry.field(description="Earned, inside the partner's return window.")  # type: ignore[valid-type]
-    held: Long = strawberry.field(description="Reserved by holds for redemptions in progress.")  # type: ignore[valid-type]
-    debt: Long = strawberry.field(description="Owed after returns; repaid by the next points before they become available.")  # type: ignore[valid-type]
-    lifetime_earned: Long  # type: ignore[valid-type]
-    lifetime_spent: Long  # type: ignore[valid-type]
-    lifetime_expired: Long  # type: ignore[valid-type]
+    available: Long
+    pending: Long = strawberry.field(description="Earned, inside the partner's return window.")
+    held: Long = strawberry.field(description="Reserved by holds for redemptions in progress.")
+    debt: Long = strawberry.field(description="Owed after returns; repaid by the next points before they become available.")
+    lifetime_earned: Long
+    lifetime_spent: Long
+    lifetime_expired: Long
     tier: str | None = strawberry.field(description="The tier points applies (from members' TierChanged events).")
     birthday_month: int | None
 
@@ -331,7 +325,7 @@ class MemberPoints:
     async def expiring_soon(self, info: Info, within_days: int = 30) -> list[ExpiringPoints]:
         if not 1 <= within_days <= 366:
             raise InvalidInput("withinDays is 1 to 366", argument="withinDays")
-        found = await reads.expiring_soon(info.context.db, to_uuid(self.member_id), within=timedelta(days=within_days), now=utcnow())
+        found = await reads.expiring_soon(info.context.db, parse_id(self.member_id), within=timedelta(days=within_days), now=utcnow())
         return [ExpiringPoints(date=e.on, points=e.points) for e in found]
 
     @strawberry.field(description="The member's lots, newest first; closed (spent, expired) ones only with includeClosed.")
@@ -339,13 +333,13 @@ class MemberPoints:
         self, info: Info, first: int | None = None, after: str | None = None, include_closed: bool = False
     ) -> Connection[PointsLot]:
         request = PageRequest(first, after, cursor_types=reads.LOT_CURSOR)
-        page = await reads.lots_page(info.context.db, to_uuid(self.member_id), request, include_closed=include_closed)
+        page = await reads.lots_page(info.context.db, parse_id(self.member_id), request, include_closed=include_closed)
         return Connection[PointsLot].from_page(page, PointsLot.of)
 
     @strawberry.field(description="The member's ledger transactions, newest first, with postings and lot links.")
     async def transactions(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[PointsTransaction]:
         request = PageRequest(first, after, cursor_types=reads.TRANSACTION_CURSOR)
-        page = await reads.transactions_page(info.context.db, to_uuid(self.member_id), request)
+        page = await reads.transactions_page(info.context.db, parse_id(self.member_id), request)
         return Connection[PointsTransaction].from_page(page, PointsTransaction.of)
 
 
@@ -356,10 +350,10 @@ class MemberPoints:
 class Hold:
     id: strawberry.ID
     member: Member
-    amount: Long  # type: ignore[valid-type]
-    captured: Long  # type: ignore[valid-type]
-    released: Long  # type: ignore[valid-type]
-    refunded: Long  # type: ignore[valid-type]
+    amount: Long
+    captured: Long
+    released: Long
+    refunded: Long
     status: HoldStatus
     reference: str
     expires_at: datetime
@@ -386,7 +380,7 @@ class SettlementEntry:
     lot_id: strawberry.ID
     issuer: Partner | None
     beneficiary: Partner
-    points: Long  # type: ignore[valid-type]
+    points: Long
     value: Money
 
     @classmethod
@@ -415,9 +409,9 @@ class ReleaseResult:
 class RefundResult:
     hold: Hold
     transaction_id: strawberry.ID
-    points_refunded: Long  # type: ignore[valid-type]
-    to_original_lots: Long = strawberry.field(description="Points returned into the lots they came from.")  # type: ignore[valid-type]
-    to_grace_lots: Long = strawberry.field(description="Points whose lot had expired, returned in a new lot with a short grace expiry.")  # type: ignore[valid-type]
+    points_refunded: Long
+    to_original_lots: Long = strawberry.field(description="Points returned into the lots they came from.")
+    to_grace_lots: Long = strawberry.field(description="Points whose lot had expired, returned in a new lot with a short grace expiry.")
     grace_lot_expires_at: datetime | None
     settlements: list[SettlementEntry]
 
@@ -428,7 +422,7 @@ class PurchaseResult:
     partner: Partner
     external_id: str
     member: Member
-    points: Long  # type: ignore[valid-type]
+    points: Long
     pending: bool = strawberry.field(description="True while the partner's return window runs.")
     vests_at: datetime | None
     expires_at: datetime | None
@@ -462,17 +456,17 @@ class PurchaseItemResult:
 class ReturnResult:
     return_id: strawberry.ID
     purchase_id: strawberry.ID
-    amount_minor: Long  # type: ignore[valid-type]
-    points_clawed_back: Long  # type: ignore[valid-type]
-    from_purchase_lot: Long  # type: ignore[valid-type]
-    from_other_lots: Long  # type: ignore[valid-type]
-    as_debt: Long = strawberry.field(description="What the member did not have: owed, repaid by their next points.")  # type: ignore[valid-type]
+    amount_minor: Long
+    points_clawed_back: Long
+    from_purchase_lot: Long
+    from_other_lots: Long
+    as_debt: Long = strawberry.field(description="What the member did not have: owed, repaid by their next points.")
 
 
 @strawberry.type
 class AdjustResult:
     member: Member
-    points: Long  # type: ignore[valid-type]
+    points: Long
     transaction_id: strawberry.ID
     lot_id: strawberry.ID | None
 
@@ -486,9 +480,9 @@ class Purchase:
     amount: Money
     occurred_at: datetime
     category: str | None
-    points_earned: Long  # type: ignore[valid-type]
+    points_earned: Long
     returned: Money
-    points_clawed_back: Long  # type: ignore[valid-type]
+    points_clawed_back: Long
     created_at: datetime
 
     @classmethod

@@ -16,7 +16,6 @@ from sqlalchemy.dialects.postgresql import insert
 
 from services.points import adjustments, events, holds, partners, purchases, returns
 from services.points.answers import AdjustAnswer, CaptureAnswer, HoldView, PurchaseAnswer, RefundAnswer, ReleaseAnswer, ReturnAnswer
-from services.points.clock import utcnow
 from services.points.config import PointsSettings, get_points_settings
 from services.points.directory import MemberDirectory, default_directory
 from services.points.ledger import LedgerUnit, ensure_accounts
@@ -26,6 +25,7 @@ from services.points.partners import PartnerProgram, check_currency, get_partner
 from services.points.purchases import PurchaseInput
 from shared.database import Database
 from shared.errors import DomainError, InvalidInput, NotFound
+from shared.timeutil import utcnow
 
 MAX_POINTS = 10**12  # far above any real balance; refuses overflow-sized input early
 MAX_REFERENCE = 200

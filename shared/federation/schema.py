@@ -14,6 +14,7 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     ValidationCache,
 )
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types.execution import ExecutionContext
 
 from shared.federation.errors import ErrorPolicy, log_internal_errors
@@ -37,13 +38,17 @@ def build_schema(
     mutation: type | None = None,
     types: Iterable[type] = (),
     extra_extensions: Iterable[Any] = (),
+    config: StrawberryConfig | None = None,
 ) -> SubgraphSchema:
+    """`config`: strawberry's schema configuration, e.g. `StrawberryConfig(scalar_map=...)` for
+    custom scalars."""
     settings = get_settings()
     return SubgraphSchema(
         query=query,
         mutation=mutation,
         types=list(types),
         federation_version=FEDERATION_VERSION,  # type: ignore[arg-type]
+        config=config,
         # Factories, so each request gets fresh extension instances (their state is per request).
         extensions=[
             lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),

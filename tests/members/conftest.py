@@ -19,6 +19,8 @@ from services.members import service
 from services.members.access import MemberView
 from services.members.config import reset_members_settings_cache
 
+# Shared test helpers (the suite imports with importlib, so their folder goes on the path).
+
 OPERATOR = Principal(PrincipalKind.STAFF, "ops-1", frozenset({"operator"}))
 SUPPORT = Principal(PrincipalKind.STAFF, "cs-1", frozenset({"customer_service"}))
 SIGNUP = Principal(PrincipalKind.SERVICE, "signup")

@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-from pathlib import Path
-
 import httpx
 import pytest
 
-from shared.settings import PROJECT_ROOT
-
-NODE = PROJECT_ROOT / ".venv" / "bin" / "node"
-TOOLS = PROJECT_ROOT / "tools" / "npm"
-SCRIPT = Path(__file__).with_name("compose_sdl.mjs")
+from federation_compose import compose
 
 # How another subgraph (points, say) would refer to members without resolving them.
 REFERRING_SUBGRAPH = """
@@ -32,21 +24,6 @@ type Query {
   balance(memberId: ID!): Balance
 }
 """
-
-
-def compose(subgraphs: list[dict[str, str]]) -> dict:
-    if not NODE.exists() or not (TOOLS / "node_modules" / "@apollo" / "composition").exists():
-        pytest.skip("the Node tools are not installed (scripts/npm-tools installs them)")
-    done = subprocess.run(
-        [str(NODE), str(SCRIPT), str(TOOLS)],
-        input=json.dumps({"subgraphs": subgraphs}),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
 
 
 @pytest.mark.node

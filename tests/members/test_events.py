@@ -17,10 +17,10 @@ from shared.database import Database
 from shared.database.urls import to_libpq_url
 from shared.events import DELIVERED, RetryPolicy, dispatch_once
 from shared.events.dispatcher import claim
+from shared.timeutil import utcnow
 
 from services.members import growth, service
 from services.members.models import OUTBOX
-from services.members.timeutil import utcnow
 from tests.members.conftest import OPERATOR, POINTS, as_member, register, running_app, token
 
 

@@ -14,9 +14,9 @@ from sqlalchemy import event
 from shared.database import Database
 from shared.database.urls import to_libpq_url
 from shared.settings import get_settings
+from shared.timeutil import add_months, utcnow
 
 from services.members import service
-from services.members.timeutil import add_months, utcnow
 from tests.members.conftest import (
     OPERATOR, PARTNER, PHONE, POINTS, SIGNUP, SUPPORT, as_member, error_codes, gql, register, token,
 )

@@ -12,11 +12,11 @@ import pytest
 from shared.database import Database
 from shared.database.urls import to_libpq_url
 from shared.errors import Forbidden, IdempotencyKeyReused, InvalidInput, NotFound
+from shared.timeutil import add_months, utcnow
 
 from services.members import service
 from services.members.config import reset_members_settings_cache
 from services.members.growth import GrowthInput, GrowthKind, GrowthResult
-from services.members.timeutil import add_months, utcnow
 from tests.members.conftest import OPERATOR, POINTS, SUPPORT, as_member, register
 
 

@@ -10,11 +10,11 @@ import pytest
 from shared.database import Database
 from shared.errors import Forbidden, InvalidInput, Unauthenticated
 from shared.auth.principals import ANONYMOUS
+from shared.timeutil import add_months, utcnow
 
 from services.members import service
 from services.members.lifecycle import LifecycleStage, stage
 from services.members.service import MemberFilter, Status
-from services.members.timeutil import add_months, utcnow
 from tests.members.conftest import OPERATOR, PARTNER, POINTS, SUPPORT, as_member, register
 from tests.members.test_growth import purchase
 

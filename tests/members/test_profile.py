@@ -11,10 +11,10 @@ import pytest
 from shared.database import Database
 from shared.database.urls import to_libpq_url
 from shared.errors import Conflict, Forbidden, InvalidInput, LimitExceeded, NotFound
+from shared.timeutil import utcnow
 
 from services.members import service
 from services.members.service import KEEP, ProfileChanges
-from services.members.timeutil import utcnow
 from tests.members.conftest import EMAIL, OPERATOR, PARTNER, PHONE, POINTS, SUPPORT, as_member, register
 
 

@@ -13,9 +13,9 @@ import pytest
 from shared.database import Database
 from shared.database.urls import to_libpq_url
 from shared.errors import Conflict, Forbidden, InvalidInput
+from shared.timeutil import add_months, utcnow
 
 from services.members import jobs, service
-from services.members.timeutil import add_months, utcnow
 from tests.members.conftest import OPERATOR, POINTS, SUPPORT, as_member, register
 from tests.members.test_growth import purchase
 

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shared.errors import InvalidInput
+from shared.timeutil import add_months, require_aware
 
 from services.members.lifecycle import LifecycleStage, stage
 from services.members.policy import DEFAULT_POLICY, Tier, TierPolicy
-from services.members.timeutil import add_months, require_aware
 
 T0 = datetime(2026, 3, 31, 12, 0, tzinfo=UTC)
 

@@ -3,29 +3,24 @@
 from __future__ import annotations
 
 import itertools
-import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
 from services.points import service
 from services.points.answers import HoldView, PurchaseAnswer
 from services.points.checks import ledger_check, verify_chains
-from services.points.clock import utcnow
 from services.points.directory import TrustingDirectory
 from services.points.config import get_points_settings, reset_points_settings_cache
 from services.points.partners import PartnerProgram, set_partner
 from services.points.purchases import PurchaseInput
 from services.points.reads import Balances, balances_of
 from shared.database import Database, get_database
+from shared.timeutil import utcnow
 
 # Shared test helpers (the suite imports with importlib, so their folder goes on the path).
-_SUPPORT = str(Path(__file__).parents[1] / "support")
-if _SUPPORT not in sys.path:
-    sys.path.insert(0, _SUPPORT)
 
 SERVICE = "service:redemptions"
 OPERATOR = "staff:ops"

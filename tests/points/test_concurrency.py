@@ -9,12 +9,12 @@ from datetime import timedelta
 
 from services.points import service
 from services.points.answers import HoldView
-from services.points.clock import utcnow
 from services.points.directory import TrustingDirectory
 from services.points.jobs import expire_hold
 from services.points.purchases import PurchaseInput
 from services.points.reads import hold_of
 from shared.errors import Conflict, DomainError, InsufficientPoints
+from shared.timeutil import utcnow
 
 SERVICE = "service:redemptions"
 

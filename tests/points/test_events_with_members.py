@@ -18,7 +18,6 @@ from services.members.schema import schema as members_schema
 from services.members.service import register_member
 from services.points import events as points_events
 from services.points import service
-from services.points.clock import utcnow
 from services.points.directory import MembersServiceDirectory
 from services.points.models import OUTBOX as POINTS_OUTBOX
 from services.points.purchases import PurchaseInput
@@ -27,6 +26,7 @@ from shared.auth.principals import Principal, PrincipalKind
 from shared.events import dispatch_once
 from shared.federation import create_subgraph_app
 from shared.settings import get_settings
+from shared.timeutil import utcnow
 
 
 @asynccontextmanager

@@ -13,10 +13,10 @@ from sqlalchemy import event
 
 from federation_compose import compose
 from services.points import events
-from services.points.clock import utcnow
 from services.points.schema import schema
 from shared.auth.tokens import mint_token
 from shared.federation import create_subgraph_app
+from shared.timeutil import utcnow
 
 OPERATOR = {"kind": "staff", "subject": "ops-1", "roles": ["operator"]}
 CS = {"kind": "staff", "subject": "cs-1", "roles": ["customer_service"]}

@@ -7,11 +7,11 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from services.points.clock import add_months, utcnow
 from services.points.events import POINTS_EXPIRING
 from services.points.jobs import run_all, run_expiry_notices
 from services.points.models import OUTBOX, transactions_t
 from services.points.reads import partner_figures
+from shared.timeutil import add_months, utcnow
 
 
 async def _expiring_events(kit) -> list[dict]:  # noqa: ANN001

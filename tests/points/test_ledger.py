@@ -11,10 +11,10 @@ from sqlalchemy import select, text
 
 from services.points import service
 from services.points.checks import ledger_check
-from services.points.clock import utcnow
 from services.points.models import lots_t, postings_t, settlements_t, transactions_t
 from services.points.reads import hold_of
 from shared.errors import Conflict, InsufficientPoints, InvalidInput
+from shared.timeutil import utcnow
 
 SERVICE = "service:redemptions"
 

@@ -21,7 +21,6 @@ from sqlalchemy import func, select, text
 
 from services.points import service
 from services.points.checks import ledger_check, verify_chains
-from services.points.clock import utcnow
 from services.points.config import get_points_settings
 from services.points.directory import TrustingDirectory
 from services.points.jobs import run_expiry, run_hold_expiry, run_vesting
@@ -31,6 +30,7 @@ from services.points.purchases import PurchaseInput
 from services.points.reads import balances_of
 from shared.database import Database
 from shared.errors import Conflict, InsufficientPoints, InvalidInput
+from shared.timeutil import utcnow
 
 T = TypeVar("T")
 CALLER = "service:redemptions"

@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import func, select
 
 from services.points import service
-from services.points.clock import utcnow
 from services.points.config import get_points_settings
 from services.points.directory import StaticDirectory, TrustingDirectory
 from services.points.earning import create_campaign, end_campaign, set_policy
@@ -21,6 +20,7 @@ from services.points.partners import set_partner
 from services.points.purchases import PurchaseInput
 from shared.errors import DomainError, Forbidden, IdempotencyKeyReused, InvalidInput, NotFound
 from shared.events import Event, consume
+from shared.timeutil import utcnow
 
 
 def _purchase(partner, member: uuid.UUID, amount: int, *, external_id: str = "order-1", at: datetime | None = None,  # noqa: ANN001

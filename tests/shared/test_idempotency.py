@@ -32,7 +32,7 @@ async def env(database_url: str) -> AsyncIterator[tuple[Database, Table, Table]]
 async def _transfer(db: Database, keys: Table, effects: Table, key: str, note: str, fail: bool = False) -> dict:
     async def work_in(session) -> dict:  # noqa: ANN001
         async def work() -> dict:
-            row = await session.execute(effects.insert().values(note=note).returning(effects.c.id))
+            row = await session.exec(effects.insert().values(note=note).returning(effects.c.id))
             await asyncio.sleep(0.01)  # widen the window for concurrent replays
             if fail:
                 raise InsufficientPoints("no")

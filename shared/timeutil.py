@@ -1,4 +1,4 @@
-"""UTC times and calendar-month arithmetic (no third-party date library needed)."""
+"""Time: always UTC and timezone-aware, and calendar-month arithmetic (no third-party date library)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import calendar
 from datetime import UTC, datetime
 
 from shared.errors import InvalidInput
+
+__all__ = ["add_months", "require_aware", "utcnow"]
 
 
 def utcnow() -> datetime:
@@ -22,7 +24,7 @@ def add_months(moment: datetime, months: int) -> datetime:
 
 
 def require_aware(value: datetime, field: str) -> datetime:
-    """Times are UTC everywhere; a time without an offset is ambiguous, so it is refused."""
+    """A time with an offset, as UTC; a time without one is ambiguous, so it is refused, not guessed."""
     if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
-        raise InvalidInput(f"{field} must carry a timezone offset (UTC preferred)", field=field)
+        raise InvalidInput(f"{field} must carry a UTC offset", field=field)
     return value.astimezone(UTC)
