@@ -43,6 +43,8 @@ def _serve(args: argparse.Namespace) -> int:
         settings.port = args.port
     if args.no_introspection:
         settings.introspection = False
+    if args.no_verify_tokens:
+        settings.verify_tokens = False
     for timeout in args.subgraph_timeout or ():
         if "=" in timeout:
             settings.subgraph_timeouts.update(parse_timeouts([timeout]))
@@ -122,6 +124,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="seconds to wait for subgraphs (default 30), or for one subgraph with NAME=SECONDS; repeatable",
     )
     serve.add_argument("--override-label", action="append", help="progressive @override label to enable")
+    serve.add_argument(
+        "--no-verify-tokens", action="store_true", help="do not verify bearer tokens (ABG_GATEWAY_VERIFY_TOKENS=false)"
+    )
     serve.add_argument("--cors-origin", action="append", help="allowed CORS origin ('*' for any)")
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     serve.set_defaults(run=_serve)

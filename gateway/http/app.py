@@ -188,6 +188,10 @@ def create_app(
     gateway.options.checks.append(lambda document, operation: check_limits(document, operation, limits))
     gateway.options.introspection = settings.introspection
     gateway.options.max_tokens = limits.max_tokens
+    if settings.verify_tokens:
+        from .auth import verify_bearer_token
+
+        hooks = [verify_bearer_token, *hooks]
     endpoint = GraphQLEndpoint(gateway, settings, hooks)
     stack = [Middleware(RequestIdMiddleware, header=settings.request_id_header)]
     if settings.cors_origins:

@@ -47,6 +47,9 @@ class ServerSettings:
     subgraph_timeout_seconds: float = 30.0
     subgraph_timeouts: dict[str, float] = field(default_factory=dict)  # per subgraph name
     override_labels: tuple[str, ...] = ()
+    # reject requests with an invalid bearer token (401) before any subgraph is called; off when
+    # the app is built in code, on by default from the environment / command line
+    verify_tokens: bool = False
 
     @classmethod
     def from_env(cls) -> ServerSettings:
@@ -73,6 +76,7 @@ class ServerSettings:
             ),
             subgraph_timeouts=parse_timeouts(_env_list("ABG_GATEWAY_SUBGRAPH_TIMEOUTS", ())),
             override_labels=_env_list("ABG_GATEWAY_OVERRIDE_LABELS", defaults.override_labels),
+            verify_tokens=_env_bool("ABG_GATEWAY_VERIFY_TOKENS", True),
         )
 
 
