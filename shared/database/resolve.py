@@ -11,9 +11,6 @@ from shared.settings import Settings, get_settings
 EMBEDDED_DATABASE = "alliance"
 
 
-
-
-
 async def ensure_database(server_url: str, name: str) -> str:
     """Creates database `name` on the server if missing; returns its URL."""
     connection = await asyncpg.connect(to_libpq_url(server_url))
