@@ -28,6 +28,7 @@ class ExecutionContext:
     data: dict[str, Any] = field(default_factory=dict)
     errors: list[dict[str, Any]] = field(default_factory=list)
     subgraph_requests: int = 0
+    mutation: bool = False  # root fetches then change data: never send one twice
 
 
 class Executor:
@@ -54,6 +55,7 @@ class Executor:
     async def execute(self, plan: QueryPlan, context: ExecutionContext) -> ExecutionContext:
         if not plan.fetches:
             return context
+        context.mutation = plan.kind == "mutation"
         done: dict[int, asyncio.Event] = {fetch.id: asyncio.Event() for fetch in plan.fetches}
 
         async def run(fetch: Fetch) -> None:
@@ -90,7 +92,7 @@ class Executor:
         if variables:
             payload["variables"] = variables
         context.subgraph_requests += 1
-        body = await self.clients.post(fetch.subgraph, payload, context.headers)
+        body = await self.clients.post(fetch.subgraph, payload, context.headers, repeatable=not context.mutation)
         data = body.get("data")
         if isinstance(data, dict):
             self.merger.merge(context.data, data, fetch.renames)

@@ -1,6 +1,6 @@
 """Differential test: for the same subgraphs and operations, our answers equal Apollo Gateway's.
 
-Apollo Gateway (from the npm registry, installed by scripts/npm-tools; reference_gateway.mjs)
+Apollo Gateway (from the npm registry, installed by scripts/npm-tools; tools/npm/apollo-gateway.mjs)
 runs as a separate process on the same supergraph; the scenario subgraphs are served on
 loopback. `data` must be equal, and whether errors came back must agree, except where the
 reference is known to be wrong or to report differently (`KNOWN`, with the reason).
@@ -38,7 +38,7 @@ def _node_binary() -> Path:
 
 
 NODE = _node_binary()
-SCRIPT = Path(__file__).with_name("reference_gateway.mjs")
+SCRIPT = TOOLS / "apollo-gateway.mjs"
 
 pytestmark = [pytest.mark.node, pytest.mark.timeout(180)]
 
@@ -90,7 +90,7 @@ async def _start_reference(scenario: Scenario, directory: Path) -> tuple[asyncio
     path.write_text(sdl)
     port = free_port()
     process = await asyncio.create_subprocess_exec(
-        str(NODE), str(SCRIPT), str(TOOLS), "apollo", str(path), str(port),
+        str(NODE), str(SCRIPT), str(path), str(port),
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}/graphql"

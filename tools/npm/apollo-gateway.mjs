@@ -1,16 +1,16 @@
-// The reference gateway of the differential test (test_differential.py): Apollo Gateway with
-// Apollo Server, from the npm packages scripts/npm-tools installs, on a supergraph file and port.
-// Usage: node reference_gateway.mjs <dir holding node_modules> apollo <supergraph.graphql> <port>
+// Apollo Gateway with Apollo Server, from the packages beside this file (scripts/npm-tools installs
+// them): the reference of the differential test (tests/gateway/test_differential.py) and a peer in
+// the gateway benchmark (bench/gateway_compare.py).
+// Usage: node apollo-gateway.mjs <supergraph.graphql> <port>
 import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
-import path from "node:path";
 
-const [tools, kind, supergraphPath, port] = process.argv.slice(2);
-const require = createRequire(path.join(path.resolve(tools), "package.json"));
-if (kind !== "apollo") {
-  console.error(`unknown reference ${kind}`);
+const [supergraphPath, port] = process.argv.slice(2);
+if (!supergraphPath || !port) {
+  console.error("usage: node apollo-gateway.mjs <supergraph.graphql> <port>");
   process.exit(2);
 }
+const require = createRequire(import.meta.url);
 const { ApolloGateway } = require("@apollo/gateway");
 const { ApolloServer } = require("@apollo/server");
 const { startStandaloneServer } = require("@apollo/server/standalone");
