@@ -1,5 +1,6 @@
-"""Command line: run the gateway from a supergraph file, or print a query's plan.
+"""Command line: compose a supergraph, run the gateway from it, or print a query's plan.
 
+    python -m gateway supergraph -s members=http://127.0.0.1:4001/graphql -s points=... [-o FILE]
     python -m gateway serve --supergraph supergraph.graphql --port 4000
     python -m gateway plan --supergraph supergraph.graphql '{ me { id } }'
     python -m gateway api-schema --supergraph supergraph.graphql
@@ -45,6 +46,8 @@ def _serve(args: argparse.Namespace) -> int:
         settings.introspection = False
     if args.no_verify_tokens:
         settings.verify_tokens = False
+    if args.no_metrics:
+        settings.metrics = False
     for timeout in args.subgraph_timeout or ():
         if "=" in timeout:
             settings.subgraph_timeouts.update(parse_timeouts([timeout]))
@@ -109,8 +112,17 @@ def _api_schema(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["supergraph"]:
+        # composition has its own options (-s NAME=URL_OR_FILE, --routing-url, -o): hand them over whole
+        from .composition.__main__ import main as compose_main
+
+        return compose_main(argv[1:], prog="python -m gateway supergraph")
     parser = argparse.ArgumentParser(prog="python -m gateway", description="Alliance Benefits Graph federation gateway")
     commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser(
+        "supergraph", help="compose subgraphs (URLs or SDL files) and print the supergraph SDL", add_help=False
+    )
 
     serve = commands.add_parser("serve", help="serve GraphQL over HTTP from a supergraph SDL file")
     serve.add_argument("--supergraph", required=True, help="supergraph SDL file (join spec)")
@@ -128,6 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--no-verify-tokens", action="store_true", help="do not verify bearer tokens (ABG_GATEWAY_VERIFY_TOKENS=false)"
     )
     serve.add_argument("--cors-origin", action="append", help="allowed CORS origin ('*' for any)")
+    serve.add_argument("--no-metrics", action="store_true", help="do not serve Prometheus metrics at /metrics")
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     serve.set_defaults(run=_serve)
 

@@ -48,10 +48,8 @@ def format_error(e: CompositionError) -> str:
     return f"error[{e.code}]: {e.message}{suffix}"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m gateway.composition", description="Compose federation subgraphs into a supergraph SDL."
-    )
+def build_parser(prog: str = "python -m gateway.composition") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description="Compose federation subgraphs into a supergraph SDL.")
     parser.add_argument(
         "--subgraph", "-s", action="append", default=[], metavar="NAME=URL_OR_FILE", help="a subgraph (repeat)"
     )
@@ -96,8 +94,8 @@ def load_sources(args: argparse.Namespace, parser: argparse.ArgumentParser) -> l
     return sources
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+def main(argv: Sequence[str] | None = None, prog: str = "python -m gateway.composition") -> int:
+    parser = build_parser(prog)
     args = parser.parse_args(argv)
     try:
         sources = load_sources(args, parser)

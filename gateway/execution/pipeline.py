@@ -41,6 +41,7 @@ from ..supergraph.model import Supergraph
 from .client import SubgraphClients, SubgraphSettings
 from .executor import ExecutionContext, Executor
 from .introspection import INTROSPECTION_FIELDS, run_introspection
+from .observer import NO_OBSERVER, Observer
 from .response import ResponseShaper
 
 log = logging.getLogger("gateway")
@@ -92,6 +93,7 @@ class GraphQLResponse:
     subgraph_requests: int = 0
     # the request itself is unusable (no query, unknown operation), not just an invalid document
     malformed: bool = False
+    operation_type: str | None = None  # query / mutation / subscription, once the operation is known
 
 
 @dataclass(slots=True)
@@ -103,6 +105,7 @@ class PipelineOptions:
     subgraphs: SubgraphSettings = field(default_factory=SubgraphSettings)
     checks: list[DocumentCheck] = field(default_factory=list)
     max_tokens: int | None = 15000  # parsing stops past this many tokens (huge documents cost CPU)
+    observer: Observer = NO_OBSERVER  # told about cache hits and subgraph requests (metrics)
 
 
 @dataclass(slots=True)
@@ -126,7 +129,7 @@ class Gateway:
         self.supergraph = supergraph
         self.options = options or PipelineOptions()
         self.clients = clients or SubgraphClients(
-            {name: sub.url for name, sub in supergraph.subgraphs.items()}, self.options.subgraphs
+            {name: sub.url for name, sub in supergraph.subgraphs.items()}, self.options.subgraphs, self.options.observer
         )
         self.planner = Planner(supergraph)
         self.executor = Executor(supergraph, self.clients)
@@ -137,10 +140,16 @@ class Gateway:
     async def aclose(self) -> None:
         await self.clients.aclose()
 
+    def observe(self, observer: Observer) -> None:
+        """Report cache lookups and subgraph requests to `observer` from now on."""
+        self.options.observer = observer
+        self.clients.observer = observer
+
     # ---- stages ------------------------------------------------------------------------------
 
     def document(self, query: str) -> _Document:
         found = self.documents.get(query)
+        self.options.observer.document_cache(found is not None)
         if found is not None:
             return found
         try:
@@ -178,6 +187,7 @@ class Gateway:
         booleans and override labels in effect."""
         key = (query, operation_name, tuple(bool(coerced.get(name)) for name in conditions), labels)
         found = self.plans.get(key)
+        self.options.observer.plan_cache(found is not None)
         if found is None:
             operation = normalize(document, operation_name, coerced)
             try:
@@ -223,6 +233,15 @@ class Gateway:
             operation = find_operation(document, request.operation_name)
         except OperationError as error:
             return GraphQLResponse({"errors": [_error(str(error), "BAD_REQUEST")]}, 400, malformed=True)
+        result = await self._execute_operation(request, parsed, operation)
+        result.operation_type = operation.operation.value
+        return result
+
+    async def _execute_operation(
+        self, request: GraphQLRequest, parsed: _Document, operation: OperationDefinitionNode
+    ) -> GraphQLResponse:
+        document = parsed.document
+        assert document is not None and request.query is not None
         for check in self.options.checks:
             problems = check(document, operation)
             if problems:

@@ -26,7 +26,9 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..execution.pipeline import Gateway, GraphQLRequest, GraphQLResponse
+from .explorer import explorer_routes
 from .limits import check_limits
+from .metrics import GatewayMetrics, outcome_of
 from .settings import ServerSettings
 
 log = logging.getLogger("gateway.http")
@@ -89,23 +91,43 @@ class RequestIdMiddleware:
 
 
 class GraphQLEndpoint:
-    def __init__(self, gateway: Gateway, settings: ServerSettings, hooks: Sequence[RequestHook]) -> None:
+    def __init__(
+        self,
+        gateway: Gateway,
+        settings: ServerSettings,
+        hooks: Sequence[RequestHook],
+        metrics: GatewayMetrics | None = None,
+    ) -> None:
         self.gateway = gateway
         self.settings = settings
         self.hooks = list(hooks)
+        self.metrics = metrics
 
     async def handle(self, request: Request) -> Response:
+        if self.metrics is None:
+            return (await self._handle(request, time.perf_counter()))[0]
         started = time.perf_counter()
+        self.metrics.in_flight.inc()
+        operation_type, outcome = None, "error"  # what an exception escaping the handler means
+        try:
+            response, operation_type, outcome = await self._handle(request, started)
+            return response
+        finally:
+            self.metrics.in_flight.dec()
+            self.metrics.request(operation_type, outcome, time.perf_counter() - started)
+
+    async def _handle(self, request: Request, started: float) -> tuple[Response, str | None, str]:
+        """The response, the operation type (when known) and the outcome, for metrics."""
         request_id = getattr(request.state, "request_id", None) or uuid.uuid4().hex
         modern = _GRAPHQL_RESPONSE in request.headers.get("accept", "")
         media_type = _GRAPHQL_RESPONSE if modern else _JSON
         parsed = await self.parse(request, request_id)
         if isinstance(parsed, Response):
-            return parsed
+            return parsed, None, "rejected"
         for hook in self.hooks:
             answer = await hook(request, parsed)
             if answer is not None:
-                return answer
+                return answer, None, "rejected"
         result = await self.gateway.execute(parsed)
         status = result.status
         # With plain application/json, GraphQL errors travel with 200 (GraphQL over HTTP, legacy
@@ -120,7 +142,7 @@ class GraphQLEndpoint:
             result.subgraph_requests,
             (time.perf_counter() - started) * 1000,
         )
-        return _json(result.body, status, media_type)
+        return _json(result.body, status, media_type), result.operation_type, outcome_of(result.status, result.body)
 
     async def parse(self, request: Request, request_id: str) -> GraphQLRequest | Response:
         forward = {
@@ -182,8 +204,15 @@ def create_app(
     settings: ServerSettings | None = None,
     hooks: Sequence[RequestHook] = (),
     middleware: Sequence[Middleware] = (),
+    metrics: GatewayMetrics | None = None,
 ) -> Starlette:
+    """The gateway's ASGI app. With `settings.metrics` on, Prometheus metrics are kept (in
+    `metrics`, or a registry of the app's own) and served at `settings.metrics_path`."""
     settings = settings or ServerSettings()
+    if settings.metrics and metrics is None:
+        metrics = GatewayMetrics()
+    if metrics is not None:
+        gateway.observe(metrics)
     limits = settings.limits
     gateway.options.checks.append(lambda document, operation: check_limits(document, operation, limits))
     gateway.options.introspection = settings.introspection
@@ -192,7 +221,7 @@ def create_app(
         from .auth import verify_bearer_token
 
         hooks = [verify_bearer_token, *hooks]
-    endpoint = GraphQLEndpoint(gateway, settings, hooks)
+    endpoint = GraphQLEndpoint(gateway, settings, hooks, metrics)
     stack = [Middleware(RequestIdMiddleware, header=settings.request_id_header)]
     if settings.cors_origins:
         stack.append(
@@ -212,13 +241,18 @@ def create_app(
         yield
         await gateway.aclose()
 
+    routes = [
+        # a bound method, so Starlette treats it as a request handler, not an ASGI app
+        Route(settings.graphql_path, endpoint.handle, methods=["GET", "POST"]),
+        Route("/health", _health, methods=["GET"]),
+        Route("/healthcheck", _health, methods=["GET"]),
+    ]
+    if metrics is not None and settings.metrics:
+        routes.append(Route(settings.metrics_path, metrics.endpoint, methods=["GET"]))
+    if settings.explorer:
+        routes.extend(explorer_routes(settings.graphql_path, settings.explorer_path))
     return Starlette(
-        routes=[
-            # a bound method, so Starlette treats it as a request handler, not an ASGI app
-            Route(settings.graphql_path, endpoint.handle, methods=["GET", "POST"]),
-            Route("/health", _health, methods=["GET"]),
-            Route("/healthcheck", _health, methods=["GET"]),
-        ],
+        routes=routes,
         middleware=stack,
         lifespan=lifespan,
     )

@@ -50,6 +50,10 @@ class ServerSettings:
     # reject requests with an invalid bearer token (401) before any subgraph is called; off when
     # the app is built in code, on by default from the environment / command line
     verify_tokens: bool = False
+    metrics: bool = True  # Prometheus metrics at metrics_path
+    metrics_path: str = "/metrics"
+    explorer: bool = True  # the explorer page (assets served by the gateway itself) at explorer_path
+    explorer_path: str = "/explorer"
 
     @classmethod
     def from_env(cls) -> ServerSettings:
@@ -77,6 +81,10 @@ class ServerSettings:
             subgraph_timeouts=parse_timeouts(_env_list("ABG_GATEWAY_SUBGRAPH_TIMEOUTS", ())),
             override_labels=_env_list("ABG_GATEWAY_OVERRIDE_LABELS", defaults.override_labels),
             verify_tokens=_env_bool("ABG_GATEWAY_VERIFY_TOKENS", True),
+            metrics=_env_bool("ABG_GATEWAY_METRICS", defaults.metrics),
+            metrics_path=os.environ.get("ABG_GATEWAY_METRICS_PATH", defaults.metrics_path),
+            explorer=_env_bool("ABG_GATEWAY_EXPLORER", defaults.explorer),
+            explorer_path=os.environ.get("ABG_GATEWAY_EXPLORER_PATH", defaults.explorer_path),
         )
 
 

@@ -85,3 +85,22 @@ def test_api_schema_command_hides_the_machinery(capsys: pytest.CaptureFixture[st
 def test_a_missing_supergraph_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="cannot load supergraph"):
         main(["plan", "--supergraph", str(tmp_path / "missing.graphql"), "{ a }"])
+
+
+def test_supergraph_command_composes_subgraph_files(tmp_path: Path) -> None:
+    names = ["accounts", "inventory", "legacy", "products", "reviews"]
+    argv = ["supergraph"]
+    for name in names:
+        argv += ["-s", f"{name}={FIXTURES / 'shop' / f'{name}.graphql'}"]
+        argv += ["--routing-url", f"{name}=http://{name}.subgraph.test/graphql"]
+    out = tmp_path / "supergraph.graphql"
+    assert main([*argv, "-o", str(out)]) == 0
+    assert out.read_text().strip() == (FIXTURES / "shop" / "supergraph.graphql").read_text().strip()
+
+
+def test_supergraph_command_reports_composition_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    broken = tmp_path / "broken.graphql"
+    broken.write_text('extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])\n'
+                      'type Query { me: User }\ntype User @key(fields: "nope") { id: ID! }\n')
+    assert main(["supergraph", "-s", f"broken={broken}", "--routing-url", "broken=http://b/graphql"]) == 1
+    assert "nope" in capsys.readouterr().err
