@@ -10,14 +10,16 @@ on every gateway before anything is measured.
 Queries: (a) shallow — one list from one subgraph; (b) nested — 50 list items, each joined with
 entities from the two other subgraphs (stock and partners), so three subgraphs per request.
 
-Figures per gateway and query: requests per second, latency p50/p95/p99 (wrk's), the gateway's
+Our gateway runs twice: as shipped (identical subgraph queries in flight at once are sent once,
+as Hive Gateway also does) and with that deduplication off (every fetch sent, as Apollo Gateway
+does). Figures per gateway and query: requests per second, latency p50/p95/p99 (wrk's), the gateway's
 peak resident memory (VmHWM), subgraph requests per client request, and gateway CPU time per
 request. Rounds are interleaved (the gateways take turns) and medians are printed, with ratios.
 
     .venv/bin/python bench/gateway_compare.py [--seconds 10] [--warmup 4] [--connections 32] [--rounds 2]
 
 Needs wrk (Debian/Ubuntu: `apt-get install wrk`) and the Node tools (`scripts/npm-tools`).
-Bounded: about 2 × 3 × 2 × (warmup + seconds) + start-up ≈ 3 minutes with the defaults.
+Bounded: about rounds × 4 gateways × 2 queries × (warmup + seconds) + start-up ≈ 4 minutes by default.
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ def free_port() -> int:
 
 
 def gateway_command(name: str, supergraph: Path, port: int) -> list[str]:
-    if name == "ours":
+    if name in ("ours", "ours-nodedup"):
         return [
             sys.executable, "-m", "gateway", "serve", "--supergraph", str(supergraph),
             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
@@ -81,7 +83,17 @@ def gateway_command(name: str, supergraph: Path, port: int) -> list[str]:
     raise SystemExit(f"unknown gateway {name!r}")
 
 
-LABELS = {"ours": "ours (Python)", "hive": "Hive Gateway 2.15.1", "apollo": "Apollo Gateway 2.14.4"}
+LABELS = {
+    "ours": "ours (Python)",
+    "ours-nodedup": "ours, no dedup",  # every subgraph request sent, as Apollo Gateway does
+    "hive": "Hive Gateway 2.15.1",
+    "apollo": "Apollo Gateway 2.14.4",
+}
+GATEWAY_ENV = {
+    "ours-nodedup": {"ABG_GATEWAY_DEDUPLICATE_SUBGRAPH_QUERIES": "false"},
+    "hive": {"NODE_ENV": "production"},
+    "apollo": {"NODE_ENV": "production"},
+}
 
 
 @dataclass
@@ -198,7 +210,7 @@ def check_answers(url: str, expected: dict[str, Any], name: str) -> None:
 def measure(bench: Bench, name: str, supergraph: Path, expected: dict[str, Any]) -> list[Run]:
     port = free_port()
     url = f"http://127.0.0.1:{port}/graphql"
-    process = bench.spawn(name, gateway_command(name, supergraph, port), bench.gateway_cpus, {"NODE_ENV": "production"})
+    process = bench.spawn(name, gateway_command(name, supergraph, port), bench.gateway_cpus, GATEWAY_ENV.get(name))
     runs: list[Run] = []
     try:
         wait_ready(url, process)
@@ -275,15 +287,14 @@ def report(runs: list[Run], args: argparse.Namespace) -> None:
                 f"{m['peak_rss_mb']:>9.0f}{m['subgraph_per_request']:>9.2f}{m['cpu_ms_per_request']:>11.3f}"
                 f"{m['others_busy']:>11.0f}%{m['errors']:>8.0f}"
             )
-        if "ours" in medians:
-            for peer in ("hive", "apollo"):
-                if peer in medians:
-                    ours, theirs = medians["ours"], medians[peer]
-                    print(
-                        f"  ours / {peer}: throughput ×{ours['rps'] / theirs['rps']:.2f}, "
-                        f"p99 latency ×{ours['p99'] / theirs['p99']:.2f}, "
-                        f"peak memory ×{ours['peak_rss_mb'] / theirs['peak_rss_mb']:.2f}"
-                    )
+        for mine, peer in (("ours", "hive"), ("ours", "apollo"), ("ours-nodedup", "hive"), ("ours-nodedup", "apollo")):
+            if mine in medians and peer in medians:
+                ours, theirs = medians[mine], medians[peer]
+                print(
+                    f"  {mine} / {peer}: throughput ×{ours['rps'] / theirs['rps']:.2f}, "
+                    f"p99 latency ×{ours['p99'] / theirs['p99']:.2f}, "
+                    f"peak memory ×{ours['peak_rss_mb'] / theirs['peak_rss_mb']:.2f}"
+                )
 
 
 def main() -> None:
@@ -292,7 +303,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=4)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--gateways", default="ours,hive,apollo")
+    parser.add_argument("--gateways", default="ours,ours-nodedup,hive,apollo")
     parser.add_argument("--queries", default="shallow,nested")
     parser.add_argument("--no-pin", action="store_true", help="do not pin the gateway to CPU 0")
     args = parser.parse_args()

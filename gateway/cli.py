@@ -64,7 +64,9 @@ def _serve(args: argparse.Namespace) -> int:
         introspection=settings.introspection,
         override_labels=frozenset(settings.override_labels),
         subgraphs=SubgraphSettings(
-            timeout_seconds=settings.subgraph_timeout_seconds, timeouts=dict(settings.subgraph_timeouts)
+            timeout_seconds=settings.subgraph_timeout_seconds,
+            timeouts=dict(settings.subgraph_timeouts),
+            deduplicate=settings.deduplicate_subgraph_queries,
         ),
     )
     app = create_app(Gateway(supergraph, options), settings)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
+from functools import partial
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,8 @@ class SubgraphSettings:
     timeout_seconds: float = 30.0
     max_connections: int = 100  # per subgraph; further requests wait for a free connection
     max_response_bytes: int = 64 * 1024 * 1024
+    # identical queries in flight to one subgraph at once are sent once (mutations never are)
+    deduplicate: bool = True
     # per-subgraph overrides: name -> timeout in seconds
     timeouts: dict[str, float] = field(default_factory=dict)
     # per-subgraph URL overrides (e.g. to point a composed supergraph at other hosts)
@@ -37,12 +40,32 @@ class SubgraphSettings:
 _HEADERS = {"content-type": "application/json", "accept": "application/json"}
 
 
+@dataclass(slots=True)
+class _Answer:
+    """A subgraph's answer, possibly shared by deduplicated callers."""
+
+    body: bytes
+    parsed: dict[str, Any] | None  # for the first caller only: the executor merges into what it gets
+
+    def take(self) -> dict[str, Any]:
+        parsed, self.parsed = self.parsed, None
+        return parsed if parsed is not None else orjson.loads(self.body)
+
+
+def _identity(headers: Mapping[str, str] | None) -> tuple[tuple[str, str], ...]:
+    # who is asking (authorization and other forwarded headers); the request id differs every time
+    if not headers:
+        return ()
+    return tuple(sorted((name.lower(), value) for name, value in headers.items() if name.lower() != "x-request-id"))
+
+
 class SubgraphClients:
     def __init__(
         self, urls: Mapping[str, str], settings: SubgraphSettings | None = None, observer: Observer = NO_OBSERVER
     ) -> None:
         self.settings = settings or SubgraphSettings()
         self.observer = observer
+        self._inflight: dict[tuple[str, bytes, tuple[tuple[str, str], ...]], asyncio.Future[_Answer]] = {}
         self.urls = {name: self.settings.urls.get(name, url) for name, url in urls.items()}
         self._pools: dict[str, Http1Pool] = {}
 
@@ -73,25 +96,52 @@ class SubgraphClients:
         *,
         repeatable: bool = True,
     ) -> dict[str, Any]:
-        """Send one GraphQL request; `repeatable` is false for mutations (never sent twice)."""
+        """Send one GraphQL request; `repeatable` is false for mutations (never sent twice).
+
+        With `deduplicate` on, a query identical to one already in flight to the same subgraph
+        (same body, same forwarded headers but the request id) waits for that one's answer
+        instead of being sent again; each caller still gets its own parsed copy.
+        """
+        body = orjson.dumps(payload)
+        if not (repeatable and self.settings.deduplicate):
+            return (await self._fetch(subgraph, body, headers, repeatable)).take()
+        key = (subgraph, body, _identity(headers))
+        task = self._inflight.get(key)
+        if task is None:
+            # a task of its own, so the first caller giving up does not fail the others
+            task = asyncio.ensure_future(self._fetch(subgraph, body, headers, repeatable))
+            self._inflight[key] = task
+            task.add_done_callback(partial(self._finished, key))
+        else:
+            self.observer.subgraph_deduplicated(subgraph)
+        return (await asyncio.shield(task)).take()
+
+    def _finished(self, key: tuple[str, bytes, tuple[tuple[str, str], ...]], task: asyncio.Future[_Answer]) -> None:
+        self._inflight.pop(key, None)
+        if not task.cancelled():
+            task.exception()  # marks it retrieved: every caller may have given up by now
+
+    async def _fetch(
+        self, subgraph: str, body: bytes, headers: Mapping[str, str] | None, repeatable: bool
+    ) -> _Answer:
         started = time.perf_counter()
         try:
-            body = await self._post(subgraph, payload, headers, repeatable)
+            answer = await self._send(subgraph, body, headers, repeatable)
         except SubgraphError as error:
             self.observer.subgraph_request(
                 subgraph, time.perf_counter() - started, error.code.lower().removeprefix("subgraph_")
             )
             raise
-        outcome = "graphql_errors" if body.get("errors") else "ok"
+        outcome = "graphql_errors" if answer.parsed and answer.parsed.get("errors") else "ok"
         self.observer.subgraph_request(subgraph, time.perf_counter() - started, outcome)
-        return body
+        return answer
 
-    async def _post(
-        self, subgraph: str, payload: dict[str, Any], headers: Mapping[str, str] | None, repeatable: bool
-    ) -> dict[str, Any]:
+    async def _send(
+        self, subgraph: str, body: bytes, headers: Mapping[str, str] | None, repeatable: bool
+    ) -> _Answer:
         pool = self.pool(subgraph)
         try:
-            response = await pool.post(orjson.dumps(payload), headers, repeatable=repeatable)
+            response = await pool.post(body, headers, repeatable=repeatable)
         except TimeoutError as error:
             raise SubgraphError(subgraph, f'subgraph "{subgraph}" timed out', "SUBGRAPH_TIMEOUT") from error
         except ResponseTooLarge as error:
@@ -101,16 +151,16 @@ class SubgraphClients:
                 subgraph, f'subgraph "{subgraph}" could not be reached: {type(error).__name__}', "SUBGRAPH_UNREACHABLE"
             ) from error
         try:
-            body = orjson.loads(response.body)
+            parsed = orjson.loads(response.body)
         except orjson.JSONDecodeError:
-            body = None
-        if not isinstance(body, dict) or ("data" not in body and "errors" not in body):
+            parsed = None
+        if not isinstance(parsed, dict) or ("data" not in parsed and "errors" not in parsed):
             raise SubgraphError(
                 subgraph,
                 f'subgraph "{subgraph}" answered HTTP {response.status} without a GraphQL response',
                 "SUBGRAPH_BAD_RESPONSE",
             )
-        return body
+        return _Answer(response.body, parsed)
 
     async def aclose(self) -> None:
         pools, self._pools = self._pools, {}

@@ -21,5 +21,8 @@ class Observer:
         "bad_response" (not a GraphQL answer) or "error".
         """
 
+    def subgraph_deduplicated(self, subgraph: str) -> None:
+        """A query was not sent: an identical one to this subgraph was in flight and its answer is shared."""
+
 
 NO_OBSERVER = Observer()

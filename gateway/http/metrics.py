@@ -1,7 +1,8 @@
 """Prometheus metrics of the gateway, served at `/metrics` in the text exposition format.
 
 Client requests by operation type and outcome (count and latency), requests in flight, subgraph
-requests by subgraph and outcome (count and latency), and document/plan cache hits and misses.
+requests by subgraph and outcome (count and latency) and those saved by deduplication, and
+document/plan cache hits and misses.
 Each app gets a registry of its own, so two gateways in one process (tests) do not mix figures.
 Label children are looked up once and kept: the hot path does a dict lookup and an increment.
 """
@@ -55,6 +56,11 @@ class GatewayMetrics(Observer):
             "gateway_subgraph_request_duration_seconds", "Time a subgraph took to answer (or fail).",
             ["subgraph"], buckets=_BUCKETS, registry=r,
         )
+        self._deduplicated = Counter(
+            "gateway_subgraph_requests_deduplicated",
+            "Queries not sent because an identical one to the same subgraph was in flight.",
+            ["subgraph"], registry=r,
+        )
         self._plan_cache = Counter("gateway_plan_cache", "Query plan cache lookups.", ["result"], registry=r)
         self._document_cache = Counter(
             "gateway_document_cache", "Parsed-and-validated document cache lookups.", ["result"], registry=r
@@ -80,6 +86,9 @@ class GatewayMetrics(Observer):
             self._subgraph_children[key] = children
         children[0].inc()
         children[1].observe(seconds)
+
+    def subgraph_deduplicated(self, subgraph: str) -> None:
+        self._deduplicated.labels(subgraph).inc()
 
     # ---- the HTTP layer -----------------------------------------------------------------------
 

@@ -46,6 +46,8 @@ class ServerSettings:
     request_id_header: str = "x-request-id"
     subgraph_timeout_seconds: float = 30.0
     subgraph_timeouts: dict[str, float] = field(default_factory=dict)  # per subgraph name
+    # identical queries in flight to one subgraph at once are sent once, their answer shared
+    deduplicate_subgraph_queries: bool = True
     override_labels: tuple[str, ...] = ()
     # reject requests with an invalid bearer token (401) before any subgraph is called; off when
     # the app is built in code, on by default from the environment / command line
@@ -80,6 +82,9 @@ class ServerSettings:
             ),
             subgraph_timeouts=parse_timeouts(_env_list("ABG_GATEWAY_SUBGRAPH_TIMEOUTS", ())),
             override_labels=_env_list("ABG_GATEWAY_OVERRIDE_LABELS", defaults.override_labels),
+            deduplicate_subgraph_queries=_env_bool(
+                "ABG_GATEWAY_DEDUPLICATE_SUBGRAPH_QUERIES", defaults.deduplicate_subgraph_queries
+            ),
             verify_tokens=_env_bool("ABG_GATEWAY_VERIFY_TOKENS", True),
             metrics=_env_bool("ABG_GATEWAY_METRICS", defaults.metrics),
             metrics_path=os.environ.get("ABG_GATEWAY_METRICS_PATH", defaults.metrics_path),

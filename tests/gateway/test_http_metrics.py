@@ -101,3 +101,15 @@ async def test_two_apps_keep_separate_figures(shop: Shop) -> None:
     assert value(second, "gateway_requests_total", operation_type="query", outcome="ok") == 0
     for client in clients:
         await client.aclose()
+
+
+def test_deduplicated_subgraph_queries_are_counted() -> None:
+    from prometheus_client import generate_latest
+
+    from gateway.http.metrics import GatewayMetrics
+
+    metrics = GatewayMetrics()
+    metrics.subgraph_deduplicated("stock")
+    metrics.subgraph_deduplicated("stock")
+    text = generate_latest(metrics.registry).decode()
+    assert 'gateway_subgraph_requests_deduplicated_total{subgraph="stock"} 2.0' in text
