@@ -134,7 +134,10 @@ def run_all(*, seed: bool = True) -> int:
 
         print("\nAlliance Benefits Graph is up:", flush=True)
         if gateway_url:
-            print(f"  gateway (one graph)   {gateway_url}   <- point your browser or client here")
+            base = gateway_url.removesuffix("/graphql")
+            print(f"  gateway (one graph)   {gateway_url}   <- point your client here")
+            print(f"  explorer              {base}/explorer   <- or your browser here (works offline)")
+            print(f"  metrics (Prometheus)  {base}/metrics")
         for spec in SERVICES:
             print(f"  {spec.name:<22}{settings.url_of(spec.name)}")
         if gateway_url:

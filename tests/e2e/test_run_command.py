@@ -86,6 +86,11 @@ def test_run_brings_up_every_service_and_ctrl_c_stops_everything(tmp_path: Path)
         assert len(seeded["data"]["members"]["edges"]) == 3, seeded  # demo data, through the gateway
         refused = httpx.post(gateway, json={"query": "{ members(first: 3) { edges { node { id } } } }"}).json()
         assert refused["errors"][0]["extensions"]["code"] in {"UNAUTHENTICATED", "FORBIDDEN"}
+        explorer = f"http://127.0.0.1:{ports['gateway']}/explorer"
+        assert explorer in text
+        assert 'data-endpoint="/graphql"' in httpx.get(explorer).text
+        metrics = httpx.get(f"http://127.0.0.1:{ports['gateway']}/metrics").text
+        assert 'gateway_requests_total{operation_type="query",outcome="ok"} 1.0' in metrics
         assert _postgres_processes(tmp_path / "data"), "the embedded PostgreSQL is not running"
         children = psutil.Process(process.pid).children(recursive=True)
         assert len(children) >= len(SERVICES)
