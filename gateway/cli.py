@@ -4,6 +4,7 @@
     python -m gateway serve --supergraph supergraph.graphql --port 4000
     python -m gateway plan --supergraph supergraph.graphql '{ me { id } }'
     python -m gateway api-schema --supergraph supergraph.graphql
+    python -m gateway trusted-documents operations/*.graphql -o trusted-documents.json
 
 Server settings also come from `ABG_GATEWAY_*` environment variables (see gateway/README.md);
 command-line options win.
@@ -16,6 +17,7 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from graphql import print_schema
 
@@ -48,6 +50,10 @@ def _serve(args: argparse.Namespace) -> int:
         settings.verify_tokens = False
     if args.no_metrics:
         settings.metrics = False
+    if args.trusted_documents:
+        settings.trusted_documents = args.trusted_documents
+    if args.trusted_documents_mode:
+        settings.trusted_documents_mode = args.trusted_documents_mode
     for timeout in args.subgraph_timeout or ():
         if "=" in timeout:
             settings.subgraph_timeouts.update(parse_timeouts([timeout]))
@@ -69,7 +75,12 @@ def _serve(args: argparse.Namespace) -> int:
             deduplicate=settings.deduplicate_subgraph_queries,
         ),
     )
-    app = create_app(Gateway(supergraph, options), settings)
+    from .http.trusted import TrustedDocumentsError
+
+    try:
+        app = create_app(Gateway(supergraph, options), settings)
+    except TrustedDocumentsError as error:
+        sys.exit(f"cannot use the trusted documents: {error}")
     logging.getLogger("gateway").info(
         "gateway for %d subgraphs on http://%s:%d%s",
         len(supergraph.subgraphs),
@@ -108,6 +119,22 @@ def _plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def _trusted_documents(args: argparse.Namespace) -> int:
+    from .http.trusted import TrustedDocumentsError, build_manifest
+
+    try:
+        manifest = build_manifest(args.files)
+    except (OSError, TrustedDocumentsError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+    if args.output:
+        args.output.write_text(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def _api_schema(args: argparse.Namespace) -> int:
     print(print_schema(_supergraph(args.supergraph).api_schema))
     return 0
@@ -143,6 +170,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     serve.add_argument("--cors-origin", action="append", help="allowed CORS origin ('*' for any)")
     serve.add_argument("--no-metrics", action="store_true", help="do not serve Prometheus metrics at /metrics")
+    serve.add_argument("--trusted-documents", metavar="FILE", help="manifest of trusted documents (id -> document)")
+    serve.add_argument(
+        "--trusted-documents-mode", choices=["enforce", "allow"], help="enforce (default): only trusted documents run"
+    )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     serve.set_defaults(run=_serve)
 
@@ -156,6 +187,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     api = commands.add_parser("api-schema", help="print the API schema clients see")
     api.add_argument("--supergraph", required=True)
     api.set_defaults(run=_api_schema)
+
+    trusted = commands.add_parser(
+        "trusted-documents", help="print a trusted documents manifest (sha256 -> document) for .graphql files"
+    )
+    trusted.add_argument("files", nargs="+", type=Path, help="one operation document per file")
+    trusted.add_argument("--output", "-o", type=Path, help="write the manifest here instead of stdout")
+    trusted.set_defaults(run=_trusted_documents)
 
     args = parser.parse_args(argv)
     return int(args.run(args))

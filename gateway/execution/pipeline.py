@@ -84,6 +84,7 @@ class GraphQLRequest:
     method: str = "POST"
     forward_headers: Mapping[str, str] = field(default_factory=dict)
     request_id: str | None = None
+    document_id: str | None = None  # a trusted document's id, resolved by the HTTP layer
 
 
 @dataclass(slots=True)

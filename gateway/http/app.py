@@ -30,6 +30,7 @@ from .explorer import explorer_routes
 from .limits import check_limits
 from .metrics import GatewayMetrics, outcome_of
 from .settings import ServerSettings
+from .trusted import TrustedDocuments, trusted_documents_hook
 
 log = logging.getLogger("gateway.http")
 
@@ -158,6 +159,7 @@ class GraphQLEndpoint:
                 return _json(_error_body("variables and extensions must be JSON.", "BAD_REQUEST"), 400)
             return GraphQLRequest(
                 query=params.get("query"),
+                document_id=params.get("documentId") or None,
                 operation_name=params.get("operationName") or None,
                 variables=variables if isinstance(variables, dict) else None,
                 extensions=extensions if isinstance(extensions, dict) else None,
@@ -184,8 +186,12 @@ class GraphQLEndpoint:
         if variables is not None and not isinstance(variables, dict):
             return _json(_error_body("variables must be a JSON object.", "BAD_REQUEST"), 400)
         operation_name = payload.get("operationName")
+        document_id = payload.get("documentId")
+        if document_id is not None and (not isinstance(document_id, str) or not document_id):
+            return _json(_error_body("documentId must be a non-empty string.", "BAD_REQUEST"), 400)
         return GraphQLRequest(
             query=payload.get("query"),
+            document_id=document_id,
             operation_name=operation_name if isinstance(operation_name, str) and operation_name else None,
             variables=variables,
             extensions=payload.get("extensions") if isinstance(payload.get("extensions"), dict) else None,
@@ -193,6 +199,15 @@ class GraphQLEndpoint:
             forward_headers=forward,
             request_id=request_id,
         )
+
+
+async def _no_document_ids(request: Request, graphql: GraphQLRequest) -> Response | None:
+    if graphql.document_id is not None or "persistedQuery" in (graphql.extensions or {}):
+        return _json(
+            _error_body("This gateway has no trusted documents: send the query itself.", "PERSISTED_QUERY_NOT_SUPPORTED"),
+            400,
+        )
+    return None
 
 
 async def _health(request: Request) -> Response:
@@ -217,6 +232,13 @@ def create_app(
     gateway.options.checks.append(lambda document, operation: check_limits(document, operation, limits))
     gateway.options.introspection = settings.introspection
     gateway.options.max_tokens = limits.max_tokens
+    # order: who is asking (401), then which document (trusted documents), then the caller's hooks
+    if settings.trusted_documents:
+        store = TrustedDocuments.from_file(settings.trusted_documents)
+        hooks = [trusted_documents_hook(store, settings.trusted_documents_mode), *hooks]
+        log.info("%d trusted documents, mode %s", len(store), settings.trusted_documents_mode)
+    else:
+        hooks = [_no_document_ids, *hooks]
     if settings.verify_tokens:
         from .auth import verify_bearer_token
 

@@ -56,6 +56,9 @@ class ServerSettings:
     metrics_path: str = "/metrics"
     explorer: bool = True  # the explorer page (assets served by the gateway itself) at explorer_path
     explorer_path: str = "/explorer"
+    # a manifest of trusted documents (off when empty); enforce: only those run, allow: ids resolved
+    trusted_documents: str | None = None
+    trusted_documents_mode: str = "enforce"
 
     @classmethod
     def from_env(cls) -> ServerSettings:
@@ -90,6 +93,8 @@ class ServerSettings:
             metrics_path=os.environ.get("ABG_GATEWAY_METRICS_PATH", defaults.metrics_path),
             explorer=_env_bool("ABG_GATEWAY_EXPLORER", defaults.explorer),
             explorer_path=os.environ.get("ABG_GATEWAY_EXPLORER_PATH", defaults.explorer_path),
+            trusted_documents=os.environ.get("ABG_GATEWAY_TRUSTED_DOCUMENTS") or None,
+            trusted_documents_mode=os.environ.get("ABG_GATEWAY_TRUSTED_DOCUMENTS_MODE") or defaults.trusted_documents_mode,
         )
 
 
