@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     outbox_poll_interval_seconds: float = 0.5
     outbox_batch_size: int = 100
     outbox_max_attempts: int = 20
+    # Delivered events are deleted this long after their last delivery (0 keeps them forever);
+    # the dispatcher checks at most once per purge interval.
+    outbox_retention_days: float = 7.0
+    outbox_purge_interval_seconds: float = 3600.0
     http_timeout_seconds: float = 10.0
     http_max_connections: int = 100  # per process, to all upstreams together (kept alive too)
     # The name this process signs its service-to-service calls with; the runner sets it per process.

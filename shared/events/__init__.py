@@ -11,6 +11,7 @@ from shared.events.dispatcher import (
     dispatch_once,
     events_url,
     outbox_dispatcher,
+    purge_delivered,
     requeue_dead,
 )
 from shared.events.event import Event
@@ -37,5 +38,6 @@ __all__ = [
     "outbox_dispatcher",
     "outbox_tables",
     "publish",
+    "purge_delivered",
     "requeue_dead",
 ]

@@ -314,6 +314,23 @@ async def requeue_dead(db: Database, tables: OutboxTables, *, subscriber: str | 
         return (await connection.execute(statement)).rowcount
 
 
+async def purge_delivered(db: Database, tables: OutboxTables, *, older_than: timedelta, limit: int = 5000) -> int:
+    """Deletes events that every subscriber received more than `older_than` ago (their delivery rows
+    go with them); events with a pending or dead delivery stay, whatever their age. At most `limit`
+    per call, oldest first, so one call never holds a long transaction; returns how many went."""
+    e, d = tables.events, tables.deliveries
+    cutoff = func.now() - bindparam("age", type_=Interval)
+    unfinished = select(d.c.event_id).where(
+        d.c.event_id == e.c.id, or_(d.c.status != DELIVERED, d.c.delivered_at >= cutoff)
+    )
+    doomed = (
+        select(e.c.id).where(e.c.occurred_at < cutoff, ~unfinished.exists()).order_by(e.c.id).limit(limit)
+    )
+    statement = e.delete().where(e.c.id.in_(doomed.scalar_subquery()))
+    async with db.engine.begin() as connection:
+        return (await connection.execute(statement, {"age": older_than})).rowcount
+
+
 def outbox_dispatcher(
     service_name: str,
     tables: OutboxTables,
@@ -330,9 +347,14 @@ def outbox_dispatcher(
         waker = asyncio.Event()
         register_waker(tables.key, waker)
         failures = 0
+        next_purge = 0.0
+        loop = asyncio.get_running_loop()
         try:
             while True:
                 current = settings or get_settings()
+                if current.outbox_retention_days > 0 and loop.time() >= next_purge:
+                    next_purge = loop.time() + current.outbox_purge_interval_seconds
+                    await _purge_quietly(db, service_name, tables, timedelta(days=current.outbox_retention_days))
                 waker.clear()  # before the round: a publish during it triggers another at once
                 try:
                     result = await dispatch_once(
@@ -354,3 +376,13 @@ def outbox_dispatcher(
 
     run.__name__ = f"outbox_dispatcher[{service_name}]"
     return run
+
+
+async def _purge_quietly(db: Database, service_name: str, tables: OutboxTables, age: timedelta) -> None:
+    try:
+        purged = await purge_delivered(db, tables, older_than=age)
+    except Exception:  # retention must never stop delivery
+        log.exception("purging the delivered outbox of %s failed", service_name)
+        return
+    if purged:
+        log.info("purged %d delivered outbox events of %s older than %s", purged, service_name, age)
