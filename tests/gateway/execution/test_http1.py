@@ -74,6 +74,14 @@ async def echo(request: Request, writer: asyncio.StreamWriter) -> bool:
     return True
 
 
+def slow_echo(seconds: float) -> Reply:
+    async def reply(request: Request, writer: asyncio.StreamWriter) -> bool:
+        await asyncio.sleep(seconds)
+        return await echo(request, writer)
+
+    return reply
+
+
 @pytest.fixture
 async def serve() -> AsyncIterator[Callable[[Reply], Awaitable[RawServer]]]:
     servers: list[RawServer] = []
@@ -105,11 +113,7 @@ async def test_keeps_one_connection_alive_across_requests(serve) -> None:
 
 
 async def test_never_opens_more_than_max_connections(serve) -> None:
-    async def slow_echo(request: Request, writer: asyncio.StreamWriter) -> bool:
-        await asyncio.sleep(0.02)
-        return await echo(request, writer)
-
-    server = await serve(slow_echo)
+    server = await serve(slow_echo(0.02))
     pool = Http1Pool(server.url, max_connections=2)
     bodies = await asyncio.gather(*(pool.post(b"%d" % n) for n in range(12)))
     assert [r.body for r in bodies] == [b"%d" % n for n in range(12)]
@@ -230,11 +234,7 @@ async def test_forwarded_headers_cannot_inject_lines(serve) -> None:
 
 
 async def test_cancelled_waiters_do_not_leak_connections(serve) -> None:
-    async def slow_echo(request: Request, writer: asyncio.StreamWriter) -> bool:
-        await asyncio.sleep(0.05)
-        return await echo(request, writer)
-
-    server = await serve(slow_echo)
+    server = await serve(slow_echo(0.05))
     pool = Http1Pool(server.url, max_connections=1)
     first = asyncio.create_task(pool.post(b"first"))
     waiting = [asyncio.create_task(pool.post(b"w%d" % n)) for n in range(5)]
