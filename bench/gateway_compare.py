@@ -107,7 +107,7 @@ class Run:
     peak_rss_mb: float
     subgraph_per_request: float
     cpu_ms_per_request: float
-    others_busy: float  # mean busy % of the cores the subgraphs and wrk ran on
+    others_busy: float  # mean busy % of the cores the subgraphs and wrk ran on (all cores if unpinned)
     errors: int
 
 
@@ -227,7 +227,9 @@ def measure(bench: Bench, name: str, supergraph: Path, expected: dict[str, Any])
             busy = psutil.cpu_percent(percpu=True)
             cpu = sum(gateway.cpu_times()[:2]) - cpu_before
             requests = max(figures["requests"], 1)
-            others = [busy[cpu_id] for cpu_id in sorted(bench.other_cpus) if cpu_id < len(busy)]
+            # unpinned, the whole machine's load is the best one can say
+            watched = sorted(bench.other_cpus) or range(len(busy))
+            others = [busy[cpu_id] for cpu_id in watched if cpu_id < len(busy)]
             runs.append(
                 Run(
                     gateway=name,
