@@ -72,11 +72,11 @@ def migrate(services: tuple[str, ...]) -> None:
 
 @main.command()
 def seed() -> None:
-    """Seed demo data into empty service tables."""
-    from shared.runner import _seed_and_close
+    """Seed demo data into empty service tables (demo purchases need the services up: `abg run` records them)."""
+    from shared.runner import _seed_and_close, describe_seeded
 
     url = _database_url(service_names()[0])
-    click.echo(", ".join(asyncio.run(_seed_and_close(url))) or "nothing to seed (data already there)")
+    click.echo(describe_seeded(asyncio.run(_seed_and_close(url))) or "nothing to seed (data already there)")
 
 
 @main.command(name="db-revision")

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
@@ -82,18 +83,45 @@ def wait_healthy(url: str, supervisor: Supervisor, timeout: float = 60.0) -> Non
     raise RuntimeError(f"{url} did not become healthy within {timeout:.0f} s")
 
 
-async def seed_all(url: str) -> list[str]:
-    """Runs each service's demo seed (a no-op on a database that already has data)."""
-    done = []
+def _seed_module(name: str) -> Any:
+    try:
+        return importlib.import_module(f"services.{name}.seed")
+    except ModuleNotFoundError:
+        return None
+
+
+async def seed_all(url: str) -> dict[str, list[Any]]:
+    """Runs each service's demo seed (a no-op on a database that already has data); returns the
+    ids each service created, by service."""
+    done: dict[str, list[Any]] = {}
     for spec in SERVICES:
-        try:
-            seed_module = importlib.import_module(f"services.{spec.name}.seed")
-        except ModuleNotFoundError:
+        seed_module = _seed_module(spec.name)
+        if seed_module is None:
             continue
         created = await seed_module.seed_demo(get_database(url))
         if created:
-            done.append(f"{spec.name}: {len(created)}")
+            done[spec.name] = list(created)
     return done
+
+
+def describe_seeded(seeded: dict[str, list[Any]]) -> str:
+    return ", ".join(f"{name}: {len(ids)}" for name, ids in seeded.items())
+
+
+async def seed_live_all(seeded: dict[str, list[Any]]) -> list[str]:
+    """Once every service is up: each service's `seed_live(seeded)`, demo activity that goes
+    through the services' own APIs (purchases of the members just seeded, say)."""
+    from shared.http import aclose_http_client
+
+    notes = []
+    try:
+        for spec in SERVICES:
+            live = getattr(_seed_module(spec.name), "seed_live", None)
+            if live is not None and (note := await live(seeded)):
+                notes.append(note)
+    finally:
+        await aclose_http_client()
+    return notes
 
 
 def run_all(*, seed: bool = True) -> int:
@@ -118,10 +146,11 @@ def run_all(*, seed: bool = True) -> int:
             url = asyncio.run(ensure_database(embedded.url, EMBEDDED_DATABASE))
         for spec in SERVICES:
             upgrade(spec.name, settings.database_url_of(spec.name) or url)
+        seeded: dict[str, list[Any]] = {}
         if seed:
             seeded = asyncio.run(_seed_and_close(url))
             if seeded:
-                print("Seeded demo data: " + ", ".join(seeded), flush=True)
+                print("Seeded demo data: " + describe_seeded(seeded), flush=True)
 
         env = dict(os.environ, DATABASE_URL=url)
         for spec in SERVICES:
@@ -129,6 +158,9 @@ def run_all(*, seed: bool = True) -> int:
             supervisor.start(spec.name, args, dict(env, ABG_SERVICE_NAME=spec.name))
         for spec in SERVICES:
             wait_healthy(f"http://{settings.host}:{settings.port_of(spec.name)}/health", supervisor)
+        if seeded:
+            for note in asyncio.run(seed_live_all(seeded)):
+                print(f"Seeded demo activity: {note}", flush=True)
 
         gateway_url = _start_gateway(supervisor, env)
 
@@ -160,7 +192,7 @@ def run_all(*, seed: bool = True) -> int:
         print("Stopped.", flush=True)
 
 
-async def _seed_and_close(url: str) -> list[str]:
+async def _seed_and_close(url: str) -> dict[str, list[Any]]:
     from shared.database import dispose_databases
 
     try:

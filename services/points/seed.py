@@ -1,20 +1,29 @@
 """Demo partner programmes (only into an empty partners table).
 
 Partner ids are deterministic — uuid5 of `abg:partner:<slug>` in the URL namespace — so the other
-services' demo data can name the same brands. Members earn their first demo points once points has
-heard of them (members' TierChanged events open their accounts) and a partner records purchases.
+services' demo data can name the same brands. Once every service is up (`seed_live`), the demo
+partners record purchases of the members seeded on the same start, through points' own GraphQL API
+with their own partner tokens, exactly as a partner integration would: so the demo graph shows
+balances, lots and pending points rather than empty accounts.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 
 from services.points.config import get_points_settings
 from services.points.models import partners_t
 from services.points.partners import set_partner
+from shared.auth.tokens import mint_token
 from shared.database import Database
+from shared.http import get_http_client
+from shared.settings import get_settings
+from shared.timeutil import utcnow
 
 # slug, name, currency, points per 100 minor units, return window (days), expiry (months), cost per point
 DEMO_PARTNERS = (
@@ -43,3 +52,57 @@ async def seed_demo(db: Database) -> list[uuid.UUID]:
         )
         created.append(program.id)
     return created
+
+
+_RECORD = """
+mutation DemoPurchases($purchases: [PurchaseInput!]!) {
+  recordPurchases(purchases: $purchases) { index error { code } }
+}
+"""
+
+
+def demo_purchases(member_ids: Sequence[uuid.UUID]) -> dict[str, list[dict[str, Any]]]:
+    """One to three purchases per member, spread over the partners and the last 30 days (by partner)."""
+    now = utcnow()
+    by_partner: dict[str, list[dict[str, Any]]] = {}
+    for index, member_id in enumerate(member_ids):
+        for n in range(1 + index % 3):
+            slug, _, currency, *_ = DEMO_PARTNERS[(index + n) % len(DEMO_PARTNERS)]
+            by_partner.setdefault(slug, []).append(
+                {
+                    "partnerId": str(demo_partner_id(slug)),
+                    "memberId": str(member_id),
+                    "externalId": f"demo-{member_id}-{n}",
+                    "amountMinor": 500 + (index * 7919 + n * 104729) % 60000,
+                    "currency": currency,
+                    "occurredAt": (now - timedelta(days=(index + 3 * n) % 30, hours=n)).isoformat(),
+                }
+            )
+    return by_partner
+
+
+async def seed_live(seeded: Mapping[str, Sequence[Any]]) -> str | None:
+    """Demo purchases for the members seeded on this start; returns what it did, for the console."""
+    members = list(seeded.get("members") or ())
+    if not members:
+        return None
+    settings = get_settings()
+    client = get_http_client(settings)
+    recorded = refused = 0
+    for slug, purchases in demo_purchases(members).items():
+        token = mint_token("partner", demo_partner_id(slug), settings=settings)
+        response = await client.post(
+            settings.url_of("points"),
+            json={"query": _RECORD, "variables": {"purchases": purchases}},
+            headers={"authorization": f"Bearer {token}"},
+        )
+        body = response.json()
+        if body.get("errors"):
+            raise RuntimeError(f"points refused the demo purchases of {slug}: {body['errors']}")
+        for item in body["data"]["recordPurchases"]:
+            # erased members cannot earn: their purchases are refused, one by one
+            if item["error"] is None:
+                recorded += 1
+            else:
+                refused += 1
+    return f"points: {recorded} demo purchases ({refused} refused)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -84,13 +85,21 @@ def test_run_brings_up_every_service_and_ctrl_c_stops_everything(tmp_path: Path)
             headers={"authorization": f"Bearer {token}"},
         ).json()
         assert len(seeded["data"]["members"]["edges"]) == 3, seeded  # demo data, through the gateway
+        assert re.search(r"Seeded demo activity: points: [1-9]\d* demo purchases", text), text
+        balances = httpx.post(
+            gateway,
+            json={"query": "{ members(first: 40) { edges { node { id points { available pending lifetimeEarned } } } } }"},
+            headers={"authorization": f"Bearer {token}"},
+        ).json()
+        earned = [edge["node"]["points"]["lifetimeEarned"] for edge in balances["data"]["members"]["edges"]]
+        assert sum(1 for points in earned if int(points) > 0) >= 20, balances  # members + points joined
         refused = httpx.post(gateway, json={"query": "{ members(first: 3) { edges { node { id } } } }"}).json()
         assert refused["errors"][0]["extensions"]["code"] in {"UNAUTHENTICATED", "FORBIDDEN"}
         explorer = f"http://127.0.0.1:{ports['gateway']}/explorer"
         assert explorer in text
         assert 'data-endpoint="/graphql"' in httpx.get(explorer).text
         metrics = httpx.get(f"http://127.0.0.1:{ports['gateway']}/metrics").text
-        assert 'gateway_requests_total{operation_type="query",outcome="ok"} 1.0' in metrics
+        assert 'gateway_requests_total{operation_type="query",outcome="ok"} 2.0' in metrics
         assert _postgres_processes(tmp_path / "data"), "the embedded PostgreSQL is not running"
         children = psutil.Process(process.pid).children(recursive=True)
         assert len(children) >= len(SERVICES)
