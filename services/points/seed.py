@@ -100,7 +100,7 @@ async def seed_live(seeded: Mapping[str, Sequence[Any]]) -> str | None:
         if body.get("errors"):
             raise RuntimeError(f"points refused the demo purchases of {slug}: {body['errors']}")
         for item in body["data"]["recordPurchases"]:
-            # erased members cannot earn: their purchases are refused, one by one
+            # an item points refuses (say, a member it cannot confirm) is counted, not fatal
             if item["error"] is None:
                 recorded += 1
             else:
