@@ -73,6 +73,7 @@ def _serve(args: argparse.Namespace) -> int:
             timeout_seconds=settings.subgraph_timeout_seconds,
             timeouts=dict(settings.subgraph_timeouts),
             deduplicate=settings.deduplicate_subgraph_queries,
+            ca_file=settings.subgraph_ca_file,
         ),
     )
     from .http.trusted import TrustedDocumentsError
@@ -81,6 +82,8 @@ def _serve(args: argparse.Namespace) -> int:
         app = create_app(Gateway(supergraph, options), settings)
     except TrustedDocumentsError as error:
         sys.exit(f"cannot use the trusted documents: {error}")
+    except OSError as error:  # ssl.SSLError included: an unreadable or invalid subgraph CA file
+        sys.exit(f"cannot use the subgraph CA file {settings.subgraph_ca_file}: {error}")
     logging.getLogger("gateway").info(
         "gateway for %d subgraphs on http://%s:%d%s",
         len(supergraph.subgraphs),

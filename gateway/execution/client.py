@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 from collections.abc import Mapping
 from functools import partial
@@ -31,6 +32,8 @@ class SubgraphSettings:
     max_response_bytes: int = 64 * 1024 * 1024
     # identical queries in flight to one subgraph at once are sent once (mutations never are)
     deduplicate: bool = True
+    # CA certificates (PEM) that https subgraphs are verified against, instead of the system's
+    ca_file: str | None = None
     # per-subgraph overrides: name -> timeout in seconds
     timeouts: dict[str, float] = field(default_factory=dict)
     # per-subgraph URL overrides (e.g. to point a composed supergraph at other hosts)
@@ -68,6 +71,7 @@ class SubgraphClients:
         self._inflight: dict[tuple[str, bytes, tuple[tuple[str, str], ...]], asyncio.Future[_Answer]] = {}
         self.urls = {name: self.settings.urls.get(name, url) for name, url in urls.items()}
         self._pools: dict[str, Http1Pool] = {}
+        self._ssl = ssl.create_default_context(cafile=self.settings.ca_file) if self.settings.ca_file else None
 
     def pool(self, subgraph: str) -> Http1Pool:
         found = self._pools.get(subgraph)
@@ -82,6 +86,7 @@ class SubgraphClients:
                     timeout_seconds=self.settings.timeouts.get(subgraph, self.settings.timeout_seconds),
                     max_response_bytes=self.settings.max_response_bytes,
                     headers=_HEADERS,
+                    ssl_context=self._ssl,
                 )
             except ValueError as error:
                 raise SubgraphError(subgraph, f'subgraph "{subgraph}" has an unusable URL: {error}') from error

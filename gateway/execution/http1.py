@@ -161,6 +161,7 @@ class Http1Pool:
         idle_seconds: float = 4.0,  # below common servers' keep-alive timeouts (uvicorn: 5 s)
         max_response_bytes: int = 64 * 1024 * 1024,
         headers: Mapping[str, str] | None = None,
+        ssl_context: ssl.SSLContext | None = None,  # for https: defaults to the system's trusted CAs
     ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -168,7 +169,7 @@ class Http1Pool:
         self.url = url
         self.host = parts.hostname
         self.port = parts.port or (443 if parts.scheme == "https" else 80)
-        self.ssl = ssl.create_default_context() if parts.scheme == "https" else None
+        self.ssl = (ssl_context or ssl.create_default_context()) if parts.scheme == "https" else None
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         default_port = (parts.scheme == "https" and self.port == 443) or (parts.scheme == "http" and self.port == 80)
         authority = parts.hostname if default_port else f"{parts.hostname}:{self.port}"

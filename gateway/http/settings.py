@@ -48,6 +48,7 @@ class ServerSettings:
     subgraph_timeouts: dict[str, float] = field(default_factory=dict)  # per subgraph name
     # identical queries in flight to one subgraph at once are sent once, their answer shared
     deduplicate_subgraph_queries: bool = True
+    subgraph_ca_file: str | None = None  # PEM CAs for https subgraphs (default: the system's)
     override_labels: tuple[str, ...] = ()
     # reject requests with an invalid bearer token (401) before any subgraph is called; off when
     # the app is built in code, on by default from the environment / command line
@@ -88,6 +89,7 @@ class ServerSettings:
             deduplicate_subgraph_queries=_env_bool(
                 "ABG_GATEWAY_DEDUPLICATE_SUBGRAPH_QUERIES", defaults.deduplicate_subgraph_queries
             ),
+            subgraph_ca_file=os.environ.get("ABG_GATEWAY_SUBGRAPH_CA_FILE") or None,
             verify_tokens=_env_bool("ABG_GATEWAY_VERIFY_TOKENS", True),
             metrics=_env_bool("ABG_GATEWAY_METRICS", defaults.metrics),
             metrics_path=os.environ.get("ABG_GATEWAY_METRICS_PATH", defaults.metrics_path),

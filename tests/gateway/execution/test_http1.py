@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -263,3 +266,83 @@ def test_only_http_urls() -> None:
         Http1Pool("ftp://example.org/graphql")
     https = Http1Pool("https://example.org/graphql")
     assert https.port == 443 and https.ssl is not None
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    """A CA-less self-signed certificate for localhost: trusted only where we say so."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
+
+
+async def test_https_subgraphs_are_verified(tmp_path: Path) -> None:
+    cert, key = _self_signed(tmp_path)
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert, key)
+    raw = RawServer(echo)
+    server = await asyncio.start_server(raw.handle, "127.0.0.1", 0, ssl=server_context)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        trusting = Http1Pool(
+            f"https://localhost:{port}/graphql", ssl_context=ssl.create_default_context(cafile=str(cert))
+        )
+        assert (await trusting.post(b'{"tls": true}')).body == b'{"tls": true}'
+        assert (await trusting.post(b"again")).body == b"again"
+        assert raw.connections == 1  # kept alive over TLS too
+        await trusting.aclose()
+
+        system_cas_only = Http1Pool(f"https://localhost:{port}/graphql")
+        with pytest.raises(ssl.SSLCertVerificationError):
+            await system_cas_only.post(b"{}")
+        assert system_cas_only.open_connections == 0
+    finally:
+        server.close()
+
+
+async def test_subgraph_clients_take_a_ca_file(tmp_path: Path) -> None:
+    from gateway.execution.client import SubgraphClients, SubgraphError, SubgraphSettings
+
+    cert, key = _self_signed(tmp_path)
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert, key)
+
+    async def graphql(request: Request, writer: asyncio.StreamWriter) -> bool:
+        writer.write(answer(b'{"data": {"ok": true}}'))
+        await writer.drain()
+        return True
+
+    server = await asyncio.start_server(RawServer(graphql).handle, "127.0.0.1", 0, ssl=server_context)
+    url = f"https://localhost:{server.sockets[0].getsockname()[1]}/graphql"
+    try:
+        clients = SubgraphClients({"s": url}, SubgraphSettings(ca_file=str(cert)))
+        assert await clients.post("s", {"query": "{ ok }"}) == {"data": {"ok": True}}
+        await clients.aclose()
+        untrusting = SubgraphClients({"s": url})
+        with pytest.raises(SubgraphError) as refused:
+            await untrusting.post("s", {"query": "{ ok }"})
+        assert refused.value.code == "SUBGRAPH_UNREACHABLE"
+    finally:
+        server.close()
