@@ -8,5 +8,6 @@ RUN pip install --no-cache-dir uv==0.13.8 \
 COPY shared ./shared
 COPY services ./services
 COPY gateway ./gateway
+COPY abg ./abg
 RUN uv pip install --system --no-deps .
 USER nobody

@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import asyncpg  # noqa: E402
 
+from abg.services import get_service  # noqa: E402
 from shared.database.migrations import upgrade_async  # noqa: E402
 from shared.database.urls import redact, to_async_url, to_libpq_url, with_database  # noqa: E402
 from shared.settings import get_settings  # noqa: E402
@@ -48,7 +49,7 @@ async def bench_database(name: str) -> AsyncIterator[str]:
     url = with_database(server, database)
     print(f"database: {redact(url)}", flush=True)
     try:
-        await upgrade_async("points", url)
+        await upgrade_async(get_service("points").migrations, url)
         yield url
     finally:
         from shared.database import dispose_databases

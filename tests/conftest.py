@@ -1,3 +1,17 @@
-"""Fixtures for the whole suite: a real PostgreSQL (embedded unless DATABASE_URL is set)."""
+"""Fixtures for the whole suite: a real PostgreSQL (embedded unless DATABASE_URL is set), with
+every service's migrations applied."""
+
+from __future__ import annotations
+
+import pytest
+
+from abg.services import SERVICES
+from shared.database.migrations import Migrations
 
 pytest_plugins = ["shared.database.testing"]
+
+
+@pytest.fixture(scope="session")
+def service_migrations() -> list[Migrations]:
+    """What the database fixtures migrate and empty: every service the launcher knows."""
+    return [service.migrations for service in SERVICES]

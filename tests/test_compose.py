@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from shared.registry import SERVICES
+from abg.services import SERVICES
 from shared.settings import PROJECT_ROOT, Settings
 
 

@@ -1,13 +1,15 @@
 """Alembic migrations, one history per service, each with its version table in its own schema.
 
-No alembic.ini: the config is built here from the service's folder (`services/<name>/migrations`),
-and each service's `env.py` is two lines that call `run_env`. Migrations take an advisory lock, so
-several processes starting at once apply them once.
+No alembic.ini: the config is built here from a `Migrations` (the service's migrations folder and
+the schema it owns), which the caller supplies; this library knows no service. Each service's
+`env.py` is two lines that call `run_env`. Migrations take an advisory lock, so several processes
+starting at once apply them once.
 """
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command, context
@@ -16,43 +18,50 @@ from sqlalchemy import MetaData, pool, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from shared.database.urls import to_async_url
-from shared.settings import PROJECT_ROOT
 
 VERSION_TABLE = "alembic_version"
 
 
-def migrations_dir(service: str) -> Path:
-    return PROJECT_ROOT / "services" / service / "migrations"
+@dataclass(frozen=True)
+class Migrations:
+    """A migration history: the folder holding its env.py and versions/, and the schema it owns."""
+
+    folder: Path
+    schema: str
 
 
-def alembic_config(service: str, url: str) -> Config:
+def alembic_config(migrations: Migrations, url: str) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(migrations_dir(service)))
+    config.set_main_option("script_location", str(migrations.folder))
     config.set_main_option("sqlalchemy.url", to_async_url(url).replace("%", "%%"))
     config.set_main_option("file_template", "%%(year)d%%(month).2d%%(day).2d_%%(rev)s_%%(slug)s")
-    config.attributes["service"] = service
+    config.attributes["schema"] = migrations.schema
     return config
 
 
-def upgrade(service: str, url: str, revision: str = "head") -> None:
-    """Applies the service's migrations (blocking; runs its own event loop)."""
-    command.upgrade(alembic_config(service, url), revision)
+def upgrade(migrations: Migrations, url: str, revision: str = "head") -> None:
+    """Applies the history to the database (blocking; runs its own event loop)."""
+    command.upgrade(alembic_config(migrations, url), revision)
 
 
-async def upgrade_async(service: str, url: str, revision: str = "head") -> None:
+async def upgrade_async(migrations: Migrations, url: str, revision: str = "head") -> None:
     """`upgrade` from inside a running event loop (Alembic's env runs `asyncio.run`)."""
-    await asyncio.to_thread(upgrade, service, url, revision)
+    await asyncio.to_thread(upgrade, migrations, url, revision)
 
 
-def revision(service: str, url: str, message: str, autogenerate: bool = True) -> None:
-    """Writes a new migration for the service, compared against the live database."""
-    command.revision(alembic_config(service, url), message=message, autogenerate=autogenerate)
+def revision(migrations: Migrations, url: str, message: str, autogenerate: bool = True) -> None:
+    """Writes a new migration into the history, compared against the live database."""
+    command.revision(alembic_config(migrations, url), message=message, autogenerate=autogenerate)
 
 
 def run_env(schema: str, metadata: MetaData) -> None:
     """The body of every service's `env.py`."""
     url = context.config.get_main_option("sqlalchemy.url")
     assert url is not None
+    # The caller named the schema too: a history handed over under the wrong service stops here.
+    expected = context.config.attributes.get("schema", schema)
+    if expected != schema:
+        raise RuntimeError(f"this migration history is for schema {schema!r}, not {expected!r}")
 
     def include_name(name: str | None, type_: str, parent_names: dict) -> bool:
         if type_ == "schema":

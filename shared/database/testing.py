@@ -1,9 +1,11 @@
-"""Pytest fixtures: a real PostgreSQL for every test that touches data.
+"""Pytest fixtures: a real PostgreSQL for every test that touches data (a pytest plugin).
 
 The server is the embedded one (a throwaway cluster of this session's own under the data dir,
-deleted at the end) unless `DATABASE_URL` names another. Either way each test session creates its own database on that server, migrates
-every service into it, and drops it at the end. Each test that asks for `db` starts from empty
-tables (one TRUNCATE of every service table), which takes milliseconds.
+deleted at the end) unless `DATABASE_URL` names another. Either way each test session creates its
+own database on that server, applies the migration histories that the `service_migrations`
+fixture lists (the project's conftest provides it: this library knows no service), and drops the
+database at the end. Each test that asks for `db` starts from empty tables (one TRUNCATE of every
+table in those schemas), which takes milliseconds.
 """
 
 from __future__ import annotations
@@ -12,17 +14,26 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 
 import asyncpg
 import pytest
 
 from shared.database.engine import dispose_databases
-from shared.database.migrations import VERSION_TABLE, upgrade_async
+from shared.database.migrations import VERSION_TABLE, Migrations, upgrade_async
 from shared.database.urls import redact, to_async_url, to_libpq_url, with_database
 from shared.settings import get_settings, reset_settings_cache
-from shared.registry import SERVICES
+
+
+@pytest.fixture(scope="session")
+def service_migrations() -> Sequence[Migrations]:
+    """The migration histories to apply to the test database; override it in a conftest."""
+    pytest.fail(
+        "shared.database.testing needs a session-scoped `service_migrations` fixture in a conftest"
+        " that lists the Migrations (folder, schema) of each service the tests use",
+        pytrace=False,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -48,7 +59,7 @@ def database_server_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-async def database_url(database_server_url: str) -> AsyncIterator[str]:
+async def database_url(service_migrations: Sequence[Migrations], database_server_url: str) -> AsyncIterator[str]:
     """A fresh, migrated database for this test session; the environment points every service at it."""
     name = f"abg_test_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(to_libpq_url(database_server_url))
@@ -62,8 +73,8 @@ async def database_url(database_server_url: str) -> AsyncIterator[str]:
     os.environ["ABG_ENV"] = "test"
     reset_settings_cache()
     try:
-        for spec in SERVICES:
-            await upgrade_async(spec.name, url)
+        for migrations in service_migrations:
+            await upgrade_async(migrations, url)
         yield url
     finally:
         await dispose_databases()
@@ -83,14 +94,14 @@ async def database_url(database_server_url: str) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def db(database_url: str) -> AsyncIterator[str]:
+async def db(database_url: str, service_migrations: Sequence[Migrations]) -> AsyncIterator[str]:
     """Empty service tables for this test; yields the database URL."""
     connection = await asyncpg.connect(to_libpq_url(database_url))
     try:
         tables = await connection.fetch(
             "SELECT format('%I.%I', schemaname, tablename) AS name FROM pg_tables"
             " WHERE schemaname = ANY($1::text[]) AND tablename <> $2",
-            [spec.schema for spec in SERVICES],
+            [migrations.schema for migrations in service_migrations],
             VERSION_TABLE,
         )
         if tables:

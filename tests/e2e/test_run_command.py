@@ -16,7 +16,7 @@ import psutil
 import pytest
 
 from shared.auth.tokens import mint_token
-from shared.registry import SERVICES
+from abg.services import SERVICES
 from shared.settings import PROJECT_ROOT, Settings
 
 
@@ -53,7 +53,7 @@ def test_run_brings_up_every_service_and_ctrl_c_stops_everything(tmp_path: Path)
     env |= {f"ABG_{name.upper()}_PORT": str(port) for name, port in ports.items()}
     env |= {"ABG_DATA_DIR": str(tmp_path / "data"), "ABG_ENV": "development"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "shared.cli", "run"],
+        [sys.executable, "-m", "abg", "run"],
         cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     output: list[str] = []

@@ -2,7 +2,7 @@ import pytest
 
 from shared.auth.principals import Principal, PrincipalKind
 from shared.auth.tokens import verify_token
-from shared.cli_token import DEV_TOKEN_TTL_SECONDS, mint_dev_token
+from abg.dev_tokens import DEV_TOKEN_TTL_SECONDS, mint_dev_token
 from shared.settings import Settings
 
 DEV = Settings(env="development", jwt_secret="cli-test-secret-" + "c" * 40)

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
-import logging
 import os
 import sys
 
 import click
 
-from shared.registry import get_service, service_names
+from abg.services import get_service, service_names
 
 
 @click.group()
@@ -26,7 +24,7 @@ def main(log_level: str | None) -> None:
 @click.option("--no-seed", is_flag=True, help="Do not seed demo data into an empty database.")
 def run(no_seed: bool) -> None:
     """Start everything: embedded PostgreSQL, every subgraph, the gateway."""
-    from shared.runner import run_all
+    from abg.run import run_all
 
     sys.exit(run_all(seed=not no_seed))
 
@@ -66,17 +64,17 @@ def migrate(services: tuple[str, ...]) -> None:
     from shared.database.migrations import upgrade
 
     for name in services or service_names():
-        upgrade(name, _database_url(name))
+        upgrade(get_service(name).migrations, _database_url(name))
         click.echo(f"{name}: migrated")
 
 
 @main.command()
 def seed() -> None:
     """Seed demo data into empty service tables (demo purchases need the services up: `abg run` records them)."""
-    from shared.runner import _seed_and_close, describe_seeded
+    from abg.seed import describe_seeded, seed_and_close
 
     url = _database_url(service_names()[0])
-    click.echo(describe_seeded(asyncio.run(_seed_and_close(url))) or "nothing to seed (data already there)")
+    click.echo(describe_seeded(asyncio.run(seed_and_close(url))) or "nothing to seed (data already there)")
 
 
 @main.command(name="db-revision")
@@ -86,7 +84,7 @@ def db_revision(service: str, message: str) -> None:
     """Write a new migration for SERVICE from its models (autogenerate)."""
     from shared.database.migrations import revision
 
-    revision(service, _database_url(service), message)
+    revision(get_service(service).migrations, _database_url(service), message)
 
 
 @main.command()
@@ -96,7 +94,7 @@ def db_revision(service: str, message: str) -> None:
 @click.option("--ttl", type=int, default=3600, show_default=True, help="Seconds until it expires.")
 def token(kind: str, subject: str, roles: tuple[str, ...], ttl: int) -> None:
     """Mint a development bearer token."""
-    from shared.cli_token import mint_dev_token
+    from abg.dev_tokens import mint_dev_token
 
     click.echo(mint_dev_token(kind, subject, roles, ttl))
 
@@ -106,7 +104,7 @@ def token(kind: str, subject: str, roles: tuple[str, ...], ttl: int) -> None:
 def sdl(service: str) -> None:
     """Print a subgraph's federation SDL (what `_service { sdl }` answers)."""
     os.environ.setdefault("ABG_ENV", "development")
-    schema = importlib.import_module(f"services.{service}.schema").schema
+    schema = get_service(service).federation_schema()
     result = schema.execute_sync("{ _service { sdl } }")
     if result.errors:
         raise click.ClickException(str(result.errors))

@@ -1,4 +1,4 @@
-"""Development tokens for the CLI (`mint a token`), so a developer can call the graph as anyone."""
+"""Development tokens for `abg token`, so a developer can call the graph as anyone."""
 
 from __future__ import annotations
 

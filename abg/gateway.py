@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Sequence
 
+from abg.processes import Supervisor, wait_healthy
+from abg.services import SERVICES, Service
 from gateway.composition import compose_from_urls
-from shared.registry import SERVICES
-from shared.runner import Supervisor, wait_healthy
 from shared.settings import get_settings
 
 
-def start_gateway(supervisor: Supervisor, env: dict[str, str]) -> str:
+def start_gateway(supervisor: Supervisor, env: dict[str, str], services: Sequence[Service] = SERVICES) -> str:
+    """Starts the gateway over the running `services`; returns its GraphQL URL once it is healthy."""
     settings = get_settings()
-    result = asyncio.run(compose_from_urls({spec.name: settings.url_of(spec.name) for spec in SERVICES}))
+    result = asyncio.run(compose_from_urls({service.name: settings.url_of(service.name) for service in services}))
     if not result.ok:
         details = "\n".join(f"  {error.code}: {error.message}" for error in result.errors)
         raise RuntimeError(f"the subgraphs do not compose:\n{details}")
