@@ -8,7 +8,8 @@ import pytest
 from abg.services import SERVICES
 from shared.database.migrations import Migrations
 
-pytest_plugins = ["shared.database.testing"]
+# pytester: tests of the database plugin run small pytest sessions of their own.
+pytest_plugins = ["shared.database.testing", "pytester"]
 
 
 @pytest.fixture(scope="session")
