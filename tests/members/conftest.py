@@ -5,19 +5,24 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
 from shared.auth.principals import Principal, PrincipalKind
 from shared.auth.tokens import mint_token
 from shared.database import Database, get_database
+from shared.database.urls import to_libpq_url
 from shared.settings import reset_settings_cache
+from shared.timeutil import utcnow
 
 from services.members import service
 from services.members.access import MemberView
 from services.members.config import reset_members_settings_cache
+from services.members.growth import GrowthInput, GrowthKind, GrowthResult
 
 # Shared test helpers (the suite imports with importlib, so their folder goes on the path).
 
@@ -56,6 +61,26 @@ async def register(
     return await service.register_member(
         database, SIGNUP, phone=phone, display_name=display_name, email=email, birthday=birthday, **kwargs
     )
+
+
+async def purchase(
+    database: Database, member_id: uuid.UUID, yuan: int, *, at: datetime | None = None, event_id: str | None = None,
+    now: datetime | None = None,
+) -> GrowthResult:
+    return await service.record_growth(
+        database,
+        POINTS,
+        GrowthInput(event_id or f"purchase-{uuid.uuid4()}", member_id, GrowthKind.PURCHASE, at or utcnow(), yuan * 100, "CNY"),
+        now=now,
+    )
+
+
+async def fetch(database: Database, sql: str, *args: object) -> list[asyncpg.Record]:
+    connection = await asyncpg.connect(to_libpq_url(database.url))
+    try:
+        return await connection.fetch(sql, *args)
+    finally:
+        await connection.close()
 
 
 @asynccontextmanager

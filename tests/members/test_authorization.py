@@ -13,8 +13,9 @@ from shared.auth.principals import Principal
 from shared.database import Database
 
 from services.members import service
-from tests.members.conftest import EMAIL, OPERATOR, PARTNER, PHONE, POINTS, SUPPORT, as_member, error_codes, gql, register
-from tests.members.test_growth import purchase
+from tests.members.conftest import (
+    EMAIL, OPERATOR, PARTNER, PHONE, POINTS, SUPPORT, as_member, error_codes, gql, purchase, register,
+)
 
 FIELDS = """id status tier displayName phone email birthday birthdayMonth joinedAt lastActivityAt lifecycleStage
   preferences { categories weeklyNotificationCap } tierProgress { rollingGrowth } tierHistory { toTier }"""

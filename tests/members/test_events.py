@@ -9,27 +9,17 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 
 from shared.database import Database
-from shared.database.urls import to_libpq_url
 from shared.events import DELIVERED, RetryPolicy, dispatch_once
 from shared.events.dispatcher import claim
 from shared.timeutil import utcnow
 
 from services.members import growth, service
 from services.members.models import OUTBOX
-from tests.members.conftest import OPERATOR, POINTS, as_member, register, running_app, token
-
-
-async def fetch(database: Database, sql: str, *args: object) -> list[asyncpg.Record]:
-    connection = await asyncpg.connect(to_libpq_url(database.url))
-    try:
-        return await connection.fetch(sql, *args)
-    finally:
-        await connection.close()
+from tests.members.conftest import OPERATOR, POINTS, as_member, fetch, register, running_app, token
 
 
 def purchase_event(member_id: uuid.UUID, amount_minor: int = 250_000, **overrides: Any) -> dict[str, Any]:

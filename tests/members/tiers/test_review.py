@@ -7,25 +7,14 @@ import json
 import uuid
 from datetime import timedelta
 
-import asyncpg
 import pytest
 
 from shared.database import Database
-from shared.database.urls import to_libpq_url
 from shared.errors import Conflict, Forbidden, InvalidInput
 from shared.timeutil import add_months, utcnow
 
 from services.members import jobs, service
-from tests.members.conftest import OPERATOR, POINTS, SUPPORT, as_member, register
-from tests.members.test_growth import purchase
-
-
-async def fetch(database: Database, sql: str, *args: object) -> list[asyncpg.Record]:
-    connection = await asyncpg.connect(to_libpq_url(database.url))
-    try:
-        return await connection.fetch(sql, *args)
-    finally:
-        await connection.close()
+from tests.members.conftest import OPERATOR, POINTS, SUPPORT, as_member, fetch, purchase, register
 
 
 async def tier_of(database: Database, member_id: uuid.UUID) -> tuple[str, object]:

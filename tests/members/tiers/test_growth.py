@@ -6,38 +6,16 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
 import pytest
 
 from shared.database import Database
-from shared.database.urls import to_libpq_url
 from shared.errors import Forbidden, IdempotencyKeyReused, InvalidInput, NotFound
 from shared.timeutil import add_months, utcnow
 
 from services.members import service
 from services.members.config import reset_members_settings_cache
-from services.members.growth import GrowthInput, GrowthKind, GrowthResult
-from tests.members.conftest import OPERATOR, POINTS, SUPPORT, as_member, register
-
-
-async def fetch(database: Database, sql: str, *args: object) -> list[asyncpg.Record]:
-    connection = await asyncpg.connect(to_libpq_url(database.url))
-    try:
-        return await connection.fetch(sql, *args)
-    finally:
-        await connection.close()
-
-
-async def purchase(
-    database: Database, member_id: uuid.UUID, yuan: int, *, at: datetime | None = None, event_id: str | None = None,
-    now: datetime | None = None,
-) -> GrowthResult:
-    return await service.record_growth(
-        database,
-        POINTS,
-        GrowthInput(event_id or f"purchase-{uuid.uuid4()}", member_id, GrowthKind.PURCHASE, at or utcnow(), yuan * 100, "CNY"),
-        now=now,
-    )
+from services.members.growth import GrowthInput, GrowthKind
+from tests.members.conftest import OPERATOR, POINTS, SUPPORT, as_member, fetch, purchase, register
 
 
 async def tier_events(database: Database) -> list[dict]:

@@ -18,9 +18,8 @@ from shared.timeutil import add_months, utcnow
 
 from services.members import service
 from tests.members.conftest import (
-    OPERATOR, PARTNER, PHONE, POINTS, SIGNUP, SUPPORT, as_member, error_codes, gql, register, token,
+    OPERATOR, PARTNER, PHONE, POINTS, SIGNUP, SUPPORT, as_member, error_codes, gql, purchase, register, token,
 )
-from tests.members.test_growth import purchase
 
 REGISTER = """
 mutation ($input: RegisterMemberInput!) {

@@ -5,25 +5,15 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-import asyncpg
 import pytest
 
 from shared.database import Database
-from shared.database.urls import to_libpq_url
 from shared.errors import Conflict, Forbidden, InvalidInput, LimitExceeded, NotFound
 from shared.timeutil import utcnow
 
 from services.members import service
 from services.members.service import KEEP, ProfileChanges
-from tests.members.conftest import EMAIL, OPERATOR, PARTNER, PHONE, POINTS, SUPPORT, as_member, register
-
-
-async def fetch(database: Database, sql: str, *args: object) -> list[asyncpg.Record]:
-    connection = await asyncpg.connect(to_libpq_url(database.url))
-    try:
-        return await connection.fetch(sql, *args)
-    finally:
-        await connection.close()
+from tests.members.conftest import EMAIL, OPERATOR, PARTNER, PHONE, POINTS, SUPPORT, as_member, fetch, register
 
 
 async def test_a_member_edits_their_own_profile(database: Database) -> None:

@@ -15,8 +15,7 @@ from shared.timeutil import add_months, utcnow
 from services.members import service
 from services.members.lifecycle import LifecycleStage, stage
 from services.members.service import MemberFilter, Status
-from tests.members.conftest import OPERATOR, PARTNER, POINTS, SUPPORT, as_member, register
-from tests.members.test_growth import purchase
+from tests.members.conftest import OPERATOR, PARTNER, POINTS, SUPPORT, as_member, purchase, register
 
 
 async def everyone(database: Database, filter: MemberFilter = MemberFilter(), **kwargs: object) -> list:
