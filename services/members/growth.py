@@ -28,7 +28,7 @@ from shared.errors import Conflict, IdempotencyKeyReused, InvalidInput, NotFound
 from shared.idempotency import fingerprint
 from shared.timeutil import require_aware, utcnow
 
-from services.members import events
+from services.members import outbox
 from services.members.models import GrowthEvent, Member, TierChange, TierPolicyVersion, TierReviewRun
 from services.members.policy import (
     DEFAULT_POLICY,
@@ -343,7 +343,7 @@ async def _change_tier(
         )
     )
     session.add(member)
-    await events.publish_tier_changed(
+    await outbox.publish_tier_changed(
         session,
         member_id=member.id,
         from_tier=previous,

@@ -34,7 +34,7 @@ from shared.ids import new_id
 from shared.pagination import Page, PageRequest, paginate
 from shared.timeutil import require_aware, utcnow
 
-from services.members import events
+from services.members import outbox
 from services.members.access import Access, MemberView, access_for, may_read_whole_member, present
 from services.members.lifecycle import LifecycleStage, cutoffs
 from services.members.models import EMAIL_UNIQUE, PHONE_UNIQUE, Member, MemberKey, StatusChange, TierChange
@@ -534,7 +534,7 @@ async def erase_member(
             member.below_threshold_since = None
             member.updated_at = now
             session.add(member)
-            await events.publish_member_erased(session, member_id=member_id, occurred_at=now)
+            await outbox.publish_member_erased(session, member_id=member_id, occurred_at=now)
     return LoadedMember(member, None).view(actor, now)
 
 
