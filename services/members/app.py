@@ -6,8 +6,8 @@ from shared.events import outbox_dispatcher
 from shared.federation import create_subgraph_app
 
 from services.members import events, jobs
+from services.members.access import SERVICE_NAME
 from services.members.models import OUTBOX
-from services.members.outbox import SERVICE_NAME
 from services.members.schema import schema
 
 app = create_subgraph_app(

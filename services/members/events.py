@@ -1,6 +1,6 @@
 """What members consumes, at POST /events (what it publishes is in `outbox`).
 
-Consumed (each event once, by its id, in the inbox's transaction):
+Consumed (each event once, by its id, in the inbox's transaction), acting as members itself:
 - `points.PurchaseRecorded` / `points.PurchaseReturned` {memberId, amountMinor, currency, occurredAt}
   → growth for spend, taken back for refunds;
 - `engagement.ReviewPublished` / `engagement.ReferralCompleted` {memberId, occurredAt} → the
@@ -23,9 +23,10 @@ from shared.errors import Forbidden, InvalidInput
 from shared.events import Event, Handler, event_route
 from shared.timeutil import require_aware, utcnow
 
-from services.members.growth import GrowthInput, GrowthKind, apply_growth, record_activity, validated
+from services.members.access import SERVICE_NAME, SYSTEM
 from services.members.models import INBOX
-from services.members.outbox import SERVICE_NAME
+from services.members.tiers import service as tiers
+from services.members.tiers.answers import GrowthInput, GrowthKind
 
 PURCHASE_RECORDED = "points.PurchaseRecorded"
 PURCHASE_RETURNED = "points.PurchaseReturned"
@@ -34,38 +35,35 @@ REFERRAL_COMPLETED = "engagement.ReferralCompleted"
 REDEMPTION_COMPLETED = "redemptions.RedemptionCompleted"
 
 
-def _growth_handler(kind: str) -> Handler:
+def _growth_handler(kind: GrowthKind) -> Handler:
     async def handle(session: AsyncSession, event: Event) -> None:
         _check_producer(event)
         payload = event.payload
-        now = utcnow()
-        with_amount = kind in (GrowthKind.PURCHASE.value, GrowthKind.RETURN.value)
-        entry = validated(
-            GrowthInput(
-                event_id=str(event.id),
-                member_id=_member_id(payload),
-                kind=GrowthKind(kind),
-                occurred_at=_occurred_at(payload, event),
-                amount_minor=payload.get("amountMinor") if with_amount else None,
-                currency=payload.get("currency") if with_amount else None,
-            ),
-            now,
+        with_amount = kind in (GrowthKind.PURCHASE, GrowthKind.RETURN)
+        entry = GrowthInput(
+            event_id=str(event.id),
+            member_id=_member_id(payload),
+            kind=kind,
+            occurred_at=_occurred_at(payload, event),
+            amount_minor=payload.get("amountMinor") if with_amount else None,
+            currency=payload.get("currency") if with_amount else None,
         )
-        await apply_growth(session, entry, source=event.producer, now=now)
+        await tiers.growth_from_event(session, SYSTEM, entry, source=event.producer)
 
     return handle
 
 
 async def _activity(session: AsyncSession, event: Event) -> None:
     _check_producer(event)
-    await record_activity(session, _member_id(event.payload), min(_occurred_at(event.payload, event), utcnow()))
+    at = min(_occurred_at(event.payload, event), utcnow())
+    await tiers.activity_from_event(session, SYSTEM, _member_id(event.payload), at)
 
 
 HANDLERS: Mapping[str, Handler] = {
-    PURCHASE_RECORDED: _growth_handler("PURCHASE"),
-    PURCHASE_RETURNED: _growth_handler("RETURN"),
-    REVIEW_PUBLISHED: _growth_handler("REVIEW"),
-    REFERRAL_COMPLETED: _growth_handler("REFERRAL"),
+    PURCHASE_RECORDED: _growth_handler(GrowthKind.PURCHASE),
+    PURCHASE_RETURNED: _growth_handler(GrowthKind.RETURN),
+    REVIEW_PUBLISHED: _growth_handler(GrowthKind.REVIEW),
+    REFERRAL_COMPLETED: _growth_handler(GrowthKind.REFERRAL),
     REDEMPTION_COMPLETED: _activity,
 }
 

@@ -19,10 +19,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.events import EventSubscriptions, publish
 
+from services.members.access import SERVICE_NAME
 from services.members.config import get_members_settings
 from services.members.models import OUTBOX
 
-SERVICE_NAME = "members"
 TIER_CHANGED = "members.TierChanged"
 MEMBER_ERASED = "members.MemberErased"
 

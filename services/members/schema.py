@@ -1,8 +1,9 @@
-"""The members subgraph: strawberry types and thin resolvers over `service.py`.
+"""The members subgraph: strawberry types and thin resolvers over the service layers (`profiles`,
+`tiers`). Resolvers parse ids, call one service-layer function with the caller's principal, and
+turn its answer into a type; who may do what is decided in the service layer.
 
-Resolvers translate arguments and results; who may do what is decided in the service layer.
 Sibling fields resolve concurrently, so each database read goes through a per-request DataLoader
-or takes its own short session.
+over a service-layer batch read (which takes its own short session).
 """
 
 from __future__ import annotations
@@ -14,21 +15,19 @@ from datetime import datetime
 import strawberry
 from strawberry.types.unset import UNSET
 
-from shared.auth.principals import require_authenticated
-from shared.errors import InvalidInput
 from shared.federation import Info, build_schema
 from shared.graphql_pagination import Connection
 from shared.ids import parse_id
-from shared.timeutil import utcnow
 
-from services.members import service
-from services.members.access import MemberView
-from services.members.growth import GrowthInput, GrowthKind as DomainGrowthKind, GrowthResult, PolicyChange, ReviewSummary
-from services.members.lifecycle import LifecycleStage as DomainLifecycleStage
-from services.members.models import TierChange as TierChangeRow
-from services.members.policy import TierPolicy as DomainPolicy
+from services.members.profiles import service as profiles
+from services.members.profiles.answers import KEEP, MemberView, ProfileChanges, Status
+from services.members.profiles.answers import LifecycleStage as DomainLifecycleStage
+from services.members.profiles.answers import MemberFilter as Filter
+from services.members.tiers import service as tiers
+from services.members.tiers.answers import GrowthInput, GrowthResult, PolicyChange, PolicyView, ReviewSummary, TierChangeView
+from services.members.tiers.answers import GrowthKind as DomainGrowthKind
 
-MemberStatus = strawberry.enum(service.Status, name="MemberStatus", description="ACTIVE, SUSPENDED or ERASED.")
+MemberStatus = strawberry.enum(Status, name="MemberStatus", description="ACTIVE, SUSPENDED or ERASED.")
 LifecycleStage = strawberry.enum(
     DomainLifecycleStage,
     description="NEW (first 3 months), GROWING (3–12), MATURE (12+); AT_RISK after 90 days without activity.",
@@ -36,40 +35,24 @@ LifecycleStage = strawberry.enum(
 GrowthKind = strawberry.enum(DomainGrowthKind, description="What brought the growth.")
 
 
-# --- loaders (one query per batch, per request) --------------------------------------------------
+# --- loaders (one service-layer batch read per batch, per request) ---------------------------------
 
 
-def _members_loader(info: Info):  # noqa: ANN202
-    db = info.context.db
-    return info.context.loader("members.byId", lambda ids: service.load_members(db, ids))
+def members_loader(info: Info):  # noqa: ANN202
+    db, principal = info.context.db, info.context.principal
+    return info.context.loader("members.byId", lambda ids: profiles.members_by_id(db, principal, ids))
 
 
-def _growth_loader(info: Info):  # noqa: ANN202
-    db = info.context.db
-
-    async def load(ids: Sequence[uuid.UUID]) -> list[int]:
-        found = await service.rolling_growth(db, ids)
-        return [found[i] for i in ids]
-
-    return info.context.loader("members.rollingGrowth", load)
-
-
-def _policy_loader(info: Info):  # noqa: ANN202
-    db = info.context.db
-
-    async def load(keys: Sequence[str]) -> list[DomainPolicy]:
-        policy = await service.current_policy(db)
-        return [policy for _ in keys]
-
-    return info.context.loader("members.policy", load)
+def _progress_loader(info: Info):  # noqa: ANN202
+    db, principal = info.context.db, info.context.principal
+    return info.context.loader("members.tierProgress", lambda views: tiers.progress_of(db, principal, views))
 
 
 def _history_loader(info: Info, limit: int):  # noqa: ANN202
-    db = info.context.db
+    db, principal = info.context.db, info.context.principal
 
-    async def load(ids: Sequence[uuid.UUID]) -> list[list[TierChangeRow]]:
-        found = await service.tier_history(db, ids, limit)
-        return [found[i] for i in ids]
+    async def load(views: Sequence[MemberView]) -> list[list[TierChangeView] | None]:
+        return await tiers.history_of(db, principal, views, limit)
 
     return info.context.loader(f"members.tierHistory:{limit}", load)
 
@@ -113,13 +96,6 @@ class TierChange:
     policy_version: int
     occurred_at: datetime
 
-    @classmethod
-    def of(cls, row: TierChangeRow) -> TierChange:
-        return cls(
-            sequence=row.sequence, from_tier=row.from_tier, to_tier=row.to_tier, reason=row.reason,
-            rolling_growth=row.rolling_growth, policy_version=row.policy_version, occurred_at=row.occurred_at,
-        )
-
 
 @strawberry.federation.type(
     keys=["id"],
@@ -149,7 +125,7 @@ class Member:
         prefs = view.preferences
         return cls(
             id=strawberry.ID(str(view.id)),
-            status=service.Status(view.status),
+            status=Status(view.status),
             tier=view.tier,
             display_name=view.display_name,
             phone=view.phone,
@@ -170,25 +146,18 @@ class Member:
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Member | None:
         """Other subgraphs' references (`_entities`): batched through the request's DataLoader.
         An id that was never a member resolves to null."""
-        principal = info.context.principal
-        require_authenticated(principal)
-        loaded = await _members_loader(info).load(parse_id(id))
-        return cls.of(loaded.view(principal)) if loaded is not None else None
+        view = await members_loader(info).load(parse_id(id))
+        return cls.of(view) if view is not None else None
 
     @strawberry.field(description="Growth and thresholds; null for viewers who may not see it.")
     async def tier_progress(self, info: Info) -> TierProgress | None:
-        if not self.view.shows_profile:
-            return None
-        policy, rolling = await _policy_loader(info).load("current"), await _growth_loader(info).load(self.view.id)
-        progress = service.tier_progress(policy, self.view.tier, self.view.below_threshold_since, rolling, utcnow())
-        return TierProgress(**progress.__dict__)
+        progress = await _progress_loader(info).load(self.view)
+        return TierProgress(**progress.__dict__) if progress is not None else None
 
     @strawberry.field(description="Tier changes, newest first; null for viewers who may not see them.")
     async def tier_history(self, info: Info, limit: int = 20) -> list[TierChange] | None:
-        if not self.view.shows_profile:
-            return None
-        rows = await _history_loader(info, limit).load(self.view.id)
-        return [TierChange.of(row) for row in rows]
+        changes = await _history_loader(info, limit).load(self.view)
+        return [TierChange(**change.__dict__) for change in changes] if changes is not None else None
 
 
 @strawberry.type
@@ -211,7 +180,7 @@ class TierPolicy:
     note: str | None
 
     @classmethod
-    def of(cls, policy: DomainPolicy, info: Info) -> TierPolicy:
+    def of(cls, policy: PolicyView) -> TierPolicy:
         return cls(
             version=policy.version,
             tiers=[TierThreshold(code=t.code, threshold=t.threshold) for t in policy.tiers],
@@ -221,8 +190,8 @@ class TierPolicy:
             review_growth=policy.review_growth,
             referral_growth=policy.referral_growth,
             created_at=policy.created_at,
-            created_by=policy.created_by if info.context.principal.is_operator else None,
-            note=policy.note if info.context.principal.is_operator else None,
+            created_by=policy.created_by,
+            note=policy.note,
         )
 
 
@@ -238,12 +207,12 @@ class GrowthRecorded:
 
     @classmethod
     async def of(cls, result: GrowthResult, info: Info) -> GrowthRecorded:
-        loaded = await _members_loader(info).load(result.member_id)
-        assert loaded is not None
+        view = await members_loader(info).load(result.member_id)
+        assert view is not None
         return cls(
             event_id=result.event_id, growth=result.growth, duplicate=result.duplicate,
             previous_tier=result.previous_tier, tier=result.tier, rolling_growth=result.rolling_growth,
-            member=Member.of(loaded.view(info.context.principal)),
+            member=Member.of(view),
         )
 
 
@@ -322,6 +291,11 @@ class TierPolicyInput:
     note: str | None = None
 
 
+def member_id(id: strawberry.ID | None) -> uuid.UUID | None:
+    """The member an operation names; None: the signed-in member (the service layer decides)."""
+    return parse_id(id) if id is not None else None
+
+
 # --- operations ----------------------------------------------------------------------------------
 
 
@@ -329,11 +303,11 @@ class TierPolicyInput:
 class Query:
     @strawberry.field(description="The signed-in member.")
     async def me(self, info: Info) -> Member:
-        return Member.of(await service.me(info.context.db, info.context.principal))
+        return Member.of(await profiles.me(info.context.db, info.context.principal))
 
     @strawberry.field(description="One member: that member themself, staff and alliance services.")
     async def member(self, info: Info, id: strawberry.ID) -> Member:
-        return Member.of(await service.get_member(info.context.db, info.context.principal, parse_id(id)))
+        return Member.of(await profiles.get_member(info.context.db, info.context.principal, parse_id(id)))
 
     @strawberry.field(description="Members, newest first, for staff.")
     async def members(
@@ -344,12 +318,10 @@ class Query:
         after: str | None = None,
     ) -> Connection[Member]:
         f = filter or MemberFilter()
-        page = await service.list_members(
+        page = await profiles.list_members(
             info.context.db,
             info.context.principal,
-            service.MemberFilter(
-                tier=f.tier, status=f.status, lifecycle_stage=f.lifecycle_stage, phone=f.phone, email=f.email
-            ),
+            Filter(tier=f.tier, status=f.status, lifecycle_stage=f.lifecycle_stage, phone=f.phone, email=f.email),
             first=first,
             after=after,
         )
@@ -357,24 +329,23 @@ class Query:
 
     @strawberry.field(description="The tier policy in force.")
     async def tier_policy(self, info: Info) -> TierPolicy:
-        require_authenticated(info.context.principal)
-        return TierPolicy.of(await service.current_policy(info.context.db), info)
+        return TierPolicy.of(await tiers.current_policy(info.context.db, info.context.principal))
 
     @strawberry.field(description="Every version of the tier policy, newest first (operators).")
     async def tier_policy_history(self, info: Info, limit: int = 20) -> list[TierPolicy]:
-        policies = await service.policy_history(info.context.db, info.context.principal, limit)
-        return [TierPolicy.of(p, info) for p in policies]
+        policies = await tiers.policy_history(info.context.db, info.context.principal, limit)
+        return [TierPolicy.of(p) for p in policies]
 
 
 def _keep(value: object) -> object:
-    return service.KEEP if value is UNSET else value
+    return KEEP if value is UNSET else value
 
 
 @strawberry.type
 class Mutation:
     @strawberry.mutation(description="Registers a member (the sign-up service or staff).")
     async def register_member(self, info: Info, input: RegisterMemberInput) -> Member:
-        view = await service.register_member(
+        view = await profiles.register_member(
             info.context.db,
             info.context.principal,
             phone=input.phone,
@@ -386,25 +357,22 @@ class Mutation:
 
     @strawberry.mutation(description="Changes a profile: the member's own (default), or any for operators.")
     async def update_profile(self, info: Info, input: UpdateProfileInput, id: strawberry.ID | None = None) -> Member:
-        member_id = _target(info, id)
-        if input.display_name is None or input.phone is None:
-            raise InvalidInput("displayName and phone cannot be cleared", field="displayName" if input.display_name is None else "phone")
-        changes = service.ProfileChanges(
+        changes = ProfileChanges(
             display_name=_keep(input.display_name),  # type: ignore[arg-type]
             phone=_keep(input.phone),  # type: ignore[arg-type]
             email=_keep(input.email),  # type: ignore[arg-type]
             birthday=_keep(input.birthday),  # type: ignore[arg-type]
         )
-        return Member.of(await service.update_profile(info.context.db, info.context.principal, member_id, changes))
+        return Member.of(await profiles.update_profile(info.context.db, info.context.principal, member_id(id), changes))
 
     @strawberry.mutation(description="Benefit categories of interest and the weekly notification cap.")
     async def update_preferences(
         self, info: Info, input: MemberPreferencesInput, id: strawberry.ID | None = None
     ) -> Member:
-        view = await service.update_preferences(
+        view = await profiles.update_preferences(
             info.context.db,
             info.context.principal,
-            _target(info, id),
+            member_id(id),
             categories=input.categories,
             weekly_notification_cap=input.weekly_notification_cap,
         )
@@ -412,21 +380,21 @@ class Mutation:
 
     @strawberry.mutation(description="Suspends a membership (operators).")
     async def suspend_member(self, info: Info, id: strawberry.ID, reason: str | None = None) -> Member:
-        return Member.of(await service.suspend_member(info.context.db, info.context.principal, parse_id(id), reason))
+        return Member.of(await profiles.suspend_member(info.context.db, info.context.principal, parse_id(id), reason))
 
     @strawberry.mutation(description="Lifts a suspension (operators).")
     async def reactivate_member(self, info: Info, id: strawberry.ID, reason: str | None = None) -> Member:
-        return Member.of(await service.reactivate_member(info.context.db, info.context.principal, parse_id(id), reason))
+        return Member.of(await profiles.reactivate_member(info.context.db, info.context.principal, parse_id(id), reason))
 
     @strawberry.mutation(
         description="Erases a member's personal data for good (the member themself or an operator); the id stays valid."
     )
     async def erase_member(self, info: Info, id: strawberry.ID | None = None, reason: str | None = None) -> Member:
-        return Member.of(await service.erase_member(info.context.db, info.context.principal, _target(info, id), reason))
+        return Member.of(await profiles.erase_member(info.context.db, info.context.principal, member_id(id), reason))
 
     @strawberry.mutation(description="Adds growth for one event, once per eventId (alliance services).")
     async def record_growth(self, info: Info, input: RecordGrowthInput) -> GrowthRecorded:
-        result = await service.record_growth(
+        result = await tiers.record_growth(
             info.context.db,
             info.context.principal,
             GrowthInput(
@@ -451,19 +419,12 @@ class Mutation:
             referral_growth=input.referral_growth,
             note=input.note,
         )
-        return TierPolicy.of(await service.update_policy(info.context.db, info.context.principal, change), info)
+        return TierPolicy.of(await tiers.update_policy(info.context.db, info.context.principal, change))
 
     @strawberry.mutation(description="Runs the tier review as of a moment (default now; not in the future). Idempotent.")
     async def run_tier_review(self, info: Info, as_of: datetime | None = None) -> TierReviewResult:
-        summary = await service.review_tiers(info.context.db, info.context.principal, as_of=as_of)
+        summary = await tiers.review_tiers(info.context.db, info.context.principal, as_of=as_of)
         return TierReviewResult.of(summary)
-
-
-def _target(info: Info, id: strawberry.ID | None) -> uuid.UUID:
-    """The member a mutation is about: `id` when given, else the signed-in member."""
-    if id is not None:
-        return parse_id(id)
-    return service.require_member(info.context.principal)
 
 
 schema = build_schema(query=Query, mutation=Mutation, types=[Member])

@@ -8,7 +8,8 @@ import pytest
 
 from shared.timeutil import add_months
 
-from services.members.lifecycle import LifecycleStage, stage
+from services.members.profiles.answers import LifecycleStage
+from services.members.profiles.lifecycle import stage
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 

@@ -9,7 +9,8 @@ import pytest
 from shared.errors import InvalidInput
 from shared.timeutil import add_months, require_aware
 
-from services.members.policy import DEFAULT_POLICY, Tier, TierPolicy
+from services.members.tiers.answers import Tier
+from services.members.tiers.policy import DEFAULT_POLICY, TierPolicy
 
 T0 = datetime(2026, 3, 31, 12, 0, tzinfo=UTC)
 
