@@ -1,6 +1,4 @@
-"""The members subgraph: strawberry types and thin resolvers over the service layers (`profiles`,
-`tiers`). Resolvers parse ids, call one service-layer function with the caller's principal, and
-turn its answer into a type; who may do what is decided in the service layer.
+"""The members subgraph's types, each made from a service-layer answer, and the inputs.
 
 Sibling fields resolve concurrently, so each database read goes through a per-request DataLoader
 over a service-layer batch read (which takes its own short session).
@@ -15,17 +13,15 @@ from datetime import datetime
 import strawberry
 from strawberry.types.unset import UNSET
 
-from shared.federation import Info, build_schema
-from shared.graphql_pagination import Connection
+from shared.federation import Info
 from shared.ids import parse_id
 
 from services.members.profiles import service as profiles
-from services.members.profiles.answers import KEEP, MemberView, ProfileChanges, Status
 from services.members.profiles.answers import LifecycleStage as DomainLifecycleStage
-from services.members.profiles.answers import MemberFilter as Filter
+from services.members.profiles.answers import MemberView, Status
 from services.members.tiers import service as tiers
-from services.members.tiers.answers import GrowthInput, GrowthResult, PolicyChange, PolicyView, ReviewSummary, TierChangeView
 from services.members.tiers.answers import GrowthKind as DomainGrowthKind
+from services.members.tiers.answers import GrowthResult, PolicyView, ReviewSummary, TierChangeView
 
 MemberStatus = strawberry.enum(Status, name="MemberStatus", description="ACTIVE, SUSPENDED or ERASED.")
 LifecycleStage = strawberry.enum(
@@ -294,137 +290,3 @@ class TierPolicyInput:
 def member_id(id: strawberry.ID | None) -> uuid.UUID | None:
     """The member an operation names; None: the signed-in member (the service layer decides)."""
     return parse_id(id) if id is not None else None
-
-
-# --- operations ----------------------------------------------------------------------------------
-
-
-@strawberry.type
-class Query:
-    @strawberry.field(description="The signed-in member.")
-    async def me(self, info: Info) -> Member:
-        return Member.of(await profiles.me(info.context.db, info.context.principal))
-
-    @strawberry.field(description="One member: that member themself, staff and alliance services.")
-    async def member(self, info: Info, id: strawberry.ID) -> Member:
-        return Member.of(await profiles.get_member(info.context.db, info.context.principal, parse_id(id)))
-
-    @strawberry.field(description="Members, newest first, for staff.")
-    async def members(
-        self,
-        info: Info,
-        filter: MemberFilter | None = None,
-        first: int | None = None,
-        after: str | None = None,
-    ) -> Connection[Member]:
-        f = filter or MemberFilter()
-        page = await profiles.list_members(
-            info.context.db,
-            info.context.principal,
-            Filter(tier=f.tier, status=f.status, lifecycle_stage=f.lifecycle_stage, phone=f.phone, email=f.email),
-            first=first,
-            after=after,
-        )
-        return Connection[Member].from_page(page, Member.of)
-
-    @strawberry.field(description="The tier policy in force.")
-    async def tier_policy(self, info: Info) -> TierPolicy:
-        return TierPolicy.of(await tiers.current_policy(info.context.db, info.context.principal))
-
-    @strawberry.field(description="Every version of the tier policy, newest first (operators).")
-    async def tier_policy_history(self, info: Info, limit: int = 20) -> list[TierPolicy]:
-        policies = await tiers.policy_history(info.context.db, info.context.principal, limit)
-        return [TierPolicy.of(p) for p in policies]
-
-
-def _keep(value: object) -> object:
-    return KEEP if value is UNSET else value
-
-
-@strawberry.type
-class Mutation:
-    @strawberry.mutation(description="Registers a member (the sign-up service or staff).")
-    async def register_member(self, info: Info, input: RegisterMemberInput) -> Member:
-        view = await profiles.register_member(
-            info.context.db,
-            info.context.principal,
-            phone=input.phone,
-            display_name=input.display_name,
-            email=input.email,
-            birthday=input.birthday,
-        )
-        return Member.of(view)
-
-    @strawberry.mutation(description="Changes a profile: the member's own (default), or any for operators.")
-    async def update_profile(self, info: Info, input: UpdateProfileInput, id: strawberry.ID | None = None) -> Member:
-        changes = ProfileChanges(
-            display_name=_keep(input.display_name),  # type: ignore[arg-type]
-            phone=_keep(input.phone),  # type: ignore[arg-type]
-            email=_keep(input.email),  # type: ignore[arg-type]
-            birthday=_keep(input.birthday),  # type: ignore[arg-type]
-        )
-        return Member.of(await profiles.update_profile(info.context.db, info.context.principal, member_id(id), changes))
-
-    @strawberry.mutation(description="Benefit categories of interest and the weekly notification cap.")
-    async def update_preferences(
-        self, info: Info, input: MemberPreferencesInput, id: strawberry.ID | None = None
-    ) -> Member:
-        view = await profiles.update_preferences(
-            info.context.db,
-            info.context.principal,
-            member_id(id),
-            categories=input.categories,
-            weekly_notification_cap=input.weekly_notification_cap,
-        )
-        return Member.of(view)
-
-    @strawberry.mutation(description="Suspends a membership (operators).")
-    async def suspend_member(self, info: Info, id: strawberry.ID, reason: str | None = None) -> Member:
-        return Member.of(await profiles.suspend_member(info.context.db, info.context.principal, parse_id(id), reason))
-
-    @strawberry.mutation(description="Lifts a suspension (operators).")
-    async def reactivate_member(self, info: Info, id: strawberry.ID, reason: str | None = None) -> Member:
-        return Member.of(await profiles.reactivate_member(info.context.db, info.context.principal, parse_id(id), reason))
-
-    @strawberry.mutation(
-        description="Erases a member's personal data for good (the member themself or an operator); the id stays valid."
-    )
-    async def erase_member(self, info: Info, id: strawberry.ID | None = None, reason: str | None = None) -> Member:
-        return Member.of(await profiles.erase_member(info.context.db, info.context.principal, member_id(id), reason))
-
-    @strawberry.mutation(description="Adds growth for one event, once per eventId (alliance services).")
-    async def record_growth(self, info: Info, input: RecordGrowthInput) -> GrowthRecorded:
-        result = await tiers.record_growth(
-            info.context.db,
-            info.context.principal,
-            GrowthInput(
-                event_id=input.event_id,
-                member_id=parse_id(input.member_id, "memberId"),
-                kind=input.kind,
-                occurred_at=input.occurred_at,
-                amount_minor=input.amount_minor,
-                currency=input.currency,
-            ),
-        )
-        return await GrowthRecorded.of(result, info)
-
-    @strawberry.mutation(description="Changes the tier policy, as a new version (operators).")
-    async def update_tier_policy(self, info: Info, input: TierPolicyInput) -> TierPolicy:
-        change = PolicyChange(
-            tiers=[(t.code, t.threshold) for t in input.tiers] if input.tiers is not None else None,
-            window_months=input.window_months,
-            grace_days=input.grace_days,
-            purchase_growth_per_unit=input.purchase_growth_per_unit,
-            review_growth=input.review_growth,
-            referral_growth=input.referral_growth,
-            note=input.note,
-        )
-        return TierPolicy.of(await tiers.update_policy(info.context.db, info.context.principal, change))
-
-    @strawberry.mutation(description="Runs the tier review as of a moment (default now; not in the future). Idempotent.")
-    async def run_tier_review(self, info: Info, as_of: datetime | None = None) -> TierReviewResult:
-        summary = await tiers.review_tiers(info.context.db, info.context.principal, as_of=as_of)
-        return TierReviewResult.of(summary)
-
-
-schema = build_schema(query=Query, mutation=Mutation, types=[Member])
