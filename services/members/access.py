@@ -1,4 +1,6 @@
-"""Who sees what of a member: the authorization matrix, decided here and nowhere else.
+"""Who may do what with members: decided here and nowhere else (service layers call these).
+
+What each viewer sees of a member:
 
 | field                                  | self, operator | customer service | service | partner, other member |
 |----------------------------------------|----------------|------------------|---------|-----------------------|
@@ -14,21 +16,35 @@ member from other subgraphs (`_entities`) resolve for any signed-in caller with 
 Services get the birthday month (birthday multipliers) but not the birthday itself.
 An erased member reads as erased to everyone: status ERASED, no personal data at all, and a
 display name of "[erased]" for those who would otherwise see the name.
+
+Who may act:
+- registering members: the sign-up service (any service) and staff;
+- editing a profile, preferences, erasure: the member themself and operators (a suspended member
+  only through an operator; the birthday cooldown binds members, not operators);
+- the staff list: staff; suspension and reactivation: operators;
+- growth: alliance services; the tier policy and the operator's review: operators; the scheduled
+  review: members itself (`SYSTEM`).
 """
 
 from __future__ import annotations
 
 import enum
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
 
-from shared.auth.principals import Principal, PrincipalKind
-from shared.crypto import decrypt_field, field_aad
+from shared.auth.principals import (
+    Principal,
+    PrincipalKind,
+    require_authenticated,
+    require_member,
+    require_operator,
+    require_service,
+    require_staff,
+)
+from shared.errors import Forbidden
 
-from services.members.lifecycle import LifecycleStage, stage
-from services.members.models import Member
-from services.members.pii import ERASED_TEXT, MonthDay, mask_email, mask_phone
+SERVICE_NAME = "members"
+# Members acting on its own behalf: the scheduled tier review and the event inbox's handlers.
+SYSTEM = Principal(PrincipalKind.SERVICE, SERVICE_NAME)
 
 
 class Access(enum.Enum):
@@ -48,87 +64,85 @@ def access_for(viewer: Principal, member_id: uuid.UUID) -> Access:
     return Access.NONE
 
 
-def may_read_whole_member(access: Access) -> bool:
-    return access is not Access.NONE
+def shows_profile(access: Access, erased: bool) -> bool:
+    """Whether tier progress, history, lifecycle and such may be shown."""
+    return access is not Access.NONE and not erased
 
 
-@dataclass(frozen=True)
-class Preferences:
-    categories: tuple[str, ...]
-    weekly_notification_cap: int
+def actor_label(actor: Principal) -> str:
+    """How an actor is named in audit columns (`staff:ops-1`, `service:points`)."""
+    return f"{actor.kind.value}:{actor.subject}"
 
 
-@dataclass(frozen=True)
-class MemberView:
-    """A member as one viewer may see them; fields they may not see are None."""
-
-    id: uuid.UUID
-    status: str
-    tier: str
-    access: Access
-    display_name: str | None = None
-    phone: str | None = None
-    email: str | None = None
-    birthday: MonthDay | None = None
-    birthday_month: int | None = None
-    joined_at: datetime | None = None
-    last_activity_at: datetime | None = None
-    lifecycle_stage: LifecycleStage | None = None
-    preferences: Preferences | None = None
-    below_threshold_since: datetime | None = None
-    erased_at: datetime | None = None
-
-    @property
-    def erased(self) -> bool:
-        return self.status == "ERASED"
-
-    @property
-    def shows_profile(self) -> bool:
-        """Whether tier progress, history and such may be shown to this viewer."""
-        return self.access is not Access.NONE and not self.erased
+# --- reading -----------------------------------------------------------------------------------
 
 
-def present(member: Member, data_key: bytes | None, viewer: Principal, now: datetime) -> MemberView:
-    """The view of `member` for `viewer`. Decrypts only what the viewer may see."""
-    access = access_for(viewer, member.id)
-    base = MemberView(id=member.id, status=member.status, tier=member.tier, access=access)
-    if member.status == "ERASED":
-        sees_names = access in (Access.FULL, Access.MASKED)
-        return MemberView(
-            id=member.id, status=member.status, tier=member.tier, access=access,
-            display_name=ERASED_TEXT if sees_names else None,
-            erased_at=member.erased_at if access is not Access.NONE else None,
-        )
-    if access is Access.NONE:
-        return base
-    birthday = (
-        MonthDay(member.birthday_month, member.birthday_day)
-        if member.birthday_month is not None and member.birthday_day is not None
-        else None
-    )
-    profile = dict(
-        birthday_month=birthday.month if birthday else None,
-        joined_at=member.joined_at,
-        last_activity_at=member.last_activity_at,
-        lifecycle_stage=stage(member.joined_at, member.last_activity_at, now),
-        preferences=Preferences(tuple(member.categories or ()), member.weekly_notification_cap),
-        below_threshold_since=member.below_threshold_since,
-    )
-    if access is Access.SERVICE:
-        return MemberView(id=member.id, status=member.status, tier=member.tier, access=access, **profile)
-    phone = _decrypt(member, data_key, "phone")
-    email = _decrypt(member, data_key, "email")
-    if access is Access.MASKED:
-        phone = mask_phone(phone) if phone else None
-        email = mask_email(email) if email else None
-    return MemberView(
-        id=member.id, status=member.status, tier=member.tier, access=access,
-        display_name=member.display_name, phone=phone, email=email, birthday=birthday, **profile,
-    )
+def require_signed_in(actor: Principal) -> None:
+    """References from other subgraphs and the tier policy: any signed-in caller."""
+    require_authenticated(actor)
 
 
-def _decrypt(member: Member, data_key: bytes | None, field: str) -> str | None:
-    blob = getattr(member, f"{field}_ciphertext")
-    if blob is None or data_key is None:
-        return None
-    return decrypt_field(data_key, blob, field_aad(member.id, field))
+def require_reader(actor: Principal, member_id: uuid.UUID) -> None:
+    """A whole-member read: the member themself, staff and services. Decided before we look, so
+    a refusal says nothing about whether the id exists."""
+    require_authenticated(actor)
+    if access_for(actor, member_id) is Access.NONE:
+        raise Forbidden("a member's profile is visible only to that member, alliance staff and services")
+
+
+def own_member_id(actor: Principal) -> uuid.UUID:
+    """The signed-in member (`me`, and mutations that name no member)."""
+    return require_member(actor)
+
+
+def require_lister(actor: Principal) -> None:
+    require_staff(actor)
+
+
+def sees_policy_audit(actor: Principal) -> bool:
+    """Who made a policy version and why: operators only."""
+    return actor.is_operator
+
+
+# --- changing ----------------------------------------------------------------------------------
+
+
+def require_registrar(actor: Principal) -> None:
+    require_authenticated(actor)
+    if not (actor.is_service or actor.is_staff):
+        raise Forbidden("members are registered by the sign-up service or by alliance staff")
+
+
+def require_editor(actor: Principal, member_id: uuid.UUID) -> None:
+    """The member themself or an operator; customer service reads masked data and edits nothing."""
+    require_authenticated(actor)
+    if access_for(actor, member_id) is not Access.FULL:
+        raise Forbidden("a member's profile can be changed only by that member or an operator")
+
+
+def may_edit_when_suspended(actor: Principal) -> bool:
+    return actor.is_operator
+
+
+def bound_by_birthday_cooldown(actor: Principal) -> bool:
+    return not actor.is_operator
+
+
+def require_status_changer(actor: Principal) -> None:
+    require_operator(actor)
+
+
+def require_growth_source(actor: Principal) -> None:
+    require_service(actor)
+
+
+def require_tier_admin(actor: Principal) -> None:
+    """Changing or auditing the tier policy, running the review by hand."""
+    require_operator(actor)
+
+
+def require_system(actor: Principal) -> None:
+    """Work only members itself does (the scheduled review, at any instant)."""
+    require_authenticated(actor)
+    if actor != SYSTEM:
+        raise Forbidden("only the members service itself may do this")

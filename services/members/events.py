@@ -1,12 +1,6 @@
-"""Members' events: what it publishes (through the outbox) and what it consumes (at POST /events).
+"""What members consumes, at POST /events (what it publishes is in `outbox`).
 
-Published, to the services named in `ABG_MEMBERS_EVENT_SUBSCRIBERS` (default: points):
-- `members.TierChanged` {memberId, fromTier, toTier, reason, occurredAt, sequence, rollingGrowth,
-  policyVersion}; `sequence` counts each member's changes, so a consumer can ignore one older
-  than what it has (deliveries may arrive out of order);
-- `members.MemberErased` {memberId, occurredAt}.
-
-Consumed (each event once, by its id, in the inbox's transaction):
+Consumed (each event once, by its id, in the inbox's transaction), acting as members itself:
 - `points.PurchaseRecorded` / `points.PurchaseReturned` {memberId, amountMinor, currency, occurredAt}
   → growth for spend, taken back for refunds;
 - `engagement.ReviewPublished` / `engagement.ReferralCompleted` {memberId, occurredAt} → the
@@ -23,18 +17,16 @@ from datetime import datetime
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
-
-from shared.errors import Forbidden, InvalidInput
-from shared.events import Event, EventSubscriptions, Handler, event_route, publish
-from shared.timeutil import require_aware, utcnow
 from starlette.routing import Route
 
-from services.members.config import get_members_settings
-from services.members.models import INBOX, OUTBOX
+from shared.errors import Forbidden, InvalidInput
+from shared.events import Event, Handler, event_route
+from shared.timeutil import require_aware, utcnow
 
-SERVICE = "members"
-TIER_CHANGED = "members.TierChanged"
-MEMBER_ERASED = "members.MemberErased"
+from services.members.access import SERVICE_NAME, SYSTEM
+from services.members.models import INBOX
+from services.members.tiers import service as tiers
+from services.members.tiers.answers import GrowthInput, GrowthKind
 
 PURCHASE_RECORDED = "points.PurchaseRecorded"
 PURCHASE_RETURNED = "points.PurchaseReturned"
@@ -43,93 +35,42 @@ REFERRAL_COMPLETED = "engagement.ReferralCompleted"
 REDEMPTION_COMPLETED = "redemptions.RedemptionCompleted"
 
 
-def subscriptions() -> EventSubscriptions:
-    """Read at publish time, so a deployment (or a test) can change subscribers without a rebuild."""
-    subscribers = get_members_settings().subscribers
-    return EventSubscriptions({TIER_CHANGED: subscribers, MEMBER_ERASED: subscribers})
-
-
-async def publish_tier_changed(
-    session: AsyncSession,
-    *,
-    member_id: uuid.UUID,
-    from_tier: str,
-    to_tier: str,
-    reason: str,
-    occurred_at: datetime,
-    sequence: int,
-    rolling_growth: int,
-    policy_version: int,
-) -> uuid.UUID:
-    payload = {
-        "memberId": str(member_id),
-        "fromTier": from_tier,
-        "toTier": to_tier,
-        "reason": reason,
-        "occurredAt": occurred_at.isoformat(),
-        "sequence": sequence,
-        "rollingGrowth": rolling_growth,
-        "policyVersion": policy_version,
-    }
-    return await publish(
-        session, OUTBOX, type=TIER_CHANGED, payload=payload, subscribers=subscriptions()[TIER_CHANGED], producer=SERVICE
-    )
-
-
-async def publish_member_erased(session: AsyncSession, *, member_id: uuid.UUID, occurred_at: datetime) -> uuid.UUID:
-    payload = {"memberId": str(member_id), "occurredAt": occurred_at.isoformat()}
-    return await publish(
-        session, OUTBOX, type=MEMBER_ERASED, payload=payload, subscribers=subscriptions()[MEMBER_ERASED], producer=SERVICE
-    )
-
-
-# --- consuming ---------------------------------------------------------------------------------
-
-
-def _growth_handler(kind: str) -> Handler:
+def _growth_handler(kind: GrowthKind) -> Handler:
     async def handle(session: AsyncSession, event: Event) -> None:
-        # Imported here: growth publishes through this module, so it cannot be imported at the top.
-        from services.members.growth import GrowthInput, GrowthKind, apply_growth, validated
-
         _check_producer(event)
         payload = event.payload
-        now = utcnow()
-        with_amount = kind in (GrowthKind.PURCHASE.value, GrowthKind.RETURN.value)
-        entry = validated(
-            GrowthInput(
-                event_id=str(event.id),
-                member_id=_member_id(payload),
-                kind=GrowthKind(kind),
-                occurred_at=_occurred_at(payload, event),
-                amount_minor=payload.get("amountMinor") if with_amount else None,
-                currency=payload.get("currency") if with_amount else None,
-            ),
-            now,
+        with_amount = kind in (GrowthKind.PURCHASE, GrowthKind.RETURN)
+        entry = GrowthInput(
+            event_id=str(event.id),
+            member_id=_member_id(payload),
+            kind=kind,
+            occurred_at=_occurred_at(payload, event),
+            amount_minor=payload.get("amountMinor") if with_amount else None,
+            currency=payload.get("currency") if with_amount else None,
         )
-        await apply_growth(session, entry, source=event.producer, now=now)
+        await tiers.growth_from_event(session, SYSTEM, entry, source=event.producer)
 
     return handle
 
 
 async def _activity(session: AsyncSession, event: Event) -> None:
-    from services.members.growth import record_activity
-
     _check_producer(event)
-    await record_activity(session, _member_id(event.payload), min(_occurred_at(event.payload, event), utcnow()))
+    at = min(_occurred_at(event.payload, event), utcnow())
+    await tiers.activity_from_event(session, SYSTEM, _member_id(event.payload), at)
 
 
 HANDLERS: Mapping[str, Handler] = {
-    PURCHASE_RECORDED: _growth_handler("PURCHASE"),
-    PURCHASE_RETURNED: _growth_handler("RETURN"),
-    REVIEW_PUBLISHED: _growth_handler("REVIEW"),
-    REFERRAL_COMPLETED: _growth_handler("REFERRAL"),
+    PURCHASE_RECORDED: _growth_handler(GrowthKind.PURCHASE),
+    PURCHASE_RETURNED: _growth_handler(GrowthKind.RETURN),
+    REVIEW_PUBLISHED: _growth_handler(GrowthKind.REVIEW),
+    REFERRAL_COMPLETED: _growth_handler(GrowthKind.REFERRAL),
     REDEMPTION_COMPLETED: _activity,
 }
 
 
 def route() -> Route:
     """POST /events for other services' deliveries."""
-    return event_route(SERVICE, INBOX, HANDLERS)
+    return event_route(SERVICE_NAME, INBOX, HANDLERS)
 
 
 def _check_producer(event: Event) -> None:

@@ -1,4 +1,4 @@
-"""Scheduled work: the daily tier review.
+"""Scheduled work: the daily tier review, run by members itself (`access.SYSTEM`).
 
 The review looks at midnight UTC of the current day, so every instance of the service (and every
 restart) that runs it on one day asks the same question and, the review being idempotent, gets
@@ -14,8 +14,10 @@ from datetime import datetime
 from shared.database import Database
 from shared.timeutil import utcnow
 
+from services.members.access import SYSTEM
 from services.members.config import get_members_settings
-from services.members.growth import ReviewSummary, last_review, run_tier_review
+from services.members.tiers import service as tiers
+from services.members.tiers.answers import ReviewSummary
 
 log = logging.getLogger("abg.members.jobs")
 
@@ -28,10 +30,10 @@ def review_instant(now: datetime) -> datetime:
 async def run_due_review(db: Database, now: datetime | None = None) -> ReviewSummary | None:
     """Runs the day's review unless a run as of that instant (or later) has finished."""
     as_of = review_instant(now or utcnow())
-    last = await last_review(db)
+    last = await tiers.last_review(db, SYSTEM)
     if last is not None and last.as_of >= as_of:
         return None
-    summary = await run_tier_review(db, as_of=as_of, triggered_by="schedule")
+    summary = await tiers.run_tier_review(db, SYSTEM, as_of=as_of, triggered_by="schedule")
     log.info("tier review as of %s: %s", as_of.isoformat(), summary)
     return summary
 

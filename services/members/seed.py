@@ -10,16 +10,14 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-import sqlalchemy as sa
-from sqlmodel import select
-
 from shared.auth.principals import Principal, PrincipalKind
 from shared.database import Database
 from shared.timeutil import utcnow
 
-from services.members import service
-from services.members.growth import GrowthInput, GrowthKind
-from services.members.models import Member
+from services.members.profiles import service as profiles
+from services.members.profiles import store
+from services.members.tiers import service as tiers
+from services.members.tiers.answers import GrowthInput, GrowthKind
 
 _SEEDER = Principal(PrincipalKind.SERVICE, "members-seed")
 _OPERATOR = Principal(PrincipalKind.STAFF, "seed-operator", frozenset({"operator"}))
@@ -44,7 +42,7 @@ _PROFILES = (
 async def seed_demo(db: Database, count: int = 40) -> list[uuid.UUID]:
     """Creates `count` members unless there are members already; returns the new ids."""
     async with db.session() as session:
-        if (await session.exec(select(sa.func.count()).select_from(Member))).one():
+        if await store.any_member(session):
             return []
     now = utcnow()
     ids: list[uuid.UUID] = []
@@ -52,7 +50,7 @@ async def seed_demo(db: Database, count: int = 40) -> list[uuid.UUID]:
         age_days, spend_yuan, idle_days = _PROFILES[i % len(_PROFILES)]
         age_days += i  # spread join dates
         joined = now - timedelta(days=age_days)
-        view = await service.register_member(
+        view = await profiles.register_member(
             db,
             _SEEDER,
             phone=f"+86138{i:08d}",
@@ -64,13 +62,13 @@ async def seed_demo(db: Database, count: int = 40) -> list[uuid.UUID]:
         ids.append(view.id)
         categories = _CATEGORIES[i % len(_CATEGORIES)]
         if categories:
-            await service.update_preferences(db, _OPERATOR, view.id, categories=categories)
+            await profiles.update_preferences(db, _OPERATOR, view.id, categories=categories)
         if spend_yuan:
             # Spend in three purchases; the last one `idle_days` ago (never before joining).
             last = now - timedelta(days=min(idle_days or 0, age_days))
             for k, share in enumerate((0.5, 0.3, 0.2)):
                 at = max(last - timedelta(days=(2 - k) * 7), joined)
-                await service.record_growth(
+                await tiers.record_growth(
                     db,
                     _SEEDER,
                     GrowthInput(
@@ -84,5 +82,5 @@ async def seed_demo(db: Database, count: int = 40) -> list[uuid.UUID]:
                     now=now,
                 )
         if i % 10 == 9:
-            await service.suspend_member(db, _OPERATOR, view.id, "demo: suspended for review")
+            await profiles.suspend_member(db, _OPERATOR, view.id, "demo: suspended for review")
     return ids

@@ -5,19 +5,25 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
 from shared.auth.principals import Principal, PrincipalKind
 from shared.auth.tokens import mint_token
 from shared.database import Database, get_database
+from shared.database.urls import to_libpq_url
 from shared.settings import reset_settings_cache
+from shared.timeutil import utcnow
 
-from services.members import service
-from services.members.access import MemberView
 from services.members.config import reset_members_settings_cache
+from services.members.profiles import service as profiles
+from services.members.profiles.answers import MemberView
+from services.members.tiers import service as tiers
+from services.members.tiers.answers import GrowthInput, GrowthKind, GrowthResult, TierChangeView
 
 # Shared test helpers (the suite imports with importlib, so their folder goes on the path).
 
@@ -53,9 +59,41 @@ async def register(
     birthday: str | None = "02-29",
     **kwargs: Any,
 ) -> MemberView:
-    return await service.register_member(
+    return await profiles.register_member(
         database, SIGNUP, phone=phone, display_name=display_name, email=email, birthday=birthday, **kwargs
     )
+
+
+async def purchase(
+    database: Database, member_id: uuid.UUID, yuan: int, *, at: datetime | None = None, event_id: str | None = None,
+    now: datetime | None = None,
+) -> GrowthResult:
+    return await tiers.record_growth(
+        database,
+        POINTS,
+        GrowthInput(event_id or f"purchase-{uuid.uuid4()}", member_id, GrowthKind.PURCHASE, at or utcnow(), yuan * 100, "CNY"),
+        now=now,
+    )
+
+
+async def history(database: Database, member_id: uuid.UUID, limit: int = 20) -> list[TierChangeView]:
+    """A member's tier history, newest first, as an operator reads it."""
+    view = await profiles.get_member(database, OPERATOR, member_id)
+    (changes,) = await tiers.history_of(database, OPERATOR, [view], limit)
+    assert changes is not None
+    return changes
+
+
+async def growth_of(database: Database, member_id: uuid.UUID) -> int:
+    return (await tiers.rolling_growth(database, OPERATOR, [member_id]))[member_id]
+
+
+async def fetch(database: Database, sql: str, *args: object) -> list[asyncpg.Record]:
+    connection = await asyncpg.connect(to_libpq_url(database.url))
+    try:
+        return await connection.fetch(sql, *args)
+    finally:
+        await connection.close()
 
 
 @asynccontextmanager

@@ -12,9 +12,10 @@ import pytest
 from shared.auth.principals import Principal
 from shared.database import Database
 
-from services.members import service
-from tests.members.conftest import EMAIL, OPERATOR, PARTNER, PHONE, POINTS, SUPPORT, as_member, error_codes, gql, register
-from tests.members.test_growth import purchase
+from services.members.profiles import service as profiles
+from tests.members.conftest import (
+    EMAIL, OPERATOR, PARTNER, PHONE, POINTS, SUPPORT, as_member, error_codes, gql, purchase, register,
+)
 
 FIELDS = """id status tier displayName phone email birthday birthdayMonth joinedAt lastActivityAt lifecycleStage
   preferences { categories weeklyNotificationCap } tierProgress { rollingGrowth } tierHistory { toTier }"""
@@ -57,7 +58,7 @@ def viewer(name: str, member_id: uuid.UUID) -> Principal:
 async def jane(database: Database) -> uuid.UUID:
     me = await register(database)
     await purchase(database, me.id, 100)
-    await service.update_preferences(database, as_member(me.id), me.id, categories=["video"])
+    await profiles.update_preferences(database, as_member(me.id), me.id, categories=["video"])
     return me.id
 
 
@@ -95,9 +96,9 @@ async def test_the_service_layer_applies_the_same_matrix(database: Database, jan
     who = viewer(name, jane)
     if not may_read:
         with pytest.raises(Forbidden):
-            await service.get_member(database, who, jane)
+            await profiles.get_member(database, who, jane)
         return
-    view = await service.get_member(database, who, jane)
+    view = await profiles.get_member(database, who, jane)
     seen = {
         "displayName": view.display_name, "phone": view.phone, "email": view.email,
         "birthday": str(view.birthday) if view.birthday else None, "birthdayMonth": view.birthday_month,
@@ -110,7 +111,7 @@ async def test_the_service_layer_applies_the_same_matrix(database: Database, jan
 async def test_an_erased_member_holds_no_personal_data_for_anyone(
     client: httpx.AsyncClient, database: Database, jane: uuid.UUID, name: str
 ) -> None:
-    await service.erase_member(database, OPERATOR, jane)
+    await profiles.erase_member(database, OPERATOR, jane)
     body = await gql(client, BY_REFERENCE, {"r": [{"__typename": "Member", "id": str(jane)}]}, as_=viewer(name, jane))
     member = body["data"]["_entities"][0]
     assert member["id"] == str(jane) and member["status"] == "ERASED"

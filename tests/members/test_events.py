@@ -9,27 +9,19 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 
 from shared.database import Database
-from shared.database.urls import to_libpq_url
 from shared.events import DELIVERED, RetryPolicy, dispatch_once
 from shared.events.dispatcher import claim
 from shared.timeutil import utcnow
 
-from services.members import growth, service
 from services.members.models import OUTBOX
-from tests.members.conftest import OPERATOR, POINTS, as_member, register, running_app, token
-
-
-async def fetch(database: Database, sql: str, *args: object) -> list[asyncpg.Record]:
-    connection = await asyncpg.connect(to_libpq_url(database.url))
-    try:
-        return await connection.fetch(sql, *args)
-    finally:
-        await connection.close()
+from services.members.profiles import service as profiles
+from services.members.tiers import service as tiers
+from services.members.tiers.answers import GrowthInput, GrowthKind
+from tests.members.conftest import OPERATOR, POINTS, as_member, fetch, growth_of, register, running_app, token
 
 
 def purchase_event(member_id: uuid.UUID, amount_minor: int = 250_000, **overrides: Any) -> dict[str, Any]:
@@ -52,10 +44,6 @@ async def deliver(http: httpx.AsyncClient, *events: dict[str, Any], caller: str 
     return await http.post("/events", json={"events": list(events)}, headers={"authorization": f"Bearer {bearer}"})
 
 
-async def growth_of(database: Database, member_id: uuid.UUID) -> int:
-    return (await service.rolling_growth(database, [member_id]))[member_id]
-
-
 async def test_purchase_events_add_growth_once(client: httpx.AsyncClient, database: Database) -> None:
     me = await register(database)
     event = purchase_event(me.id)
@@ -64,7 +52,7 @@ async def test_purchase_events_add_growth_once(client: httpx.AsyncClient, databa
     again = await deliver(client, event)
     assert again.json()["duplicates"] == [event["id"]] and again.json()["accepted"] == []
     assert await growth_of(database, me.id) == 2500
-    view = await service.get_member(database, OPERATOR, me.id)
+    view = await profiles.get_member(database, OPERATOR, me.id)
     assert view.tier == "SILVER" and view.last_activity_at is not None
     (row,) = await fetch(database, "SELECT event_id, source FROM members.growth_events")
     assert (row["event_id"], row["source"]) == (event["id"], "points")
@@ -82,7 +70,7 @@ async def test_interaction_and_activity_events(client: httpx.AsyncClient, databa
     redeemed = {"id": str(uuid.uuid4()), "type": "redemptions.RedemptionCompleted",
                 "payload": {"memberId": str(me.id)}, "occurredAt": utcnow().isoformat(), "producer": "redemptions"}
     assert len((await deliver(client, redeemed, caller="redemptions")).json()["accepted"]) == 1
-    view = await service.get_member(database, OPERATOR, me.id)
+    view = await profiles.get_member(database, OPERATOR, me.id)
     assert view.last_activity_at is not None and view.last_activity_at.isoformat() == redeemed["occurredAt"]
     assert await growth_of(database, me.id) == 220  # activity, not growth
 
@@ -106,7 +94,7 @@ async def test_a_failure_in_the_middle_of_handling_loses_nothing(
 ) -> None:
     me = await register(database)
     event = purchase_event(me.id)
-    real = growth._change_tier
+    real = tiers._change_tier
     calls = 0
 
     async def crash_once(*args: Any, **kwargs: Any) -> None:
@@ -116,7 +104,7 @@ async def test_a_failure_in_the_middle_of_handling_loses_nothing(
             raise RuntimeError("the process died half-way")
         await real(*args, **kwargs)
 
-    monkeypatch.setattr(growth, "_change_tier", crash_once)
+    monkeypatch.setattr(tiers, "_change_tier", crash_once)
     failed = (await deliver(client, event)).json()
     assert [f["id"] for f in failed["failed"]] == [event["id"]]
     # Rolled back as a whole: no growth, no inbox entry, so the redelivery is not mistaken for a duplicate.
@@ -124,7 +112,7 @@ async def test_a_failure_in_the_middle_of_handling_loses_nothing(
     retried = (await deliver(client, event)).json()
     assert retried["accepted"] == [event["id"]]
     assert await growth_of(database, me.id) == 2500
-    assert (await service.get_member(database, OPERATOR, me.id)).tier == "SILVER"
+    assert (await profiles.get_member(database, OPERATOR, me.id)).tier == "SILVER"
 
 
 @pytest.mark.parametrize(
@@ -196,7 +184,7 @@ class Subscriber:
 
 async def test_tier_changed_reaches_subscribers_at_least_once(database: Database) -> None:
     me = await register(database)
-    await service.record_growth(database, POINTS, growth.GrowthInput("e-1", me.id, growth.GrowthKind.PURCHASE, utcnow(), 600_000, "CNY"))
+    await tiers.record_growth(database, POINTS, GrowthInput("e-1", me.id, GrowthKind.PURCHASE, utcnow(), 600_000, "CNY"))
     subscriber = Subscriber(fail_first=1)  # delivered, but the acknowledgement is lost
     retry = RetryPolicy(base_seconds=0.01)
     async with subscriber.client() as http:
@@ -218,7 +206,7 @@ async def test_tier_changed_reaches_subscribers_at_least_once(database: Database
 
 async def test_a_dispatcher_that_dies_mid_delivery_leaves_the_event_to_the_next(database: Database) -> None:
     me = await register(database)
-    await service.record_growth(database, POINTS, growth.GrowthInput("e-2", me.id, growth.GrowthKind.PURCHASE, utcnow(), 250_000, "CNY"))
+    await tiers.record_growth(database, POINTS, GrowthInput("e-2", me.id, GrowthKind.PURCHASE, utcnow(), 250_000, "CNY"))
     # The first dispatcher leases the delivery and dies before sending it.
     assert len(await claim(database, OUTBOX, limit=10, lease=timedelta(seconds=0.3))) == 1
     subscriber = Subscriber()

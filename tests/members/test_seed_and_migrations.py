@@ -7,8 +7,8 @@ from alembic.migration import MigrationContext
 
 from shared.database import Database
 
-from services.members import service
-from services.members.lifecycle import LifecycleStage
+from services.members.profiles import service as profiles
+from services.members.profiles.answers import LifecycleStage
 from services.members.models import SCHEMA, metadata
 from services.members.seed import seed_demo
 from tests.members.conftest import OPERATOR
@@ -18,7 +18,7 @@ async def test_the_demo_seed_is_varied_and_runs_once(database: Database) -> None
     ids = await seed_demo(database, count=40)
     assert len(ids) == 40
     assert await seed_demo(database) == []  # the table is no longer empty
-    views = [await service.get_member(database, OPERATOR, i) for i in ids]
+    views = [await profiles.get_member(database, OPERATOR, i) for i in ids]
     tiers = {v.tier for v in views}
     assert tiers == {"BASIC", "SILVER", "GOLD", "DIAMOND"}
     assert {v.lifecycle_stage for v in views} == set(LifecycleStage)

@@ -12,8 +12,10 @@ from shared.database import Database
 from shared.database.urls import to_libpq_url
 from shared.errors import Conflict, DomainError, Forbidden, InvalidInput, Unauthenticated
 
-from services.members import service
-from tests.members.conftest import EMAIL, OPERATOR, PARTNER, PHONE, SUPPORT, as_member, register
+from services.members.profiles import service as profiles
+from services.members.profiles import store
+from services.members.profiles.answers import ProfileChanges
+from tests.members.conftest import EMAIL, OPERATOR, PARTNER, PHONE, SUPPORT, as_member, history, register
 
 
 async def count(database: Database, table: str = "members") -> int:
@@ -40,18 +42,18 @@ async def dump_schema(database: Database) -> str:
 
 async def test_a_registered_member_reads_back_for_an_operator(database: Database) -> None:
     created = await register(database, phone="138 0013 1362", email=" Jane.Doe@Example.com ")
-    view = await service.get_member(database, OPERATOR, created.id)
+    view = await profiles.get_member(database, OPERATOR, created.id)
     assert (view.phone, view.email, view.display_name, str(view.birthday)) == (PHONE, EMAIL, "Jane Doe", "02-29")
     assert view.status == "ACTIVE" and view.tier == "BASIC"
     assert view.joined_at is not None and view.last_activity_at is None
-    history = (await service.tier_history(database, [created.id]))[created.id]
-    assert [(c.sequence, c.from_tier, c.to_tier, c.reason) for c in history] == [(0, None, "BASIC", "JOINED")]
+    changes = await history(database, created.id)
+    assert [(c.sequence, c.from_tier, c.to_tier, c.reason) for c in changes] == [(0, None, "BASIC", "JOINED")]
 
 
 async def test_phone_and_email_are_not_readable_in_any_table(database: Database) -> None:
     created = await register(database)
-    await service.update_profile(database, OPERATOR, created.id, service.ProfileChanges(display_name="J. Doe"))
-    await service.erase_member(database, OPERATOR, (await register(database, phone="+8613900001111", email="zed@example.com")).id)
+    await profiles.update_profile(database, OPERATOR, created.id, ProfileChanges(display_name="J. Doe"))
+    await profiles.erase_member(database, OPERATOR, (await register(database, phone="+8613900001111", email="zed@example.com")).id)
     everything = await dump_schema(database)
     assert "J. Doe" in everything  # the dump does contain the member's row
     for secret in (PHONE, PHONE[3:], "13800131362", EMAIL, "jane.doe", "+8613900001111", "zed@example.com"):
@@ -90,8 +92,8 @@ async def test_email_is_unique_whatever_its_case(database: Database) -> None:
 async def test_email_is_optional(database: Database) -> None:
     first = await register(database, email=None)
     second = await register(database, phone="+8613900001111", email="   ")
-    assert (await service.get_member(database, OPERATOR, first.id)).email is None
-    assert (await service.get_member(database, OPERATOR, second.id)).email is None
+    assert (await profiles.get_member(database, OPERATOR, first.id)).email is None
+    assert (await profiles.get_member(database, OPERATOR, second.id)).email is None
 
 
 @pytest.mark.parametrize(
@@ -125,10 +127,10 @@ async def test_only_the_signup_service_and_staff_register_members(
     database: Database, actor: object, error: type[DomainError]
 ) -> None:
     with pytest.raises(error):
-        await service.register_member(database, actor, phone=PHONE, display_name="Jane")  # type: ignore[arg-type]
+        await profiles.register_member(database, actor, phone=PHONE, display_name="Jane")  # type: ignore[arg-type]
     assert await count(database) == 0
-    assert (await service.register_member(database, SUPPORT, phone=PHONE, display_name="Jane")).tier == "BASIC"
-    assert (await service.register_member(database, OPERATOR, phone="+8613900001111", display_name="Jo")).id
+    assert (await profiles.register_member(database, SUPPORT, phone=PHONE, display_name="Jane")).tier == "BASIC"
+    assert (await profiles.register_member(database, OPERATOR, phone="+8613900001111", display_name="Jo")).id
 
 
 async def test_two_concurrent_registrations_of_one_phone_exactly_one_wins(database: Database) -> None:
@@ -158,7 +160,8 @@ async def test_a_crowd_registering_one_phone_leaves_one_member(database: Databas
 async def test_each_member_has_their_own_data_key(database: Database) -> None:
     a = await register(database)
     b = await register(database, phone="+8613900001111", email="b@example.com")
-    loaded = await service.load_members(database, [a.id, b.id])
+    async with database.session() as session:
+        loaded = await store.load(session, [a.id, b.id])
     keys = [m.data_key for m in loaded if m is not None]
     assert len(keys) == 2 and keys[0] != keys[1] and all(len(k) == 32 for k in keys)
     # The stored form is wrapped by the master key, not the key itself.

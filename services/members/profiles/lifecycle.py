@@ -3,27 +3,21 @@
 NEW for the first 3 months after joining, GROWING from 3 to 12 months, MATURE after 12; AT_RISK
 overrides all three when there has been no activity for 90 days (a member who never did anything
 counts from the day they joined). Computed, never stored, so it is never stale; the staff list
-filters on the same cut-offs in SQL (see `cutoffs`).
+filters on the same cut-offs in SQL (see `cutoffs` and the store's `stage_condition`).
 """
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from shared.timeutil import add_months
 
+from services.members.profiles.answers import LifecycleStage
+
 NEW_MONTHS = 3
 MATURE_MONTHS = 12
 AT_RISK_AFTER = timedelta(days=90)
-
-
-class LifecycleStage(str, enum.Enum):
-    NEW = "NEW"
-    GROWING = "GROWING"
-    MATURE = "MATURE"
-    AT_RISK = "AT_RISK"
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import pytest
 
 from shared.errors import InvalidInput
 
-from services.members.pii import (
+from services.members.profiles.pii import (
     MonthDay,
     mask_email,
     mask_phone,

@@ -6,38 +6,19 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
 import pytest
 
 from shared.database import Database
-from shared.database.urls import to_libpq_url
 from shared.errors import Forbidden, IdempotencyKeyReused, InvalidInput, NotFound
 from shared.timeutil import add_months, utcnow
 
-from services.members import service
 from services.members.config import reset_members_settings_cache
-from services.members.growth import GrowthInput, GrowthKind, GrowthResult
-from tests.members.conftest import OPERATOR, POINTS, SUPPORT, as_member, register
-
-
-async def fetch(database: Database, sql: str, *args: object) -> list[asyncpg.Record]:
-    connection = await asyncpg.connect(to_libpq_url(database.url))
-    try:
-        return await connection.fetch(sql, *args)
-    finally:
-        await connection.close()
-
-
-async def purchase(
-    database: Database, member_id: uuid.UUID, yuan: int, *, at: datetime | None = None, event_id: str | None = None,
-    now: datetime | None = None,
-) -> GrowthResult:
-    return await service.record_growth(
-        database,
-        POINTS,
-        GrowthInput(event_id or f"purchase-{uuid.uuid4()}", member_id, GrowthKind.PURCHASE, at or utcnow(), yuan * 100, "CNY"),
-        now=now,
-    )
+from services.members.profiles import service as profiles
+from services.members.tiers import rules
+from services.members.tiers import service as tiers
+from services.members.tiers.answers import GrowthInput, GrowthKind, PolicyChange
+from services.members.tiers.policy import DEFAULT_POLICY
+from tests.members.conftest import OPERATOR, POINTS, SUPPORT, as_member, fetch, history, purchase, register
 
 
 async def tier_events(database: Database) -> list[dict]:
@@ -50,11 +31,11 @@ async def tier_events(database: Database) -> list[dict]:
 async def test_one_growth_point_per_currency_unit(database: Database) -> None:
     me = await register(database)
     at = utcnow() - timedelta(days=2)
-    result = await service.record_growth(
+    result = await tiers.record_growth(
         database, POINTS, GrowthInput("p-1", me.id, GrowthKind.PURCHASE, at, 123_456, "CNY")
     )
     assert (result.growth, result.rolling_growth, result.duplicate, result.tier) == (1234, 1234, False, "BASIC")
-    view = await service.get_member(database, OPERATOR, me.id)
+    view = await profiles.get_member(database, OPERATOR, me.id)
     assert view.last_activity_at == at  # growth counts as activity
 
 
@@ -62,11 +43,11 @@ async def test_a_redelivered_event_adds_nothing(database: Database) -> None:
     me = await register(database)
     at = utcnow()
     entry = GrowthInput("evt-42", me.id, GrowthKind.PURCHASE, at, 300_000, "CNY")
-    first = await service.record_growth(database, POINTS, entry)
-    again = await service.record_growth(database, POINTS, entry)
+    first = await tiers.record_growth(database, POINTS, entry)
+    again = await tiers.record_growth(database, POINTS, entry)
     assert (first.duplicate, first.tier) == (False, "SILVER")
     assert (again.duplicate, again.growth, again.rolling_growth, again.tier) == (True, 3000, 3000, "SILVER")
-    assert (await service.rolling_growth(database, [me.id]))[me.id] == 3000
+    assert (await tiers.rolling_growth(database, OPERATOR, [me.id]))[me.id] == 3000
     assert len(await fetch(database, "SELECT 1 FROM members.growth_events")) == 1
     assert len(await tier_events(database)) == 1
 
@@ -74,41 +55,41 @@ async def test_a_redelivered_event_adds_nothing(database: Database) -> None:
 async def test_one_event_id_with_other_content_is_refused(database: Database) -> None:
     me = await register(database)
     at = utcnow()
-    await service.record_growth(database, POINTS, GrowthInput("evt-1", me.id, GrowthKind.PURCHASE, at, 10_000, "CNY"))
+    await tiers.record_growth(database, POINTS, GrowthInput("evt-1", me.id, GrowthKind.PURCHASE, at, 10_000, "CNY"))
     with pytest.raises(IdempotencyKeyReused) as caught:
-        await service.record_growth(database, POINTS, GrowthInput("evt-1", me.id, GrowthKind.PURCHASE, at, 99_000, "CNY"))
+        await tiers.record_growth(database, POINTS, GrowthInput("evt-1", me.id, GrowthKind.PURCHASE, at, 99_000, "CNY"))
     assert caught.value.code == "IDEMPOTENCY_KEY_REUSED"
-    assert (await service.rolling_growth(database, [me.id]))[me.id] == 100
+    assert (await tiers.rolling_growth(database, OPERATOR, [me.id]))[me.id] == 100
 
 
 async def test_concurrent_redeliveries_count_once(database: Database) -> None:
     me = await register(database)
     entry = GrowthInput("evt-race", me.id, GrowthKind.PURCHASE, utcnow(), 500_000, "CNY")
-    results = await asyncio.gather(*(service.record_growth(database, POINTS, entry) for _ in range(8)))
+    results = await asyncio.gather(*(tiers.record_growth(database, POINTS, entry) for _ in range(8)))
     assert sum(not r.duplicate for r in results) == 1
-    assert (await service.rolling_growth(database, [me.id]))[me.id] == 5000
+    assert (await tiers.rolling_growth(database, OPERATOR, [me.id]))[me.id] == 5000
     assert [e["toTier"] for e in await tier_events(database)] == ["GOLD"]
 
 
 async def test_concurrent_growth_for_one_member_adds_up(database: Database) -> None:
     me = await register(database)
     await asyncio.gather(*(purchase(database, me.id, 500) for _ in range(10)))
-    assert (await service.rolling_growth(database, [me.id]))[me.id] == 5000
-    assert (await service.get_member(database, OPERATOR, me.id)).tier == "GOLD"
-    history = (await service.tier_history(database, [me.id]))[me.id]
-    assert [c.sequence for c in history] == list(range(len(history) - 1, -1, -1))  # no gaps, no repeats
+    assert (await tiers.rolling_growth(database, OPERATOR, [me.id]))[me.id] == 5000
+    assert (await profiles.get_member(database, OPERATOR, me.id)).tier == "GOLD"
+    changes = await history(database, me.id)
+    assert [c.sequence for c in changes] == list(range(len(changes) - 1, -1, -1))  # no gaps, no repeats
 
 
 async def test_interactions_earn_the_growth_the_policy_sets(database: Database) -> None:
     me = await register(database)
-    review = await service.record_growth(database, POINTS, GrowthInput("r-1", me.id, GrowthKind.REVIEW, utcnow()))
-    referral = await service.record_growth(database, POINTS, GrowthInput("f-1", me.id, GrowthKind.REFERRAL, utcnow()))
+    review = await tiers.record_growth(database, POINTS, GrowthInput("r-1", me.id, GrowthKind.REVIEW, utcnow()))
+    referral = await tiers.record_growth(database, POINTS, GrowthInput("f-1", me.id, GrowthKind.REFERRAL, utcnow()))
     assert (review.growth, referral.growth) == (20, 200)
-    await service.update_policy(database, OPERATOR, service.PolicyChange(review_growth=55, referral_growth=1000))
-    review = await service.record_growth(database, POINTS, GrowthInput("r-2", me.id, GrowthKind.REVIEW, utcnow()))
-    referral = await service.record_growth(database, POINTS, GrowthInput("f-2", me.id, GrowthKind.REFERRAL, utcnow()))
+    await tiers.update_policy(database, OPERATOR, PolicyChange(review_growth=55, referral_growth=1000))
+    review = await tiers.record_growth(database, POINTS, GrowthInput("r-2", me.id, GrowthKind.REVIEW, utcnow()))
+    referral = await tiers.record_growth(database, POINTS, GrowthInput("f-2", me.id, GrowthKind.REFERRAL, utcnow()))
     assert (review.growth, referral.growth) == (55, 1000)
-    assert (await service.rolling_growth(database, [me.id]))[me.id] == 20 + 200 + 55 + 1000
+    assert (await tiers.rolling_growth(database, OPERATOR, [me.id]))[me.id] == 20 + 200 + 55 + 1000
 
 
 async def test_upgrades_happen_at_once_and_may_skip_tiers(database: Database) -> None:
@@ -118,8 +99,8 @@ async def test_upgrades_happen_at_once_and_may_skip_tiers(database: Database) ->
     assert (up.previous_tier, up.tier, up.rolling_growth) == ("BASIC", "SILVER", 2000)
     jump = await purchase(database, me.id, 8000)
     assert (jump.previous_tier, jump.tier) == ("SILVER", "DIAMOND")
-    history = (await service.tier_history(database, [me.id]))[me.id]
-    assert [(c.sequence, c.from_tier, c.to_tier, c.reason) for c in history] == [
+    changes = await history(database, me.id)
+    assert [(c.sequence, c.from_tier, c.to_tier, c.reason) for c in changes] == [
         (2, "SILVER", "DIAMOND", "UPGRADE"), (1, "BASIC", "SILVER", "UPGRADE"), (0, None, "BASIC", "JOINED"),
     ]
 
@@ -164,11 +145,11 @@ async def test_growth_outside_the_window_is_kept_but_does_not_count(database: Da
 async def test_a_return_takes_growth_back_but_does_not_downgrade_at_once(database: Database) -> None:
     me = await register(database)
     await purchase(database, me.id, 2500)
-    back = await service.record_growth(
+    back = await tiers.record_growth(
         database, POINTS, GrowthInput("ret-1", me.id, GrowthKind.RETURN, utcnow(), 100_000, "CNY")
     )
     assert (back.growth, back.rolling_growth, back.tier) == (-1000, 1500, "SILVER")  # the review decides
-    bigger = await service.record_growth(
+    bigger = await tiers.record_growth(
         database, POINTS, GrowthInput("ret-2", me.id, GrowthKind.RETURN, utcnow(), 900_000, "CNY")
     )
     assert bigger.rolling_growth == 0  # never below zero
@@ -177,12 +158,13 @@ async def test_a_return_takes_growth_back_but_does_not_downgrade_at_once(databas
 async def test_tier_progress(database: Database) -> None:
     me = await register(database)
     await purchase(database, me.id, 2600)
-    policy = await service.current_policy(database)
+    view = await profiles.get_member(database, OPERATOR, me.id)
     now = utcnow()
-    progress = service.tier_progress(policy, "SILVER", None, 2600, now)
+    (progress,) = await tiers.progress_of(database, OPERATOR, [view], now=now)
+    assert progress is not None and (progress.tier, progress.rolling_growth) == ("SILVER", 2600)
     assert (progress.next_tier, progress.growth_to_next_tier, progress.growth_to_keep_tier) == ("GOLD", 2400, 0)
     assert progress.window_end == now and progress.window_start == add_months(now, -12)
-    top = service.tier_progress(policy, "DIAMOND", now, 9000, now)
+    top = rules.tier_progress(DEFAULT_POLICY, "DIAMOND", now, 9000, now)  # a member who slipped below
     assert (top.next_tier, top.growth_to_next_tier, top.growth_to_keep_tier) == (None, None, 1000)
     assert top.downgrade_review_from == now + timedelta(days=30)
 
@@ -209,7 +191,7 @@ async def test_bad_growth_is_refused_and_nothing_is_written(database: Database, 
     me = await register(database)
     values = dict(event_id="evt", member_id=me.id, kind=GrowthKind.REVIEW, occurred_at=utcnow()) | entry
     with pytest.raises(InvalidInput) as caught:
-        await service.record_growth(database, POINTS, GrowthInput(**values))
+        await tiers.record_growth(database, POINTS, GrowthInput(**values))
     assert caught.value.extensions["field"] == field
     assert await fetch(database, "SELECT 1 FROM members.growth_events") == []
 
@@ -219,15 +201,15 @@ async def test_growth_is_for_alliance_services_only(database: Database) -> None:
     entry = GrowthInput("e", me.id, GrowthKind.REFERRAL, utcnow())
     for actor in (as_member(me.id), OPERATOR, SUPPORT):
         with pytest.raises(Forbidden):
-            await service.record_growth(database, actor, entry)
+            await tiers.record_growth(database, actor, entry)
     with pytest.raises(NotFound):
-        await service.record_growth(database, POINTS, GrowthInput("e", uuid.uuid4(), GrowthKind.REFERRAL, utcnow()))
+        await tiers.record_growth(database, POINTS, GrowthInput("e", uuid.uuid4(), GrowthKind.REFERRAL, utcnow()))
     assert await fetch(database, "SELECT 1 FROM members.growth_events") == []
 
 
 async def test_an_erased_members_growth_is_recorded_as_nothing(database: Database) -> None:
     me = await register(database)
-    await service.erase_member(database, OPERATOR, me.id)
+    await profiles.erase_member(database, OPERATOR, me.id)
     at = utcnow()
     result = await purchase(database, me.id, 5000, event_id="late", at=at)
     assert (result.growth, result.tier, result.duplicate) == (0, "BASIC", False)
@@ -237,5 +219,5 @@ async def test_an_erased_members_growth_is_recorded_as_nothing(database: Databas
 
 async def test_a_suspended_member_still_earns_growth(database: Database) -> None:
     me = await register(database)
-    await service.suspend_member(database, OPERATOR, me.id)
+    await profiles.suspend_member(database, OPERATOR, me.id)
     assert (await purchase(database, me.id, 2000)).tier == "SILVER"

@@ -12,17 +12,18 @@ from shared.errors import Forbidden, InvalidInput, Unauthenticated
 from shared.auth.principals import ANONYMOUS
 from shared.timeutil import add_months, utcnow
 
-from services.members import service
-from services.members.lifecycle import LifecycleStage, stage
-from services.members.service import MemberFilter, Status
-from tests.members.conftest import OPERATOR, PARTNER, POINTS, SUPPORT, as_member, register
-from tests.members.test_growth import purchase
+from services.members.profiles import service as profiles
+from services.members.profiles.answers import LifecycleStage, MemberFilter, Status
+from services.members.profiles.lifecycle import stage
+from services.members.tiers import service as tiers
+from services.members.tiers.answers import GrowthInput, GrowthKind
+from tests.members.conftest import OPERATOR, PARTNER, POINTS, SUPPORT, as_member, purchase, register
 
 
 async def everyone(database: Database, filter: MemberFilter = MemberFilter(), **kwargs: object) -> list:
     rows, after = [], None
     while True:
-        page = await service.list_members(database, OPERATOR, filter, first=7, after=after, **kwargs)  # type: ignore[arg-type]
+        page = await profiles.list_members(database, OPERATOR, filter, first=7, after=after, **kwargs)  # type: ignore[arg-type]
         rows += page.rows
         if not page.has_next_page:
             return rows
@@ -44,9 +45,9 @@ async def populate(database: Database) -> dict[str, uuid.UUID]:
         joined = now - age if age is not None else add_months(now, -3)
         view = await register(database, phone=f"+86139000000{i:02d}", email=f"{name}@example.com", joined_at=joined)
         if idle is not None:
-            await service.record_growth(
+            await tiers.record_growth(
                 database, POINTS,
-                service.GrowthInput(f"act-{name}", view.id, service.GrowthKind.REVIEW, now - idle),
+                GrowthInput(f"act-{name}", view.id, GrowthKind.REVIEW, now - idle),
             )
         made[name] = view.id
     return made
@@ -75,8 +76,8 @@ async def test_filter_by_tier_and_status(database: Database) -> None:
     made = await populate(database)
     await purchase(database, made["mature"], 6000)
     await purchase(database, made["new"], 2500)
-    await service.suspend_member(database, OPERATOR, made["growing"])
-    await service.erase_member(database, OPERATOR, made["at_risk_idle"])
+    await profiles.suspend_member(database, OPERATOR, made["growing"])
+    await profiles.erase_member(database, OPERATOR, made["at_risk_idle"])
     assert [v.id for v in await everyone(database, MemberFilter(tier="gold"))] == [made["mature"]]
     assert [v.id for v in await everyone(database, MemberFilter(tier="SILVER"))] == [made["new"]]
     assert [v.id for v in await everyone(database, MemberFilter(status=Status.SUSPENDED))] == [made["growing"]]
@@ -105,7 +106,7 @@ async def test_pages_are_newest_first_without_gaps_or_repeats(database: Database
         await register(database, phone=f"+86139000001{i:02d}", email=None, joined_at=now - timedelta(days=i % 5, minutes=i))
     seen, after, pages = [], None, 0
     while True:
-        page = await service.list_members(database, SUPPORT, first=10, after=after)
+        page = await profiles.list_members(database, SUPPORT, first=10, after=after)
         pages += 1
         seen += page.rows
         assert page.has_previous_page == (after is not None)
@@ -121,7 +122,7 @@ async def test_pages_are_newest_first_without_gaps_or_repeats(database: Database
 @pytest.mark.parametrize("kwargs", [{"first": 0}, {"first": 101}, {"after": "garbage!"}, {"after": "W10"}])
 async def test_bad_page_arguments_are_typed_errors(database: Database, kwargs: dict) -> None:
     with pytest.raises(InvalidInput):
-        await service.list_members(database, OPERATOR, **kwargs)
+        await profiles.list_members(database, OPERATOR, **kwargs)
 
 
 @pytest.mark.parametrize(("actor", "error"), [(ANONYMOUS, Unauthenticated), (PARTNER, Forbidden), (POINTS, Forbidden), ("member", Forbidden)])
@@ -130,7 +131,7 @@ async def test_the_list_is_for_staff_only(database: Database, actor: object, err
     if actor == "member":
         actor = as_member(me.id)
     with pytest.raises(error):
-        await service.list_members(database, actor)  # type: ignore[arg-type]
+        await profiles.list_members(database, actor)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("values", [["x"], [1, 2], ["a", "b"]])
@@ -138,4 +139,4 @@ async def test_a_cursor_from_another_list_is_a_typed_error(database: Database, v
     from shared.pagination import encode_cursor
 
     with pytest.raises(InvalidInput):
-        await service.list_members(database, OPERATOR, after=encode_cursor(values))
+        await profiles.list_members(database, OPERATOR, after=encode_cursor(values))

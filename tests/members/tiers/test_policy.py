@@ -1,16 +1,16 @@
-"""Pure rules: calendar months, the tier policy, lifecycle stages (no database)."""
+"""Pure rules: calendar months, times, the tier policy (no database)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
 from shared.errors import InvalidInput
 from shared.timeutil import add_months, require_aware
 
-from services.members.lifecycle import LifecycleStage, stage
-from services.members.policy import DEFAULT_POLICY, Tier, TierPolicy
+from services.members.tiers.answers import Tier
+from services.members.tiers.policy import DEFAULT_POLICY, TierPolicy
 
 T0 = datetime(2026, 3, 31, 12, 0, tzinfo=UTC)
 
@@ -87,27 +87,3 @@ def test_one_step_up_and_down_the_ladder() -> None:
     assert DEFAULT_POLICY.above("DIAMOND") is None
     assert DEFAULT_POLICY.below("GOLD") == Tier("SILVER", 2000)
     assert DEFAULT_POLICY.below("BASIC") is None
-
-
-NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
-
-
-@pytest.mark.parametrize(
-    ("joined", "active", "expected"),
-    [
-        (NOW - timedelta(days=1), None, LifecycleStage.NEW),
-        (NOW - timedelta(days=89), None, LifecycleStage.NEW),  # just under 90 idle days and 3 months
-        (add_months(NOW, -3) + timedelta(seconds=1), NOW, LifecycleStage.NEW),
-        (add_months(NOW, -3), NOW, LifecycleStage.GROWING),  # exactly 3 months
-        (add_months(NOW, -12) + timedelta(seconds=1), NOW, LifecycleStage.GROWING),
-        (add_months(NOW, -12), NOW, LifecycleStage.MATURE),  # exactly 12 months
-        (NOW - timedelta(days=3000), NOW - timedelta(days=10), LifecycleStage.MATURE),
-        # no activity for 90 days overrides everything else
-        (NOW - timedelta(days=90), None, LifecycleStage.AT_RISK),
-        (NOW - timedelta(days=200), NOW - timedelta(days=90), LifecycleStage.AT_RISK),
-        (NOW - timedelta(days=200), NOW - timedelta(days=89, hours=23), LifecycleStage.GROWING),
-        (NOW - timedelta(days=3000), NOW - timedelta(days=400), LifecycleStage.AT_RISK),
-    ],
-)
-def test_lifecycle_stages(joined: datetime, active: datetime | None, expected: LifecycleStage) -> None:
-    assert stage(joined, active, NOW) is expected

@@ -15,6 +15,8 @@ from typing import Any
 from shared.errors import InvalidInput
 from shared.timeutil import add_months
 
+from services.members.tiers.answers import Tier
+
 
 TIER_CODE = re.compile(r"[A-Z][A-Z0-9_]{1,19}")
 MAX_TIERS = 10
@@ -25,12 +27,6 @@ MAX_INTERACTION_GROWTH = 100_000
 # unit, of KWD 1000. Growth is earned per whole currency unit.
 _EXPONENTS = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "BHD": 3, "KWD": 3, "OMR": 3, "JOD": 3, "TND": 3}
 _CURRENCY = re.compile(r"[A-Z]{3}")
-
-
-@dataclass(frozen=True)
-class Tier:
-    code: str
-    threshold: int  # rolling growth needed to hold the tier
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,12 @@ from shared.database.urls import to_libpq_url
 from shared.settings import get_settings
 from shared.timeutil import add_months, utcnow
 
-from services.members import service
+from services.members.access import SYSTEM
+from services.members.profiles import service as profiles
+from services.members.tiers import service as tiers
 from tests.members.conftest import (
-    OPERATOR, PARTNER, PHONE, POINTS, SIGNUP, SUPPORT, as_member, error_codes, gql, register, token,
+    OPERATOR, PARTNER, PHONE, POINTS, SIGNUP, SUPPORT, as_member, error_codes, gql, purchase, register, token,
 )
-from tests.members.test_growth import purchase
 
 REGISTER = """
 mutation ($input: RegisterMemberInput!) {
@@ -188,7 +189,7 @@ async def test_growth_through_graphql_is_for_services_and_idempotent(client: htt
     assert error_codes(await gql(client, record, {"input": naive}, as_=POINTS)) == ["BAD_USER_INPUT"]
     changed = entry | {"amountMinor": 1}
     assert error_codes(await gql(client, record, {"input": changed}, as_=POINTS)) == ["IDEMPOTENCY_KEY_REUSED"]
-    assert (await service.rolling_growth(database, [me.id]))[me.id] == 2500
+    assert (await tiers.rolling_growth(database, OPERATOR, [me.id]))[me.id] == 2500
 
 
 async def test_tier_progress_and_history_fields(client: httpx.AsyncClient, database: Database) -> None:
@@ -211,7 +212,7 @@ async def test_policy_and_review_through_graphql(client: httpx.AsyncClient, data
     me = await register(database, email=None, joined_at=add_months(now, -24))
     spent = add_months(now, -12) - timedelta(days=60)
     await purchase(database, me.id, 2500, at=spent)
-    await service.run_tier_review(database, as_of=spent + timedelta(days=1))  # SILVER back then
+    await tiers.run_tier_review(database, SYSTEM, as_of=spent + timedelta(days=1))  # SILVER back then
     read = "{ tierPolicy { version tiers { code threshold } windowMonths graceDays createdBy } }"
     policy = (await gql(client, read, as_=as_member(me.id)))["data"]["tierPolicy"]
     assert policy["tiers"][1] == {"code": "SILVER", "threshold": 2000} and policy["createdBy"] is None
@@ -223,7 +224,7 @@ async def test_policy_and_review_through_graphql(client: httpx.AsyncClient, data
     assert marked["data"]["runTierReview"] == {"reviewed": 1, "marked": 1, "downgraded": 0}
     done = await gql(client, review, as_=OPERATOR)  # now: 40 days later, past the 30-day grace
     assert done["data"]["runTierReview"]["downgraded"] == 1
-    assert (await service.get_member(database, OPERATOR, me.id)).tier == "BASIC"
+    assert (await profiles.get_member(database, OPERATOR, me.id)).tier == "BASIC"
     change = """mutation($input: TierPolicyInput!) { updateTierPolicy(input: $input) { version graceDays createdBy note } }"""
     assert error_codes(await gql(client, change, {"input": {"graceDays": 60}}, as_=SUPPORT)) == ["FORBIDDEN"]
     changed = (await gql(client, change, {"input": {"graceDays": 60, "note": "q4"}}, as_=OPERATOR))["data"]["updateTierPolicy"]

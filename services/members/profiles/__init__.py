@@ -1,0 +1,1 @@
+"""Members themselves: registration, profiles, preferences, status, erasure and reads."""

@@ -1,0 +1,52 @@
+"""The members subgraph's queries: each resolver calls one service-layer read."""
+
+from __future__ import annotations
+
+import strawberry
+
+from shared.federation import Info
+from shared.graphql_pagination import Connection
+from shared.ids import parse_id
+
+from services.members.profiles import service as profiles
+from services.members.profiles.answers import MemberFilter as Filter
+from services.members.schema.types import Member, MemberFilter, TierPolicy
+from services.members.tiers import service as tiers
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The signed-in member.")
+    async def me(self, info: Info) -> Member:
+        return Member.of(await profiles.me(info.context.db, info.context.principal))
+
+    @strawberry.field(description="One member: that member themself, staff and alliance services.")
+    async def member(self, info: Info, id: strawberry.ID) -> Member:
+        return Member.of(await profiles.get_member(info.context.db, info.context.principal, parse_id(id)))
+
+    @strawberry.field(description="Members, newest first, for staff.")
+    async def members(
+        self,
+        info: Info,
+        filter: MemberFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Member]:
+        f = filter or MemberFilter()
+        page = await profiles.list_members(
+            info.context.db,
+            info.context.principal,
+            Filter(tier=f.tier, status=f.status, lifecycle_stage=f.lifecycle_stage, phone=f.phone, email=f.email),
+            first=first,
+            after=after,
+        )
+        return Connection[Member].from_page(page, Member.of)
+
+    @strawberry.field(description="The tier policy in force.")
+    async def tier_policy(self, info: Info) -> TierPolicy:
+        return TierPolicy.of(await tiers.current_policy(info.context.db, info.context.principal))
+
+    @strawberry.field(description="Every version of the tier policy, newest first (operators).")
+    async def tier_policy_history(self, info: Info, limit: int = 20) -> list[TierPolicy]:
+        policies = await tiers.policy_history(info.context.db, info.context.principal, limit)
+        return [TierPolicy.of(p) for p in policies]

@@ -1,0 +1,1 @@
+"""Tiers: the tier policy, growth value, upgrades, the tier review, history and progress."""
