@@ -1,0 +1,1 @@
+"""The launcher: the abg command, the service registry, and demo processes."""
