@@ -263,7 +263,8 @@ async def test_a_rejected_request_is_resolved_by_the_lookup_and_not_posted_again
     mock.get(STATUS_URL).mock(return_value=NOT_RECEIVED)
     outcome = await client_for(http, clock).recharge(ENDPOINT, REQUEST)
     assert isinstance(outcome, Unknown)
-    assert outcome.why == "the partner rejected the recharge request (HTTP 401) and its status lookup ended NOT_RECEIVED"
+    assert outcome.why == ("the partner rejected the recharge request (HTTP 401) "
+                           "and its status lookup ended NOT_RECEIVED")
     assert sent(mock) == ["POST /recharges", "GET /recharges/rdm%3A0190f6c2-7d1e"]
 
 
@@ -289,7 +290,7 @@ async def test_revoking(http, mock, clock) -> None:
     outcome = await client_for(http, clock).revoke(ENDPOINT, REQUEST.idempotency_key)
     assert isinstance(outcome, Revoked) and len(outcome.attempts) == 2 and route.call_count == 2
     assert all(c.request.content == b"" for c in route.calls)
-    sent(mock)
+    assert sent(mock) == ["POST /recharges/rdm%3A0190f6c2-7d1e/revoke"] * 2
     route.side_effect = [httpx.Response(422, json={"status": "REFUSED", "reason": "ALREADY_CONSUMED"})]
     refused = await client_for(http, clock).revoke(ENDPOINT, REQUEST.idempotency_key)
     assert isinstance(refused, Refused) and refused.reason == "ALREADY_CONSUMED" and refused.message == ""

@@ -151,7 +151,8 @@ class _Run:
             if self.attempts:
                 last = self.attempts[-1]
                 what = last.error or (f"HTTP {last.http_status}" if last.http_status else "")
-                why += f"; the last {last.kind.value} request ended {last.outcome.value}" + (f" ({what})" if what else "")
+                why += f"; the last {last.kind.value} request ended {last.outcome.value}"
+                why += f" ({what})" if what else ""
         return Unknown(why, tuple(self.attempts))
 
 

@@ -46,7 +46,7 @@ class AttemptOutcome(StrEnum):
     NOT_RECEIVED = "NOT_RECEIVED"  # status: the partner never got the key
     NOT_SENT = "NOT_SENT"  # no connection: nothing reached the partner
     UNANSWERED = "UNANSWERED"  # timeout, dropped connection, 429/5xx: it may or may not have happened
-    REJECTED = "REJECTED"  # a 4xx outside the contract (bad signature, bad body): the same request gets the same
+    REJECTED = "REJECTED"  # a 4xx outside the contract (bad signature, bad body): a repeat gets the same
     MALFORMED = "MALFORMED"  # an answer outside the contract: never taken as success
 
 
@@ -57,7 +57,9 @@ class Attempt:
     at: datetime  # UTC, when the request started
     kind: AttemptKind
     http_status: int | None  # None when no answer arrived
-    error: str | None  # "timeout", "connect_error", "transport_error", "invalid_json", "unexpected_body", "unexpected_status"
+    # why this was not a contract answer: "connect_error", "timeout", "transport_error",
+    # "invalid_json", "unexpected_body", "unexpected_status", "answer_too_large"; else None
+    error: str | None
     latency_ms: float
     outcome: AttemptOutcome
     detail: str | None = None  # the partner's reference or refusal reason, when it gave one
