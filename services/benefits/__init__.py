@@ -1,0 +1,1 @@
+"""The benefits service: partners, their benefits, code pools, delivery and write-off."""

@@ -1,0 +1,1 @@
+"""Delivering video memberships by direct recharge through a partner platform's fulfilment API."""
