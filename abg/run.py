@@ -14,6 +14,8 @@ import sys
 import time
 from typing import Any
 
+from abg.demo.identities import DemoIdentity, demo_identities
+from abg.demo.video_platform import DemoSettings
 from abg.gateway import start_gateway
 from abg.processes import Supervisor, uvicorn_args, wait_healthy
 from abg.seed import describe_seeded, seed_and_close, seed_live_all
@@ -52,6 +54,7 @@ def run_all(*, seed: bool = True) -> int:
                 print("Seeded demo data: " + describe_seeded(seeded), flush=True)
 
         env = dict(os.environ, DATABASE_URL=url)
+        demo_video = _start_demo_video_platform(supervisor, env)
         for service in SERVICES:
             args = uvicorn_args(service.app, settings.host, settings.port_of(service.name))
             supervisor.start(service.name, args, dict(env, ABG_SERVICE_NAME=service.name))
@@ -62,7 +65,8 @@ def run_all(*, seed: bool = True) -> int:
                 print(f"Seeded demo activity: {note}", flush=True)
 
         gateway_url = start_gateway(supervisor, env)
-        _print_banner(gateway_url)
+        identities = asyncio.run(_demo_identities()) if settings.env == "development" else []
+        _print_banner(gateway_url, demo_video, identities)
 
         while not stopping:
             dead = supervisor.check()
@@ -79,7 +83,37 @@ def run_all(*, seed: bool = True) -> int:
         print("Stopped.", flush=True)
 
 
-def _print_banner(gateway_url: str) -> None:
+def demo_video_enabled(env: str, environ: dict[str, str] | None = None) -> bool:
+    """The demo video platform runs in development unless ABG_DEMO_VIDEO_PLATFORM=off; elsewhere only
+    when asked for with ABG_DEMO_VIDEO_PLATFORM=on (it is a demo, never a partner)."""
+    wanted = (environ if environ is not None else os.environ).get("ABG_DEMO_VIDEO_PLATFORM", "").strip().lower()
+    if wanted in ("on", "true", "1"):
+        return True
+    if wanted in ("off", "false", "0"):
+        return False
+    return env == "development"
+
+
+def _start_demo_video_platform(supervisor: Supervisor, env: dict[str, str]) -> str | None:
+    if not demo_video_enabled(get_settings().env, env):
+        return None
+    demo = DemoSettings.from_env(env)
+    supervisor.start("demo video platform", [sys.executable, "-m", "abg.demo.video_platform"], env)
+    url = f"http://{demo.host}:{demo.port}"
+    wait_healthy(f"{url}/", supervisor)
+    return url
+
+
+async def _demo_identities() -> list[DemoIdentity]:
+    from shared.http import aclose_http_client
+
+    try:
+        return await demo_identities(get_settings())
+    finally:
+        await aclose_http_client()
+
+
+def _print_banner(gateway_url: str, demo_video: str | None = None, identities: list[DemoIdentity] | None = None) -> None:
     settings = get_settings()
     base = gateway_url.removesuffix("/graphql")
     print("\nAlliance Benefits Graph is up:", flush=True)
@@ -88,6 +122,11 @@ def _print_banner(gateway_url: str) -> None:
     print(f"  metrics (Prometheus)  {base}/metrics")
     for service in SERVICES:
         print(f"  {service.name:<22}{settings.url_of(service.name)}")
+    if demo_video:
+        print(f"  demo video platform   {demo_video}   (a DEMO partner platform, for video memberships)")
     print(f"  supergraph            {settings.data_dir / 'supergraph.graphql'}")
     print("  development tokens:   .venv/bin/abg token --kind staff --subject ops --role operator")
+    for identity in identities or ():
+        print(f"  {identity.label}: id {identity.subject}")
+        print(f"    Authorization: Bearer {identity.token}")
     print("Ctrl-C stops everything.\n", flush=True)

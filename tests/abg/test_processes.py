@@ -37,3 +37,13 @@ def test_uvicorn_args_run_the_app_on_uvloop_and_httptools() -> None:
     assert args[:4] == [sys.executable, "-m", "uvicorn", "services.points.app:app"]
     assert {"--loop", "uvloop", "--http", "httptools", "--no-access-log"} <= set(args)
     assert uvicorn_args("m:make", "h", 1, factory=True)[-1] == "--factory"
+
+
+def test_the_demo_video_platform_runs_in_development_only_unless_asked() -> None:
+    from abg.run import demo_video_enabled
+
+    assert demo_video_enabled("development", {})
+    assert not demo_video_enabled("development", {"ABG_DEMO_VIDEO_PLATFORM": "off"})
+    assert not demo_video_enabled("production", {})
+    assert not demo_video_enabled("test", {})
+    assert demo_video_enabled("production", {"ABG_DEMO_VIDEO_PLATFORM": "on"})

@@ -48,7 +48,7 @@ def _postgres_processes(data_dir: Path) -> list[psutil.Process]:
 
 @pytest.mark.timeout(240)
 def test_run_brings_up_every_service_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
-    ports = {spec.name: _free_port() for spec in SERVICES} | {"gateway": _free_port()}
+    ports = {spec.name: _free_port() for spec in SERVICES} | {"gateway": _free_port(), "demo_video": _free_port()}
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL" and not k.startswith("ABG_")}
     env |= {f"ABG_{name.upper()}_PORT": str(port) for name, port in ports.items()}
     env |= {"ABG_DATA_DIR": str(tmp_path / "data"), "ABG_ENV": "development"}
@@ -100,6 +100,15 @@ def test_run_brings_up_every_service_and_ctrl_c_stops_everything(tmp_path: Path)
         assert 'data-endpoint="/graphql"' in httpx.get(explorer).text
         metrics = httpx.get(f"http://127.0.0.1:{ports['gateway']}/metrics").text
         assert 'gateway_requests_total{operation_type="query",outcome="ok"} 2.0' in metrics
+        # A new user can act at once: the banner names a demo member with a token that works as printed.
+        member = re.search(r"demo member \(DIAMOND\): id (\S+)\n\s+Authorization: Bearer (\S+)", text)
+        assert member, text
+        me = httpx.post(gateway, json={"query": "{ me { id tier } }"}, headers={"authorization": f"Bearer {member[2]}"}).json()
+        assert me["data"]["me"] == {"id": member[1], "tier": "DIAMOND"}, me
+        assert re.search(r"demo partner \(StreamBox\): id \S+\n\s+Authorization: Bearer \S+", text), text
+        demo_video = f"http://127.0.0.1:{ports['demo_video']}"
+        assert f"demo video platform   {demo_video}" in text
+        assert "DEMO" in httpx.get(demo_video).text
         assert _postgres_processes(tmp_path / "data"), "the embedded PostgreSQL is not running"
         children = psutil.Process(process.pid).children(recursive=True)
         assert len(children) >= len(SERVICES)
