@@ -22,7 +22,7 @@ class ServiceSpec:
         return f"services.{self.name}.app:app"
 
 
-SERVICES: tuple[ServiceSpec, ...] = (ServiceSpec("members"), ServiceSpec("points"))
+SERVICES: tuple[ServiceSpec, ...] = (ServiceSpec("members"), ServiceSpec("points"), ServiceSpec("benefits"))
 
 
 def service_names() -> list[str]:
