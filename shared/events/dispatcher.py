@@ -220,7 +220,7 @@ async def _deliver(
 ) -> DispatchResult:
     take = local.get(batch[0].subscriber)
     if take is not None:
-        errors = await hand_over(take, batch)
+        errors = await hand_over(take, db, batch)
     else:
         assert client is not None  # made whenever a batch goes over HTTP
         errors = await send_batch(service_name, batch, settings, client)

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from shared.database import Database
 from shared.events.event import Event
 
 if TYPE_CHECKING:
@@ -15,15 +16,16 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("abg.events")
 
-# Takes one subscriber's batch; answers event id -> None (taken) or the error. Must be idempotent by
-# event id: a crash between handing over and recording the outcome hands the batch over again.
-LocalSubscriber = Callable[[Sequence[Event]], Awaitable[Mapping[uuid.UUID, str | None]]]
+# Takes one subscriber's batch (with the producer's database); answers event id -> None (taken) or
+# the error. Must be idempotent by event id: a crash between handing over and recording the outcome
+# hands the batch over again.
+LocalSubscriber = Callable[[Database, Sequence[Event]], Awaitable[Mapping[uuid.UUID, str | None]]]
 
 
-async def hand_over(take: LocalSubscriber, batch: Sequence[Claimed]) -> dict[object, str | None]:
+async def hand_over(take: LocalSubscriber, db: Database, batch: Sequence[Claimed]) -> dict[object, str | None]:
     """Gives a batch to an in-process subscriber; an exception fails the whole batch (retried)."""
     try:
-        answer = await take([row.event for row in batch])
+        answer = await take(db, [row.event for row in batch])
     except Exception as exc:  # noqa: BLE001 - recorded as the attempt's error, retried later
         log.exception("local subscriber %s failed", batch[0].subscriber)
         error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

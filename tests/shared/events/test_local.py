@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 
+from shared.database import Database
 from shared.events import DEAD, DELIVERED, PENDING, Event, RetryPolicy, dispatch_once, publish
 from tests.shared.events.support import PRODUCER, SUBSCRIBER, Env, Recorder
 
@@ -27,7 +28,8 @@ async def test_a_round_of_local_subscribers_only_leaves_remote_deliveries_alone(
     recorder: Recorder = recorder_factory()
     taken: list[Event] = []
 
-    async def take(events: Sequence[Event]) -> Mapping[uuid.UUID, str | None]:
+    async def take(db: Database, events: Sequence[Event]) -> Mapping[uuid.UUID, str | None]:
+        assert db is env.db
         taken.extend(events)
         return {event.id: None for event in events}
 
@@ -45,7 +47,7 @@ async def test_a_round_of_local_subscribers_only_leaves_remote_deliveries_alone(
 async def test_a_failing_local_subscriber_is_retried_and_finally_dead(env: Env) -> None:
     calls = 0
 
-    async def broken(events: Sequence[Event]) -> Mapping[uuid.UUID, str | None]:
+    async def broken(db: Database, events: Sequence[Event]) -> Mapping[uuid.UUID, str | None]:
         nonlocal calls
         calls += 1
         raise RuntimeError("database is down")
@@ -62,7 +64,7 @@ async def test_a_failing_local_subscriber_is_retried_and_finally_dead(env: Env) 
 
 
 async def test_a_local_subscriber_may_refuse_some_events_of_a_batch(env: Env) -> None:
-    async def picky(events: Sequence[Event]) -> Mapping[uuid.UUID, str | None]:
+    async def picky(db: Database, events: Sequence[Event]) -> Mapping[uuid.UUID, str | None]:
         # Says nothing about the second event: unacknowledged counts as failed.
         return {events[0].id: None}
 
