@@ -5,8 +5,12 @@ service layer (never by resolvers).
 |----------------------------------------------|----------|------------------|----------------|---------------|---------|
 | partner's public face (name, logo, cats.)    | yes      | yes              | yes            | yes           | yes     |
 | partner's private profile, keys, webhooks    | yes      | read             | its own        | no            | read    |
+| the list of partners                         | yes      | yes              | no             | no            | yes     |
 | register / activate / suspend partners       | yes      | no               | no             | no            | no      |
-| edit a partner's profile                     | yes      | no               | its own        | no            | no      |
+| edit a partner's profile (roles: operators)  | yes      | no               | its own        | no            | no      |
+| issue API keys                               | yes      | no               | no             | no            | no      |
+| revoke API keys, rotate the webhook secret,  | yes      | no               | its own        | no            | no      |
+| redeliver webhooks                           |          |                  |                |               |         |
 | benefits: create, edit, pause               | any      | no               | its own        | no            | no      |
 | catalogue (ACTIVE benefits)                  | all      | all              | all + own any  | ACTIVE        | all     |
 | codes: upload, generate, list (masked)       | any      | masked           | own benefits   | no            | no      |
@@ -36,6 +40,7 @@ __all__ = [
     "is_partner_manager",
     "may_read_partner_private",
     "require_operator",
+    "require_partner_directory_reader",
     "require_partner_manager",
     "require_partner_reader",
     "require_service",
@@ -66,6 +71,14 @@ def require_partner_reader(principal: Principal, partner_id: uuid.UUID) -> None:
     require_authenticated(principal)
     if not may_read_partner_private(principal, partner_id):
         raise Forbidden("a partner's own data is visible only to that partner, staff and alliance services")
+
+
+def require_partner_directory_reader(principal: Principal) -> None:
+    """The list of all partners: staff and alliance services (partners and members read partners one
+    at a time, by reference)."""
+    require_authenticated(principal)
+    if not (principal.is_staff or principal.is_service):
+        raise Forbidden("the partner directory is for alliance staff and services")
 
 
 def calling_partner(principal: Principal) -> uuid.UUID | None:

@@ -15,6 +15,12 @@ class BenefitsSettings(BaseSettings):
     event_subscribers: str = "points"
     # Partner bearer tokens exchanged for an API key live this long.
     partner_token_ttl_seconds: int = Field(900, ge=60, le=86400)
+    # Unrevoked API keys a partner may hold at once (rotation needs two).
+    max_api_keys_per_partner: int = Field(10, ge=2)
+    # Failed key exchanges per key prefix within the window before that prefix is refused for the
+    # rest of it (in memory, per process).
+    api_key_failure_limit: int = Field(10, ge=1)
+    api_key_failure_window_seconds: float = Field(300.0, gt=0)
     # A reservation (a redemption in flight) gives its code, stock and budget back after this.
     reservation_ttl_seconds: int = Field(900, ge=10, le=86400)
     # A write-off may be undone by the same partner within this window.
@@ -24,6 +30,11 @@ class BenefitsSettings(BaseSettings):
     # Partners' webhooks: attempts before a delivery is marked failed (it can be redelivered on demand).
     webhook_max_attempts: int = Field(12, ge=1)
     webhook_timeout_seconds: float = Field(5.0, gt=0)
+    # Backoff between attempts: doubling from the base (with jitter), capped.
+    webhook_retry_base_seconds: float = Field(10.0, ge=0)
+    webhook_retry_max_seconds: float = Field(3600.0, ge=0)
+    # Deliveries one round of the webhook loop leases (and sends concurrently).
+    webhook_batch_size: int = Field(50, ge=1)
     # Codes in one GraphQL upload call (the bulk HTTP path takes more, streamed).
     max_codes_per_call: int = Field(10_000, ge=1)
     # Background loops (reservation expiry, webhook delivery); 0 turns them off.

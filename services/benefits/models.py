@@ -83,7 +83,10 @@ class Partner(BenefitsModel, table=True):
     __tablename__ = "partners"
     __table_args__ = (
         _in("status", PARTNER_STATUSES, "ck_partners_status"),
-        sa.CheckConstraint("cardinality(roles) >= 1", name="ck_partners_roles"),
+        sa.CheckConstraint(
+            f"cardinality(roles) >= 1 AND roles <@ ARRAY[{', '.join(repr(r) for r in PARTNER_ROLES)}]::varchar[]",
+            name="ck_partners_roles",
+        ),
         sa.CheckConstraint("currency ~ '^[A-Z]{3}$'", name="ck_partners_currency"),
         {"schema": SCHEMA},
     )
@@ -100,6 +103,8 @@ class Partner(BenefitsModel, table=True):
     categories: list[str] = Field(default_factory=list, sa_column=_strings())
     webhook_url: str | None = Field(default=None, sa_column=_str(500, nullable=True))
     fulfilment_url: str | None = Field(default=None, sa_column=_str(500, nullable=True))
+    # Why an operator suspended it (kept until it is activated again).
+    status_reason: str | None = Field(default=None, sa_column=_str(500, nullable=True))
     created_at: datetime = Field(sa_column=_tz())
     updated_at: datetime = Field(sa_column=_tz())
     # Bumped by every change: events carry it so consumers ignore an older status than they hold.

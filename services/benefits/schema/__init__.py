@@ -12,10 +12,13 @@ from strawberry.tools import merge_types
 from shared.federation import build_schema
 
 from services.benefits.schema import types
+from services.benefits.schema.credentials import CredentialMutations
 from services.benefits.schema.health import HealthQueries
+from services.benefits.schema.partners import PartnerMutations, PartnerQueries
+from services.benefits.schema.webhooks import WebhookMutations
 
-QUERIES: tuple[type, ...] = (HealthQueries,)
-MUTATIONS: tuple[type, ...] = ()
+QUERIES: tuple[type, ...] = (HealthQueries, PartnerQueries)
+MUTATIONS: tuple[type, ...] = (PartnerMutations, CredentialMutations, WebhookMutations)
 
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS) if MUTATIONS else None

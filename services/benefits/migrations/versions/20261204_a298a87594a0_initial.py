@@ -62,12 +62,13 @@ def upgrade() -> None:
     sa.Column('categories', postgresql.ARRAY(sa.String(length=50)), server_default='{}', nullable=False),
     sa.Column('webhook_url', sa.String(length=500), nullable=True),
     sa.Column('fulfilment_url', sa.String(length=500), nullable=True),
+    sa.Column('status_reason', sa.String(length=500), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('version', sa.BigInteger(), server_default='1', nullable=False),
     sa.CheckConstraint("currency ~ '^[A-Z]{3}$'", name='ck_partners_currency'),
     sa.CheckConstraint("status IN ('PENDING', 'ACTIVE', 'SUSPENDED')", name='ck_partners_status'),
-    sa.CheckConstraint('cardinality(roles) >= 1', name='ck_partners_roles'),
+    sa.CheckConstraint("cardinality(roles) >= 1 AND roles <@ ARRAY['EARNING', 'REDEMPTION']::varchar[]", name='ck_partners_roles'),
     sa.PrimaryKeyConstraint('id'),
     schema='benefits'
     )

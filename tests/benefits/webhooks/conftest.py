@@ -1,0 +1,3 @@
+"""Fixtures for the webhooks tests."""
+
+from tests.benefits.kit import database  # noqa: F401
