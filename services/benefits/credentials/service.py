@@ -102,7 +102,7 @@ async def revoke_api_key(db: Database, principal: Principal, key_id: uuid.UUID) 
         raise Forbidden("only the key's partner or an operator may revoke it")
 
     async def work(session: AsyncSession) -> ApiKey:
-        row = await store.get(session, key_id)
+        row = await store.lock(session, key_id)
         if row is None:
             raise NotFound("no API key with this id", id=str(key_id))
         access.require_partner_manager(principal, row.partner_id)

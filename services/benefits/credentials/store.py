@@ -33,13 +33,16 @@ async def count_active(session: AsyncSession, partner_id: uuid.UUID) -> int:
     return (await session.exec(statement)).scalar_one()  # type: ignore[call-overload]
 
 
-async def get(session: AsyncSession, key_id: uuid.UUID) -> ApiKey | None:
-    row = (await session.exec(sa.select(API_KEYS).where(API_KEYS.c.id == key_id))).first()  # type: ignore[call-overload]
+async def lock(session: AsyncSession, key_id: uuid.UUID) -> ApiKey | None:
+    """The key, locked until the transaction ends (so a revocation reads the latest state)."""
+    statement = sa.select(API_KEYS).where(API_KEYS.c.id == key_id).with_for_update()
+    row = (await session.exec(statement)).first()  # type: ignore[call-overload]
     return _row(row._mapping) if row is not None else None
 
 
 async def revoke(session: AsyncSession, key_id: uuid.UUID, by: str) -> ApiKey | None:
-    """Revokes an active key; None if it was revoked already (the first revocation is kept)."""
+    """Revokes an active key; None if it was revoked already (the first revocation is kept). The
+    caller holds the key's lock."""
     statement = (
         sa.update(API_KEYS)
         .where(API_KEYS.c.id == key_id, API_KEYS.c.revoked_at.is_(None))
