@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from shared.auth.principals import Principal, PrincipalKind, require_authenticated
 from shared.auth.tokens import mint_token
 from shared.database import Database
+from shared.ids import new_id
 from shared.errors import Forbidden, LimitExceeded, NotFound, Unauthenticated
 
 from services.benefits import access
@@ -82,7 +83,7 @@ async def issue_api_key(db: Database, principal: Principal, partner_id: uuid.UUI
         return await store.insert_key(
             session,
             {
-                "id": uuid.uuid4(),
+                "id": new_id(),
                 "partner_id": partner_id,
                 "prefix": key.prefix,
                 "secret_hash": rules.hash_secret(key.prefix, key.secret),

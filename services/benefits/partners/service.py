@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.auth.principals import Principal, require_authenticated, require_partner
 from shared.database import Database
+from shared.ids import new_id
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.pagination import Page, PageRequest, paginate
 from shared.settings import get_settings
@@ -73,7 +74,7 @@ async def publish_status(session: AsyncSession, row: Partner) -> None:
 def _clean_draft(draft: PartnerDraft) -> dict[str, Any]:
     production = _production()
     return {
-        "id": rules.clean_partner_id(draft.id) or uuid.uuid4(),
+        "id": rules.clean_partner_id(draft.id) or new_id(),
         "name": rules.clean_text(draft.name, "name", max_length=rules.MAX_NAME),
         "brand": rules.clean_text(draft.brand, "brand", max_length=rules.MAX_NAME),
         "roles": [r.value for r in rules.clean_roles(draft.roles)],

@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from shared.auth.principals import Principal, require_authenticated
 from shared.crypto import CryptoError, field_aad, unwrap_data_key, wrap_data_key
 from shared.database import Database
+from shared.ids import new_id
 from shared.errors import Conflict, NotFound
 from shared.events import Event
 from shared.pagination import Page, PageRequest, paginate
@@ -55,7 +56,7 @@ async def rotate_webhook_secret(db: Database, principal: Principal, partner_id: 
     without missing a delivery; the first call just makes the first secret."""
     access.require_partner_manager(principal, partner_id)
     overlap = timedelta(seconds=get_benefits_settings().webhook_secret_overlap_seconds)
-    raw, secret_id = rules.new_secret(), uuid.uuid4()
+    raw, secret_id = rules.new_secret(), new_id()
 
     async def work(session: AsyncSession) -> tuple[WebhookSecret, datetime | None]:
         if await partners_store.lock(session, partner_id) is None:  # rotations of one partner take turns
@@ -146,7 +147,7 @@ async def fan_out(db: Database, events: Sequence[Event]) -> Mapping[uuid.UUID, s
     async def work(session: AsyncSession) -> int:
         known = await partners_store.existing_ids(session, [p for ids in wanted.values() for p in ids])
         rows = [
-            {"id": uuid.uuid4(), "event_id": event.id, "partner_id": partner_id, "event_type": event.type,
+            {"id": new_id(), "event_id": event.id, "partner_id": partner_id, "event_type": event.type,
              "payload": rules.envelope(event)}
             for event in events
             for partner_id in wanted[event.id]
