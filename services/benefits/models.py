@@ -83,10 +83,7 @@ class Partner(BenefitsModel, table=True):
     __tablename__ = "partners"
     __table_args__ = (
         _in("status", PARTNER_STATUSES, "ck_partners_status"),
-        sa.CheckConstraint(
-            f"cardinality(roles) >= 1 AND roles <@ ARRAY[{', '.join(repr(r) for r in PARTNER_ROLES)}]::varchar[]",
-            name="ck_partners_roles",
-        ),
+        sa.CheckConstraint(f"cardinality(roles) >= 1 AND roles <@ ARRAY{list(PARTNER_ROLES)}::varchar[]", name="ck_partners_roles"),
         sa.CheckConstraint("currency ~ '^[A-Z]{3}$'", name="ck_partners_currency"),
         {"schema": SCHEMA},
     )

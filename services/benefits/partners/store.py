@@ -103,8 +103,9 @@ async def existing_ids(session: AsyncSession, ids: Iterable[uuid.UUID]) -> set[u
 def redeemable_condition(partner_id: sa.ColumnElement[uuid.UUID]) -> sa.ColumnElement[bool]:
     """SQL true while the partner `partner_id` may be redeemed at (ACTIVE, with the REDEMPTION role),
     for other concepts' queries to embed (a catalogue filtered to what can be redeemed now)."""
+    partner = PARTNERS.alias("redeemable_partner")  # its own name: the outer query may read partners too
     return sa.exists().where(
-        PARTNERS.c.id == partner_id,
-        PARTNERS.c.status == PartnerStatus.ACTIVE.value,
-        sa.literal(PartnerRole.REDEMPTION.value) == sa.any_(PARTNERS.c.roles),
+        partner.c.id == partner_id,
+        partner.c.status == PartnerStatus.ACTIVE.value,
+        sa.literal(PartnerRole.REDEMPTION.value) == sa.any_(partner.c.roles),
     )

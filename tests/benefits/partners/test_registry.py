@@ -161,3 +161,16 @@ async def test_listing_filters_and_pages(database: Database) -> None:
     for bad in ({"first": 0}, {"first": 101}, {"after": "not-a-cursor"}):
         with pytest.raises(InvalidInput):
             await service.list_partners(database, OPERATOR, **bad)  # type: ignore[arg-type]
+
+
+async def test_other_concepts_can_filter_by_redeemable_partners_in_their_own_sql(database: Database) -> None:
+    from sqlalchemy import select
+
+    from services.benefits.partners.store import PARTNERS, redeemable_condition
+
+    both = await register(database)
+    await register(database, roles=["EARNING"])
+    await register(database, active=False)
+    async with database.engine.connect() as connection:
+        ids = (await connection.execute(select(PARTNERS.c.id).where(redeemable_condition(PARTNERS.c.id)))).scalars().all()
+    assert ids == [both.id]
