@@ -40,7 +40,7 @@ class DeliveryView:
     status: DeliveryStatus
     attempt_count: int  # since it was last (re)queued
     attempts: tuple[WebhookAttempt, ...]  # every attempt logged, oldest first (the newest 50)
-    body: str  # the JSON sent (key order may differ between attempts; the signature covers each)
+    body: str  # the JSON sent (the same bytes on every attempt; each attempt is signed afresh)
     created_at: datetime
     next_attempt_at: datetime | None
     delivered_at: datetime | None
