@@ -65,6 +65,7 @@ class Service:
 SERVICES: tuple[Service, ...] = (
     Service("members"),
     Service("points"),
+    Service("benefits"),
 )
 
 

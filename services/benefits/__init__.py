@@ -1,1 +1,1 @@
-"""The benefits service: partners, their benefits, code pools, delivery and write-off."""
+"""The benefits service: the partner registry, the catalogue, budgets, code pools, delivery and write-off."""

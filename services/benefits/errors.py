@@ -12,7 +12,14 @@ from typing import Any
 
 from shared.errors import DomainError, Unauthenticated
 
-__all__ = ["DeliveryUnknown", "PartnerRefused", "SignatureRejected"]
+__all__ = ["DeliveryUnknown", "NotAvailable", "PartnerRefused", "RateLimited", "SignatureRejected"]
+
+
+class NotAvailable(DomainError):
+    """Exists, but cannot be had now (a partner that is not active, a benefit out of its window);
+    `extensions["reason"]` says why."""
+
+    code = "NOT_AVAILABLE"
 
 
 class PartnerRefused(DomainError):
@@ -29,6 +36,12 @@ class DeliveryUnknown(DomainError):
     """Whether the partner delivered is not known yet: retry with the same idempotency key."""
 
     code = "DELIVERY_UNKNOWN"
+
+
+class RateLimited(DomainError):
+    """Too many attempts (failed credential exchanges, say); `extensions["retryAfter"]` is in seconds."""
+
+    code = "RATE_LIMITED"
 
 
 class SignatureRejected(Unauthenticated):

@@ -11,10 +11,9 @@ from shared.events.dispatcher import (
     dispatch_once,
     events_url,
     outbox_dispatcher,
-    purge_delivered,
-    requeue_dead,
 )
 from shared.events.event import Event
+from shared.events.maintenance import purge_delivered, requeue_dead
 from shared.events.inbox import Handler, Outcome, consume, event_route
 from shared.events.outbox import EventSubscriptions, publish
 from shared.events.tables import DEAD, DELIVERED, PENDING, OutboxTables, inbox_table, outbox_tables

@@ -8,6 +8,10 @@ One round (`dispatch_once`) does three things, and never holds a transaction acr
    with jitter) or dead after the last attempt - but only while the lease is still ours.
 A crash between 2 and 3 leaves the lease to expire and the event is sent again; the subscriber's
 inbox drops the duplicate. Consumers must not rely on order: retries overtake one another.
+
+A subscriber may also live in the producing process itself (`local`): its batches are handed to
+an async function instead of POSTed, with the same leases, retries and dead letters. The function
+must be idempotent by event id (a crash between handing over and recording repeats it).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -27,6 +31,8 @@ from sqlalchemy import Interval, bindparam, func, or_, select, update
 from shared.auth.tokens import service_token
 from shared.database import Database
 from shared.events.event import Event
+from shared.events.local import LocalSubscriber, hand_over
+from shared.events.maintenance import purge_delivered
 from shared.events.outbox import register_waker, unregister_waker
 from shared.events.tables import DEAD, DELIVERED, PENDING, OutboxTables
 from shared.http import get_http_client
@@ -101,16 +107,23 @@ async def dispatch_once(
     retry: RetryPolicy | None = None,
     lease_seconds: float | None = None,
     limit: int | None = None,
+    local: Mapping[str, LocalSubscriber] | None = None,
+    subscribers: Collection[str] | None = None,
 ) -> DispatchResult:
-    """Claims up to `limit` due deliveries, sends them, records the outcomes."""
+    """Claims up to `limit` due deliveries (of `subscribers` only, if given), sends them (or hands
+    them to the `local` subscriber of that name), records the outcomes."""
     settings = settings or get_settings()
     retry = retry or RetryPolicy()
     lease = timedelta(seconds=lease_seconds if lease_seconds is not None else default_lease_seconds(settings))
-    claimed = await claim(db, tables, limit=limit or settings.outbox_batch_size, lease=lease)
+    claimed = await claim(
+        db, tables, limit=limit or settings.outbox_batch_size, lease=lease, subscribers=subscribers
+    )
     result = DispatchResult(claimed=len(claimed))
     if not claimed:
         return result
-    client = client or get_http_client(settings)
+    local = local or {}
+    if client is None and any(row.subscriber not in local for row in claimed):
+        client = get_http_client(settings)
     by_subscriber: dict[str, list[Claimed]] = {}
     for row in claimed:
         by_subscriber.setdefault(row.subscriber, []).append(row)
@@ -121,7 +134,7 @@ async def dispatch_once(
     ]
     # Every batch finishes (and records) before an error of one is raised: no orphaned sends.
     outcomes = await asyncio.gather(
-        *(_deliver(db, service_name, tables, batch, settings, client, retry) for batch in batches),
+        *(_deliver(db, service_name, tables, batch, settings, client, retry, local) for batch in batches),
         return_exceptions=True,
     )
     for outcome in outcomes:
@@ -131,15 +144,24 @@ async def dispatch_once(
     return result
 
 
-async def claim(db: Database, tables: OutboxTables, *, limit: int, lease: timedelta) -> list[Claimed]:
+async def claim(
+    db: Database,
+    tables: OutboxTables,
+    *,
+    limit: int,
+    lease: timedelta,
+    subscribers: Collection[str] | None = None,
+) -> list[Claimed]:
     d, e = tables.deliveries, tables.events
     now = func.now()
+    only = [d.c.subscriber.in_(list(subscribers))] if subscribers is not None else []
     due = (
         select(d.c.event_id, d.c.subscriber)
         .where(
             d.c.status == PENDING,
             d.c.next_attempt_at <= now,
             or_(d.c.leased_until.is_(None), d.c.leased_until <= now),
+            *only,
         )
         .order_by(d.c.next_attempt_at, d.c.event_id)
         .limit(limit)
@@ -192,10 +214,16 @@ async def _deliver(
     tables: OutboxTables,
     batch: list[Claimed],
     settings: Settings,
-    client: httpx.AsyncClient,
+    client: httpx.AsyncClient | None,
     retry: RetryPolicy,
+    local: Mapping[str, LocalSubscriber],
 ) -> DispatchResult:
-    errors = await send_batch(service_name, batch, settings, client)
+    take = local.get(batch[0].subscriber)
+    if take is not None:
+        errors = await hand_over(take, db, batch)
+    else:
+        assert client is not None  # made whenever a batch goes over HTTP
+        errors = await send_batch(service_name, batch, settings, client)
     return await record_outcome(db, tables, batch, errors, retry, settings)
 
 
@@ -301,36 +329,6 @@ async def record_outcome(
     return result
 
 
-async def requeue_dead(db: Database, tables: OutboxTables, *, subscriber: str | None = None) -> int:
-    """Gives dead deliveries (of one subscriber, or all) a fresh set of attempts; returns how many.
-    For operators, once the cause (a bug, a long outage) is fixed."""
-    d = tables.deliveries
-    statement = (
-        update(d)
-        .where(d.c.status == DEAD, *([d.c.subscriber == subscriber] if subscriber else []))
-        .values(status=PENDING, attempts=0, next_attempt_at=func.now(), leased_until=None)
-    )
-    async with db.engine.begin() as connection:
-        return (await connection.execute(statement)).rowcount
-
-
-async def purge_delivered(db: Database, tables: OutboxTables, *, older_than: timedelta, limit: int = 5000) -> int:
-    """Deletes events that every subscriber received more than `older_than` ago (their delivery rows
-    go with them); events with a pending or dead delivery stay, whatever their age. At most `limit`
-    per call, oldest first, so one call never holds a long transaction; returns how many went."""
-    e, d = tables.events, tables.deliveries
-    cutoff = func.now() - bindparam("age", type_=Interval)
-    unfinished = select(d.c.event_id).where(
-        d.c.event_id == e.c.id, or_(d.c.status != DELIVERED, d.c.delivered_at >= cutoff)
-    )
-    doomed = (
-        select(e.c.id).where(e.c.occurred_at < cutoff, ~unfinished.exists()).order_by(e.c.id).limit(limit)
-    )
-    statement = e.delete().where(e.c.id.in_(doomed.scalar_subquery()))
-    async with db.engine.begin() as connection:
-        return (await connection.execute(statement, {"age": older_than})).rowcount
-
-
 def outbox_dispatcher(
     service_name: str,
     tables: OutboxTables,
@@ -339,9 +337,11 @@ def outbox_dispatcher(
     client: httpx.AsyncClient | None = None,
     retry: RetryPolicy | None = None,
     lease_seconds: float | None = None,
+    local: Mapping[str, LocalSubscriber] | None = None,
 ) -> Callable[[Database], Awaitable[None]]:
     """A background loop for `create_subgraph_app(background=[...])`: dispatches until cancelled,
-    woken at once by commits in this process that publish, else every poll interval."""
+    woken at once by commits in this process that publish, else every poll interval. `local`:
+    subscribers served in this process (see `dispatch_once`)."""
 
     async def run(db: Database) -> None:
         waker = asyncio.Event()
@@ -359,7 +359,7 @@ def outbox_dispatcher(
                 try:
                     result = await dispatch_once(
                         db, service_name, tables,
-                        settings=current, client=client, retry=retry, lease_seconds=lease_seconds,
+                        settings=current, client=client, retry=retry, lease_seconds=lease_seconds, local=local,
                     )
                     failures = 0
                 except Exception:  # the database or the network hiccuped; keep the loop alive

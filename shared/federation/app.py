@@ -71,8 +71,12 @@ def create_subgraph_app(
     service: str,
     schema: SubgraphSchema,
     routes: Sequence[BaseRoute] = (),
+    public_routes: Sequence[BaseRoute] = (),
     background: Sequence[BackgroundLoop] = (),
 ) -> Starlette:
+    """`routes` are authenticated by the middleware like /graphql (a bad bearer token is a 401, no
+    token is the anonymous principal); `public_routes` authenticate their callers themselves (an
+    OAuth token endpoint takes HTTP Basic credentials, say) and get the anonymous principal."""
     settings = get_settings()
     if not logging.getLogger().handlers:  # started by uvicorn rather than our CLI
         configure_logging()
@@ -114,6 +118,7 @@ def create_subgraph_app(
             Route("/health", health),
             Route("/ready", ready),
             *routes,
+            *public_routes,
         ],
         lifespan=lifespan,
     )

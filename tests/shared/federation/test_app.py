@@ -140,3 +140,30 @@ async def test_health_and_ready(client: httpx.AsyncClient) -> None:
 async def test_queries_via_get(client: httpx.AsyncClient) -> None:
     response = await client.get("/graphql", params={"query": "{ hello }"})
     assert response.json()["data"]["hello"].startswith("hello anonymous")
+
+
+async def test_public_routes_see_their_own_authorization_header_and_routes_are_authenticated(database_url: str) -> None:
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    async def echo(request: Request) -> JSONResponse:
+        principal = request.state.principal
+        return JSONResponse({"kind": principal.kind.value, "authorization": request.headers.get("authorization")})
+
+    app = create_subgraph_app(
+        service="members",
+        schema=build_schema(query=Query),
+        routes=[Route("/private", echo, methods=["POST"])],
+        public_routes=[Route("/token", echo, methods=["POST"])],
+    )
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://subgraph") as client:
+            basic = {"authorization": "Basic dXNlcjpwYXNz"}
+            public = await client.post("/token", headers=basic)
+            assert public.status_code == 200
+            assert public.json() == {"kind": "anonymous", "authorization": "Basic dXNlcjpwYXNz"}
+            assert (await client.post("/private", headers=basic)).status_code == 401
+            token = mint_token("staff", "ops-1", roles=["operator"])
+            signed_in = await client.post("/private", headers={"authorization": f"Bearer {token}"})
+            assert signed_in.json()["kind"] == "staff"

@@ -1,0 +1,54 @@
+"""Settings of the benefits service (environment variables prefixed `ABG_BENEFITS_`)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class BenefitsSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ABG_BENEFITS_", extra="ignore")
+
+    # Services that receive benefits' events (partner status changes, alerts), comma-separated.
+    event_subscribers: str = "points"
+    # Partner bearer tokens exchanged for an API key live this long.
+    partner_token_ttl_seconds: int = Field(900, ge=60, le=86400)
+    # Unrevoked API keys a partner may hold at once (rotation needs two).
+    max_api_keys_per_partner: int = Field(10, ge=2)
+    # Failed key exchanges per key prefix within the window before that prefix is refused for the
+    # rest of it (in memory, per process).
+    api_key_failure_limit: int = Field(10, ge=1)
+    api_key_failure_window_seconds: float = Field(300.0, gt=0)
+    # A reservation (a redemption in flight) gives its code, stock and budget back after this.
+    reservation_ttl_seconds: int = Field(900, ge=10, le=86400)
+    # A write-off may be undone by the same partner within this window.
+    write_off_undo_seconds: int = Field(900, ge=0)
+    # A rotated webhook secret keeps signing for this long beside the new one.
+    webhook_secret_overlap_seconds: int = Field(86400, ge=0)
+    # Partners' webhooks: attempts before a delivery is marked failed (it can be redelivered on demand).
+    webhook_max_attempts: int = Field(12, ge=1)
+    webhook_timeout_seconds: float = Field(5.0, gt=0)
+    # Backoff between attempts: doubling from the base (with jitter), capped.
+    webhook_retry_base_seconds: float = Field(10.0, ge=0)
+    webhook_retry_max_seconds: float = Field(3600.0, ge=0)
+    # Deliveries one round of the webhook loop leases (and sends concurrently).
+    webhook_batch_size: int = Field(50, ge=1)
+    # Codes in one GraphQL upload call (the bulk HTTP path takes more, streamed).
+    max_codes_per_call: int = Field(10_000, ge=1)
+    # Background loops (reservation expiry, webhook delivery); 0 turns them off.
+    job_interval_seconds: float = Field(5.0, ge=0)
+
+    @property
+    def subscribers(self) -> tuple[str, ...]:
+        return tuple(name.strip() for name in self.event_subscribers.split(",") if name.strip())
+
+
+@lru_cache
+def get_benefits_settings() -> BenefitsSettings:
+    return BenefitsSettings()
+
+
+def reset_benefits_settings_cache() -> None:
+    get_benefits_settings.cache_clear()

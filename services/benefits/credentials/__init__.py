@@ -1,0 +1,1 @@
+"""Partner credentials: API keys and the bearer tokens they are exchanged for."""

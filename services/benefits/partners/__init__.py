@@ -1,0 +1,1 @@
+"""The partner registry: partners, their status, roles and public face."""

@@ -1,0 +1,26 @@
+"""The benefits subgraph: one GraphQL layer, thin over the concept packages' service layers.
+
+Each concept contributes its root fields in its own module (`partners`, `catalogue`, `codes`,
+`webhooks`, …) as a `Queries` and a `Mutations` class; they are merged here into `Query` and
+`Mutation`. The entity types (`Partner`, `Benefit`, the `Member` stub) live in `types`.
+"""
+
+from __future__ import annotations
+
+from strawberry.tools import merge_types
+
+from shared.federation import build_schema
+
+from services.benefits.schema import types
+from services.benefits.schema.credentials import CredentialMutations
+from services.benefits.schema.health import HealthQueries
+from services.benefits.schema.partners import PartnerMutations, PartnerQueries
+from services.benefits.schema.webhooks import WebhookMutations
+
+QUERIES: tuple[type, ...] = (HealthQueries, PartnerQueries)
+MUTATIONS: tuple[type, ...] = (PartnerMutations, CredentialMutations, WebhookMutations)
+
+Query = merge_types("Query", QUERIES)
+Mutation = merge_types("Mutation", MUTATIONS) if MUTATIONS else None
+
+schema = build_schema(query=Query, mutation=Mutation, types=types.ENTITY_TYPES)

@@ -1,0 +1,55 @@
+"""Demo data (only into an empty partners table): the alliance's demo partners.
+
+Their ids are points' demo ids — uuid5 of `abg:partner:<slug>` in the URL namespace — so a lot's
+issuer in points is a partner here. Each is registered ACTIVE, and its status is published like
+any registration, so subscribers (points) learn the registry's view of it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from shared.database import Database
+
+from services.benefits.partners import store as partners_store
+from services.benefits.partners.rules import PartnerRole, PartnerStatus
+from services.benefits.partners.service import publish_status
+
+EARN, REDEEM = PartnerRole.EARNING.value, PartnerRole.REDEMPTION.value
+DEMO_VIDEO_PLATFORM = "http://127.0.0.1:4010"
+
+# slug, name, roles, categories, fulfilment endpoint
+DEMO_PARTNERS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...], str | None], ...] = (
+    ("sunrise-coffee", "Sunrise Coffee", (EARN,), ("coffee", "dining"), None),
+    ("metro-mart", "Metro Mart", (EARN, REDEEM), ("groceries", "shopping"), None),
+    ("skyline-air", "Skyline Air", (EARN, REDEEM), ("travel",), None),
+    ("streambox", "StreamBox Video", (EARN, REDEEM), ("video", "entertainment"), DEMO_VIDEO_PLATFORM),
+)
+
+
+def demo_partner_id(slug: str) -> uuid.UUID:
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"abg:partner:{slug}")
+
+
+async def seed_demo(db: Database) -> list[uuid.UUID]:
+    """Registers the demo partners unless some partner is registered; returns their ids."""
+
+    async def work(session: AsyncSession) -> list[uuid.UUID]:
+        if await partners_store.any_partner(session):
+            return []
+        created = []
+        for slug, name, roles, categories, fulfilment in DEMO_PARTNERS:
+            values: dict[str, Any] = {
+                "id": demo_partner_id(slug), "name": name, "brand": name, "status": PartnerStatus.ACTIVE.value,
+                "roles": list(roles), "currency": "CNY", "categories": list(categories), "fulfilment_url": fulfilment,
+            }
+            row = await partners_store.insert_partner(session, values)
+            if row is not None:
+                await publish_status(session, row)
+                created.append(row.id)
+        return created
+
+    return await db.run_transaction(work)

@@ -1,0 +1,46 @@
+"""The demo partners: points' demo partners, with the same ids, names and currency."""
+
+from __future__ import annotations
+
+from shared.database import Database
+
+from services.benefits import seed
+from services.benefits.events import PARTNER_STATUS_CHANGED
+from services.benefits.partners import service
+from services.benefits.partners.rules import PartnerRole, PartnerStatus
+from services.points.seed import DEMO_PARTNERS as POINTS_DEMO_PARTNERS
+from services.points.seed import demo_partner_id as points_demo_id
+from tests.benefits.kit import OPERATOR, published, register
+
+
+async def test_the_demo_partners_are_points_demo_partners(database: Database) -> None:
+    created = await seed.seed_demo(database)
+    assert created == [points_demo_id(slug) for slug, *_ in POINTS_DEMO_PARTNERS]
+    views = {v.id: v for v in await service.load_partners(database, OPERATOR, created)}  # type: ignore[union-attr]
+    for slug, name, currency, *_ in POINTS_DEMO_PARTNERS:
+        view = views[points_demo_id(slug)]
+        assert (view.name, view.currency, view.status) == (name, currency, PartnerStatus.ACTIVE)
+        assert PartnerRole.EARNING in (view.roles or ())
+        assert (PartnerRole.REDEMPTION in (view.roles or ())) == (slug != "sunrise-coffee")
+    assert views[points_demo_id("streambox")].fulfilment_url == "http://127.0.0.1:4010"
+    events = await published(database, PARTNER_STATUS_CHANGED)
+    assert sorted(e["partnerId"] for e in events) == sorted(str(i) for i in created)
+    assert all(e["status"] == "ACTIVE" and e["_subscribers"] == ["points"] for e in events)
+
+
+async def test_seeding_again_or_over_existing_partners_does_nothing(database: Database) -> None:
+    assert len(await seed.seed_demo(database)) == 4
+    assert await seed.seed_demo(database) == []
+
+
+async def test_no_demo_partners_once_someone_is_registered(database: Database) -> None:
+    await register(database)
+    assert await seed.seed_demo(database) == []
+
+
+async def test_the_runner_seeds_benefits_with_the_other_services(db: str) -> None:
+    from shared.runner import seed_all
+
+    seeded = await seed_all(db)
+    assert seeded["benefits"] == [points_demo_id(slug) for slug, *_ in POINTS_DEMO_PARTNERS]
+    assert seeded["points"] == seeded["benefits"]
