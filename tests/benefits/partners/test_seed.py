@@ -39,7 +39,7 @@ async def test_no_demo_partners_once_someone_is_registered(database: Database) -
 
 
 async def test_the_runner_seeds_benefits_with_the_other_services(db: str) -> None:
-    from shared.runner import seed_all
+    from abg.seed import seed_all
 
     seeded = await seed_all(db)
     assert seeded["benefits"] == [points_demo_id(slug) for slug, *_ in POINTS_DEMO_PARTNERS]
