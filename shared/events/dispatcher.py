@@ -30,7 +30,7 @@ from sqlalchemy import Interval, bindparam, func, or_, select, update
 
 from shared.auth.tokens import service_token
 from shared.database import Database
-from shared.events.event import Event
+from shared.events.event import Claimed, Event
 from shared.events.local import LocalSubscriber, hand_over
 from shared.events.maintenance import purge_delivered
 from shared.events.outbox import register_waker, unregister_waker
@@ -71,16 +71,6 @@ class DispatchResult:
         self.delivered += other.delivered
         self.retried += other.retried
         self.dead += other.dead
-
-
-@dataclass(frozen=True, slots=True)
-class Claimed:
-    """A delivery this dispatcher holds the lease of."""
-
-    event: Event
-    subscriber: str
-    attempts: int
-    leased_until: datetime
 
 
 def default_lease_seconds(settings: Settings) -> float:

@@ -53,3 +53,13 @@ class Event:
         if not isinstance(producer, str) or not producer or len(producer) > MAX_SERVICE_NAME_LENGTH:
             raise InvalidInput("event producer must be a service name", field="producer", eventId=str(event_id))
         return cls(id=event_id, type=type_, payload=payload, occurred_at=occurred_at, producer=producer)
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A delivery a dispatcher holds the lease of."""
+
+    event: Event
+    subscriber: str
+    attempts: int
+    leased_until: datetime

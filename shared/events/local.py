@@ -6,13 +6,9 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING
 
 from shared.database import Database
-from shared.events.event import Event
-
-if TYPE_CHECKING:
-    from shared.events.dispatcher import Claimed
+from shared.events.event import Claimed, Event
 
 log = logging.getLogger("abg.events")
 
