@@ -1,0 +1,1 @@
+"""Voucher and activation codes: generating our own, and taking in partners' uploads."""
