@@ -26,6 +26,15 @@ class BenefitsSettings(BaseSettings):
     webhook_timeout_seconds: float = Field(5.0, gt=0)
     # Codes in one GraphQL upload call (the bulk HTTP path takes more, streamed).
     max_codes_per_call: int = Field(10_000, ge=1)
+    # The bulk HTTP upload: codes and bytes in one upload, codes per INSERT, refused lines kept.
+    max_codes_per_upload: int = Field(1_000_000, ge=1)
+    max_upload_bytes: int = Field(64 * 1024 * 1024, ge=1024)
+    code_batch_size: int = Field(1000, ge=1, le=10_000)
+    upload_errors_kept: int = Field(100, ge=0, le=10_000)
+    # Codes one generateCodes call may make.
+    max_generated_codes: int = Field(100_000, ge=1)
+    # Rows the expiry job handles per transaction.
+    job_batch_size: int = Field(500, ge=1)
     # Background loops (reservation expiry, webhook delivery); 0 turns them off.
     job_interval_seconds: float = Field(5.0, ge=0)
 

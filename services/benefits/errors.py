@@ -12,7 +12,47 @@ from typing import Any
 
 from shared.errors import DomainError, Unauthenticated
 
-__all__ = ["DeliveryUnknown", "PartnerRefused", "SignatureRejected"]
+__all__ = [
+    "AlreadyUsed",
+    "DeliveryUnknown",
+    "Expired",
+    "NotAvailable",
+    "NotYours",
+    "OutOfStock",
+    "PartnerRefused",
+    "SignatureRejected",
+]
+
+
+class AlreadyUsed(DomainError):
+    """The code was already written off (or, for a refund, used before it could be voided)."""
+
+    code = "ALREADY_USED"
+
+
+class Expired(DomainError):
+    """The code's validity has ended."""
+
+    code = "EXPIRED"
+
+
+class NotAvailable(DomainError):
+    """The benefit cannot be redeemed now (not ACTIVE, or outside its availability window)."""
+
+    code = "NOT_AVAILABLE"
+
+
+class NotYours(DomainError):
+    """No code of the caller's benefits matches. Said the same way whether the code belongs to
+    another partner or does not exist at all, so a partner cannot probe other pools."""
+
+    code = "NOT_YOURS"
+
+
+class OutOfStock(DomainError):
+    """No code is available (or the benefit's stock is taken)."""
+
+    code = "OUT_OF_STOCK"
 
 
 class PartnerRefused(DomainError):

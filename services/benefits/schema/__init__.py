@@ -12,10 +12,13 @@ from strawberry.tools import merge_types
 from shared.federation import build_schema
 
 from services.benefits.schema import types
+from services.benefits.schema.codes import CodeMutations, CodeQueries
 from services.benefits.schema.health import HealthQueries
+from services.benefits.schema.reservations import ReservationMutations, ReservationQueries
+from services.benefits.schema.writeoffs import WriteOffMutations, WriteOffQueries
 
-QUERIES: tuple[type, ...] = (HealthQueries,)
-MUTATIONS: tuple[type, ...] = ()
+QUERIES: tuple[type, ...] = (HealthQueries, CodeQueries, ReservationQueries, WriteOffQueries)
+MUTATIONS: tuple[type, ...] = (CodeMutations, ReservationMutations, WriteOffMutations)
 
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS) if MUTATIONS else None

@@ -15,5 +15,37 @@ import strawberry
 # --- catalogue and budgets (schema/catalogue.py) -------------------------------------------------------
 
 # --- codes, reservations, write-offs (schema/codes.py) -------------------------------------------------
+# Fields added to the entities as mixins (Benefit.stock/codes, Member.codes, Partner.writeOffs/codeUsage).
+from services.benefits.schema.codes_types import BenefitCodeFields, MemberCodeFields, PartnerCodeFields  # noqa: E402
 
-ENTITY_TYPES: list[type] = []
+# --- the entities: each concept's fields mixed in ---------------------------------------------------------
+
+
+@strawberry.federation.type(keys=["id"], description="An alliance partner (brand or platform).")
+class Partner(PartnerCodeFields):
+    id: strawberry.ID
+
+    @classmethod
+    async def resolve_reference(cls, id: strawberry.ID) -> Partner:
+        return cls(id=id)
+
+
+@strawberry.federation.type(keys=["id"], description="Something a member can redeem points for, owned by one partner.")
+class Benefit(BenefitCodeFields):
+    id: strawberry.ID
+
+    @classmethod
+    async def resolve_reference(cls, id: strawberry.ID) -> Benefit:
+        return cls(id=id)
+
+
+@strawberry.federation.type(keys=["id"], description="An alliance member (owned by the members subgraph).")
+class Member(MemberCodeFields):
+    id: strawberry.ID
+
+    @classmethod
+    async def resolve_reference(cls, id: strawberry.ID) -> Member:
+        return cls(id=id)
+
+
+ENTITY_TYPES: list[type] = [Partner, Benefit, Member]
