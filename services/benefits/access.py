@@ -42,6 +42,7 @@ __all__ = [
     "require_operator",
     "require_partner_manager",
     "require_partner_reader",
+    "require_reservation_reader",
     "require_service",
     "require_writing_partner",
 ]
@@ -110,6 +111,13 @@ def require_member_codes_reader(principal: Principal, member_id: uuid.UUID) -> b
     if principal.is_staff:
         return False
     raise Forbidden("a member's codes are visible only to that member and to staff")
+
+
+def require_reservation_reader(principal: Principal) -> None:
+    """Reservations (codes masked): the alliance services that make them, and staff."""
+    require_authenticated(principal)
+    if not (principal.is_service or principal.is_staff):
+        raise Forbidden("reservations are visible only to alliance services and staff")
 
 
 def require_writing_partner(principal: Principal) -> uuid.UUID:

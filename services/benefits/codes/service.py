@@ -18,7 +18,7 @@ from services.benefits.codes.answers import CodeAnswer, StockAnswer, UsageAnswer
 from services.benefits.models import CODE_STATES
 from shared.auth.principals import Principal
 from shared.database import Database
-from shared.errors import DomainError, Forbidden, InvalidInput, NotFound
+from shared.errors import DomainError, Forbidden, InvalidInput, NotFound, Unauthenticated
 from shared.pagination import Page, PageRequest, paginate
 from shared.timeutil import utcnow
 
@@ -33,7 +33,9 @@ async def stocks(db: Database, principal: Principal, benefit_ids: Sequence[uuid.
     answers: list[StockAnswer | DomainError] = []
     for benefit_id in benefit_ids:
         row = rows.get(benefit_id)
-        if row is None:
+        if principal.is_anonymous:
+            answers.append(Unauthenticated("authentication required: send an Authorization: Bearer <token> header"))
+        elif row is None:
             answers.append(NotFound("no such benefit", benefitId=str(benefit_id)))
         elif not access.may_see_benefit(principal, row.partner_id, row.status):
             answers.append(Forbidden("this benefit is not in the catalogue; only its partner and staff may see it"))
@@ -107,7 +109,8 @@ async def benefit_codes(
         if benefit is None:
             raise NotFound("no such benefit", benefitId=str(benefit_id))
         access.require_code_reader(principal, benefit.partner_id)
-        rows = await store.codes_of_benefit(session, benefit_id, state=state, after=after_id, limit=request.fetch_limit)  # type: ignore[arg-type]
+        rows = await store.codes_of_benefit(session, benefit_id, state=state, after=after_id,  # type: ignore[arg-type]
+                                            limit=request.fetch_limit)
     return paginate([_code(row, None) for row in rows], request, key=lambda c: (c.id,))
 
 

@@ -218,8 +218,7 @@ async def void(db: Database, principal: Principal, *, key: str, now: datetime | 
 
 async def reservations(db: Database, principal: Principal, keys_: Sequence[str]) -> list[ReservationAnswer | None]:
     """Reservations by key, for services and staff (codes masked)."""
-    if not (principal.is_service or principal.is_staff):
-        access.require_service(principal)
+    access.require_reservation_reader(principal)
     async with db.session() as session:
         found = {row.key: ReservationAnswer.of(row) for row in await store.by_keys(session, keys_)}
     return [found.get(key) for key in keys_]

@@ -51,7 +51,8 @@ def _partner(partner_id: uuid.UUID) -> Partner:
     return Partner(id=strawberry.ID(str(partner_id)))
 
 
-@strawberry.enum(description="AVAILABLE → RESERVED (a redemption in flight) → ISSUED (to one member) → USED (written off) / VOIDED (refunded) / EXPIRED; RESERVED → AVAILABLE when released.")
+@strawberry.enum(description="AVAILABLE → RESERVED (a redemption in flight) → ISSUED (to one member) → USED (written off) / "
+                             "VOIDED (refunded) / EXPIRED; RESERVED → AVAILABLE when released.")
 class CodeState(enum.Enum):
     AVAILABLE = "AVAILABLE"
     RESERVED = "RESERVED"
@@ -61,7 +62,8 @@ class CodeState(enum.Enum):
     EXPIRED = "EXPIRED"
 
 
-@strawberry.enum(description="RESERVED until issued to the member or released (by the redemption, or when its time runs out); an issued one is VOIDED by a refund.")
+@strawberry.enum(description="RESERVED until issued to the member or released (by the redemption, or when its time runs "
+                             "out); an issued one is VOIDED by a refund.")
 class ReservationState(enum.Enum):
     RESERVED = "RESERVED"
     ISSUED = "ISSUED"
@@ -76,7 +78,8 @@ class BenefitsJob(enum.Enum):
     ALL = "ALL"
 
 
-@strawberry.type(description="A benefit's stock. For a code pool: its codes by state; for a recharge: its counters (available and total null = unlimited).")
+@strawberry.type(description="A benefit's stock. For a code pool: its codes by state; for a recharge: its counters "
+                             "(available and total null = unlimited).")
 class BenefitStock:
     available: int | None
     reserved: int
@@ -85,8 +88,10 @@ class BenefitStock:
     voided: int
     expired: int
     total: int | None
-    low_stock_threshold: int | None = strawberry.field(description="Below this many available, the owner is alerted (owner and staff only).")
-    low_stock_alerted: bool | None = strawberry.field(description="Whether the alert for the current crossing was sent (owner and staff only).")
+    low_stock_threshold: int | None = strawberry.field(
+        description="Below this many available, the owner is alerted (owner and staff only).")
+    low_stock_alerted: bool | None = strawberry.field(
+        description="Whether the alert for the current crossing was sent (owner and staff only).")
 
     @classmethod
     def of(cls, a: StockAnswer) -> BenefitStock:
@@ -97,12 +102,14 @@ class BenefitStock:
 @strawberry.type(description="A refused line of an upload.")
 class CodeUploadError:
     line: int = strawberry.field(description="1-based, counting empty lines.")
-    reason: str = strawberry.field(description="TOO_LONG, BAD_CHARACTER, DUPLICATE (repeats an earlier line) or ALREADY_EXISTS (already in a code pool).")
+    reason: str = strawberry.field(
+        description="TOO_LONG, BAD_CHARACTER, DUPLICATE (repeats an earlier line) or ALREADY_EXISTS (already in a code pool).")
     message: str
     column: int | None
 
 
-@strawberry.type(description="An upload (or generation) of codes into a benefit's pool. The counts are complete; `errors` holds the first refused lines.")
+@strawberry.type(description="An upload (or generation) of codes into a benefit's pool. The counts are complete; `errors` "
+                             "holds the first refused lines.")
 class CodeUpload:
     id: strawberry.ID
     benefit: BenefitRef
@@ -120,7 +127,8 @@ class CodeUpload:
                                                 for e in a.errors], created_at=a.created_at, created_by=a.created_by)
 
 
-@strawberry.type(description="A voucher or activation code. In clear only for the member who holds it; masked (••••••AB12) for everyone else.")
+@strawberry.type(description="A voucher or activation code. In clear only for the member who holds it; masked (••••••AB12) "
+                             "for everyone else.")
 class Code:
     id: strawberry.ID
     benefit: BenefitRef
@@ -159,7 +167,9 @@ class Reservation:
 
     @classmethod
     def of(cls, a: ReservationAnswer) -> Reservation:
-        return cls(id=strawberry.ID(str(a.id)), key=a.key, benefit=_benefit(a.benefit_id), member=_member(a.member_id),  # type: ignore[arg-type]
+        member = _member(a.member_id)
+        assert member is not None
+        return cls(id=strawberry.ID(str(a.id)), key=a.key, benefit=_benefit(a.benefit_id), member=member,
                    state=ReservationState(a.state), code=a.masked_code, expires_at=a.expires_at,
                    settlement_minor=a.settlement_minor, currency=a.currency, created_at=a.created_at,
                    issued_at=a.issued_at, released_at=a.released_at, delivery_reference=a.delivery_reference)
@@ -176,7 +186,8 @@ class IssuedReservation:
         return cls(reservation=Reservation.of(a.reservation), code=a.code, valid_until=a.valid_until)
 
 
-@strawberry.type(description="A code written off at a partner's store (audit). The code is masked, except in the answer of the write-off itself.")
+@strawberry.type(description="A code written off at a partner's store (audit). The code is masked, except in the answer of "
+                             "the write-off itself.")
 class WriteOff:
     id: strawberry.ID
     code: str
