@@ -12,65 +12,67 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import text
-from sqlalchemy.engine import Row
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-Session = AsyncSession
+from services.benefits import statements
 
 _BENEFIT_COLUMNS = """id, partner_id, kind, delivery, status, title, settlement_minor, currency, validity_days,
     valid_until, available_from, available_until, stock_total, stock_reserved, stock_issued, low_stock_threshold,
     low_stock_alerted, data_key"""
 
 
-async def _all(session: Session, sql: str, **params: Any) -> Sequence[Row[Any]]:
-    return (await session.exec(text(sql), params=params)).all()  # type: ignore[call-overload]
+async def _all(session: AsyncSession, sql: str, **params: Any) -> Sequence[Any]:
+    return await statements.fetch(session, sql, **params)
 
 
-async def _first(session: Session, sql: str, **params: Any) -> Row[Any] | None:
-    return (await session.exec(text(sql), params=params)).first()  # type: ignore[call-overload]
+async def _first(session: AsyncSession, sql: str, **params: Any) -> Any | None:
+    return await statements.fetch_one(session, sql, **params)
 
 
 # --- benefit rows ------------------------------------------------------------------------------------
 
 
-async def benefit(session: Session, benefit_id: uuid.UUID, *, lock: bool = False) -> Row[Any] | None:
+async def benefit(session: AsyncSession, benefit_id: uuid.UUID, *, lock: bool = False) -> Any | None:
     """A benefit's row; `lock` takes it FOR NO KEY UPDATE (which leaves foreign-key checks of new
     codes and reservations free to go on)."""
     suffix = " FOR NO KEY UPDATE" if lock else ""
     return await _first(session, f"SELECT {_BENEFIT_COLUMNS} FROM benefits.benefits WHERE id = :id{suffix}", id=benefit_id)
 
 
-async def benefits(session: Session, benefit_ids: Sequence[uuid.UUID]) -> Sequence[Row[Any]]:
+async def benefits(session: AsyncSession, benefit_ids: Sequence[uuid.UUID]) -> Sequence[Any]:
     return await _all(session, f"SELECT {_BENEFIT_COLUMNS} FROM benefits.benefits WHERE id = ANY(:ids)", ids=list(benefit_ids))
 
 
-async def set_data_key(session: Session, benefit_id: uuid.UUID, wrapped: bytes) -> bytes:
+async def set_data_key(session: AsyncSession, benefit_id: uuid.UUID, wrapped: bytes) -> bytes:
     """Stores `wrapped` as the benefit's data key unless it has one; returns the one it has."""
-    await session.exec(  # type: ignore[call-overload]
-        text("UPDATE benefits.benefits SET data_key = :k WHERE id = :id AND data_key IS NULL"),
-        params={"k": wrapped, "id": benefit_id},
+    await _all(
+        session,
+        "UPDATE benefits.benefits SET data_key = :k WHERE id = :id AND data_key IS NULL",
+        k=wrapped, id=benefit_id,
     )
     row = await _first(session, "SELECT data_key FROM benefits.benefits WHERE id = :id", id=benefit_id)
     assert row is not None and row.data_key is not None
     return bytes(row.data_key)
 
 
-async def data_keys(session: Session, benefit_ids: Sequence[uuid.UUID]) -> list[tuple[uuid.UUID, bytes | None]]:
+async def data_keys(session: AsyncSession, benefit_ids: Sequence[uuid.UUID]) -> list[tuple[uuid.UUID, bytes | None]]:
     rows = await _all(session, "SELECT id, data_key FROM benefits.benefits WHERE id = ANY(:ids)", ids=list(benefit_ids))
     return [(row.id, bytes(row.data_key) if row.data_key is not None else None) for row in rows]
 
 
-async def set_low_stock(session: Session, benefit_id: uuid.UUID, *, threshold: int | None, alerted: bool, now: datetime) -> None:
-    await session.exec(  # type: ignore[call-overload]
-        text("UPDATE benefits.benefits SET low_stock_threshold = :t, low_stock_alerted = :a, updated_at = :now WHERE id = :id"),
-        params={"t": threshold, "a": alerted, "now": now, "id": benefit_id},
+async def set_low_stock(session: AsyncSession, benefit_id: uuid.UUID, *, threshold: int | None, alerted: bool, now: datetime) -> None:
+    await _all(
+        session,
+        "UPDATE benefits.benefits SET low_stock_threshold = :t, low_stock_alerted = :a, updated_at = :now WHERE id = :id",
+        t=threshold, a=alerted, now=now, id=benefit_id,
     )
 
 
-async def set_low_stock_alerted(session: Session, benefit_id: uuid.UUID, alerted: bool) -> None:
-    await session.exec(  # type: ignore[call-overload]
-        text("UPDATE benefits.benefits SET low_stock_alerted = :a WHERE id = :id"), params={"a": alerted, "id": benefit_id}
+async def set_low_stock_alerted(session: AsyncSession, benefit_id: uuid.UUID, alerted: bool) -> None:
+    await _all(
+        session,
+        "UPDATE benefits.benefits SET low_stock_alerted = :a WHERE id = :id",
+        a=alerted, id=benefit_id,
     )
 
 
@@ -78,7 +80,7 @@ async def set_low_stock_alerted(session: Session, benefit_id: uuid.UUID, alerted
 
 
 async def claim_upload(
-    session: Session, *, upload_id: uuid.UUID, benefit_id: uuid.UUID, key: str, created_by: str, now: datetime
+    session: AsyncSession, *, upload_id: uuid.UUID, benefit_id: uuid.UUID, key: str, created_by: str, now: datetime
 ) -> bool:
     """Claims (benefit, key) for a new upload; False when an upload already has that key (a
     concurrent one with the same key waits here until the first commits or rolls back)."""
@@ -91,26 +93,27 @@ async def claim_upload(
     return row is not None
 
 
-async def upload_by_key(session: Session, benefit_id: uuid.UUID, key: str) -> Row[Any] | None:
+async def upload_by_key(session: AsyncSession, benefit_id: uuid.UUID, key: str) -> Any | None:
     return await _first(session, "SELECT * FROM benefits.code_uploads WHERE benefit_id = :b AND key = :key", b=benefit_id, key=key)
 
 
-async def uploads(session: Session, upload_ids: Sequence[uuid.UUID]) -> Sequence[Row[Any]]:
+async def uploads(session: AsyncSession, upload_ids: Sequence[uuid.UUID]) -> Sequence[Any]:
     return await _all(session, "SELECT * FROM benefits.code_uploads WHERE id = ANY(:ids)", ids=list(upload_ids))
 
 
 async def finish_upload(
-    session: Session, upload_id: uuid.UUID, *, fingerprint: str, accepted: int, rejected: int, errors: list[dict[str, Any]]
+    session: AsyncSession, upload_id: uuid.UUID, *, fingerprint: str, accepted: int, rejected: int, errors: list[dict[str, Any]]
 ) -> None:
-    await session.exec(  # type: ignore[call-overload]
-        text("""UPDATE benefits.code_uploads SET fingerprint = :f, accepted = :a, rejected = :r, errors = CAST(:e AS jsonb)
-                WHERE id = :id"""),
-        params={"f": fingerprint, "a": accepted, "r": rejected, "e": orjson.dumps(errors).decode(), "id": upload_id},
+    await _all(
+        session,
+        """UPDATE benefits.code_uploads SET fingerprint = :f, accepted = :a, rejected = :r, errors = CAST(:e AS jsonb)
+                WHERE id = :id""",
+        f=fingerprint, a=accepted, r=rejected, e=orjson.dumps(errors).decode(), id=upload_id,
     )
 
 
 async def insert_codes(
-    session: Session,
+    session: AsyncSession,
     *,
     benefit_id: uuid.UUID,
     upload_id: uuid.UUID,
@@ -133,7 +136,7 @@ async def insert_codes(
     return {row.id for row in rows}
 
 
-async def uploads_holding(session: Session, hashes: list[bytes]) -> dict[bytes, uuid.UUID | None]:
+async def uploads_holding(session: AsyncSession, hashes: list[bytes]) -> dict[bytes, uuid.UUID | None]:
     """For hashes already taken: which upload put each one in."""
     rows = await _all(session, "SELECT code_hash, upload_id FROM benefits.codes WHERE code_hash = ANY(:h)", h=hashes)
     return {bytes(row.code_hash): row.upload_id for row in rows}
@@ -142,7 +145,7 @@ async def uploads_holding(session: Session, hashes: list[bytes]) -> dict[bytes, 
 # --- stock -------------------------------------------------------------------------------------------
 
 
-async def counts_by_state(session: Session, benefit_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict[str, int]]:
+async def counts_by_state(session: AsyncSession, benefit_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict[str, int]]:
     rows = await _all(
         session,
         "SELECT benefit_id, state, count(*) AS n FROM benefits.codes WHERE benefit_id = ANY(:ids) GROUP BY benefit_id, state",
@@ -154,7 +157,7 @@ async def counts_by_state(session: Session, benefit_ids: Sequence[uuid.UUID]) ->
     return found
 
 
-async def available_at_most(session: Session, benefit_id: uuid.UUID, limit: int) -> int:
+async def available_at_most(session: AsyncSession, benefit_id: uuid.UUID, limit: int) -> int:
     """min(available codes, limit): enough to compare with a threshold, reading at most `limit`
     entries of the available-codes index however large the pool."""
     row = await _first(
@@ -165,7 +168,7 @@ async def available_at_most(session: Session, benefit_id: uuid.UUID, limit: int)
     return int(row.n) if row else 0
 
 
-async def usage(session: Session, partner_id: uuid.UUID) -> Sequence[Row[Any]]:
+async def usage(session: AsyncSession, partner_id: uuid.UUID) -> Sequence[Any]:
     """Per CODE benefit of a partner: codes issued to members (not voided) and codes used."""
     return await _all(
         session,
@@ -184,11 +187,11 @@ _CODE_COLUMNS = """c.id, c.benefit_id, c.code_encrypted, c.last4, c.state, c.res
     c.issued_at, c.valid_until, c.used_at, c.voided_at, c.created_at"""
 
 
-async def codes_by_id(session: Session, code_ids: Sequence[uuid.UUID]) -> Sequence[Row[Any]]:
+async def codes_by_id(session: AsyncSession, code_ids: Sequence[uuid.UUID]) -> Sequence[Any]:
     return await _all(session, f"SELECT {_CODE_COLUMNS} FROM benefits.codes c WHERE c.id = ANY(:ids)", ids=list(code_ids))
 
 
-async def codes_of_member(session: Session, member_id: uuid.UUID, *, after: uuid.UUID | None, limit: int) -> Sequence[Row[Any]]:
+async def codes_of_member(session: AsyncSession, member_id: uuid.UUID, *, after: uuid.UUID | None, limit: int) -> Sequence[Any]:
     """A member's codes, newest first (ids are time-ordered)."""
     return await _all(
         session,
@@ -199,8 +202,8 @@ async def codes_of_member(session: Session, member_id: uuid.UUID, *, after: uuid
 
 
 async def codes_of_benefit(
-    session: Session, benefit_id: uuid.UUID, *, state: str | None, after: uuid.UUID | None, limit: int
-) -> Sequence[Row[Any]]:
+    session: AsyncSession, benefit_id: uuid.UUID, *, state: str | None, after: uuid.UUID | None, limit: int
+) -> Sequence[Any]:
     """A pool's codes in upload order, optionally of one state."""
     return await _all(
         session,
@@ -212,7 +215,7 @@ async def codes_of_benefit(
     )
 
 
-async def take_available(session: Session, benefit_id: uuid.UUID) -> uuid.UUID | None:
+async def take_available(session: AsyncSession, benefit_id: uuid.UUID) -> uuid.UUID | None:
     """Locks the oldest AVAILABLE code of a pool that no other transaction holds, or None."""
     row = await _first(
         session,
@@ -223,11 +226,11 @@ async def take_available(session: Session, benefit_id: uuid.UUID) -> uuid.UUID |
     return row.id if row else None
 
 
-async def lock_code(session: Session, code_id: uuid.UUID) -> Row[Any] | None:
+async def lock_code(session: AsyncSession, code_id: uuid.UUID) -> Any | None:
     return await _first(session, f"SELECT {_CODE_COLUMNS} FROM benefits.codes c WHERE c.id = :id FOR UPDATE", id=code_id)
 
 
-async def lock_partner_code(session: Session, hashes: list[bytes], partner_id: uuid.UUID) -> Row[Any] | None:
+async def lock_partner_code(session: AsyncSession, hashes: list[bytes], partner_id: uuid.UUID) -> Any | None:
     """The code with one of `hashes` in a pool of `partner_id`, locked; None for a code that is
     another partner's or does not exist (one query either way, so both take the same path)."""
     return await _first(
@@ -239,7 +242,7 @@ async def lock_partner_code(session: Session, hashes: list[bytes], partner_id: u
     )
 
 
-async def move(session: Session, code_id: uuid.UUID, *, from_state: str, to_state: str, **columns: Any) -> bool:
+async def move(session: AsyncSession, code_id: uuid.UUID, *, from_state: str, to_state: str, **columns: Any) -> bool:
     """Moves one code from `from_state` to `to_state`, setting `columns`; False if it was not in
     `from_state` (someone else moved it first)."""
     assignments = ", ".join(f"{name} = :{name}" for name in columns)
@@ -247,7 +250,7 @@ async def move(session: Session, code_id: uuid.UUID, *, from_state: str, to_stat
     return await _first(session, sql, id=code_id, to=to_state, **{"from": from_state}, **columns) is not None
 
 
-async def expire_issued(session: Session, now: datetime, limit: int) -> Sequence[Row[Any]]:
+async def expire_issued(session: AsyncSession, now: datetime, limit: int) -> Sequence[Any]:
     """Marks up to `limit` issued codes past their validity EXPIRED (skipping codes another
     transaction holds, e.g. one being written off right now)."""
     return await _all(

@@ -102,23 +102,28 @@ async def reserve(
         if benefit is None:
             raise NotFound("no such benefit", benefitId=str(benefit_id))
         await _checks_before_reserving(session, benefit, member_id, at)
-        reservation_id, expires_at, code_id = new_id(), at + timedelta(seconds=ttl), None
+        reservation_id, expires_at = new_id(), at + timedelta(seconds=ttl)
+        values = dict(id=reservation_id, key=key, benefit_id=benefit_id, member_id=member_id,
+                      settlement_minor=benefit.settlement_minor, period_start=_month_start(at), expires_at=expires_at, now=at,
+                      created_by=access.actor(principal))
+        code_id = last4 = None
         if benefit.delivery == "CODE":
-            code_id = await codes.take_available(session, benefit_id)
-            if code_id is None:
+            taken = await store.reserve_code(session, **values)
+            if taken is None:
                 raise OutOfStock("no code of this benefit is left", benefitId=str(benefit_id))
-        elif not await store.reserve_stock(session, benefit_id):
+            assert taken.taken == 1
+            code_id, last4 = taken.id, taken.last4
+        elif await store.reserve_stock(session, benefit_id):
+            await store.insert(session, code_id=None, **values)
+        else:
             raise OutOfStock("this benefit's stock is taken", benefitId=str(benefit_id))
-        await store.insert(
-            session, id=reservation_id, key=key, benefit_id=benefit_id, member_id=member_id,
-            settlement_minor=benefit.settlement_minor, period_start=_month_start(at), code_id=code_id,
-            expires_at=expires_at, now=at, created_by=access.actor(principal),
-        )
-        if code_id is not None:
-            await codes.move(session, code_id, from_state="AVAILABLE", to_state="RESERVED", reservation_id=reservation_id,
-                             reserved_until=expires_at)
         await lowstock.after_stock_fell(session, benefit)
-        return await _answer(session, reservation_id)
+        return ReservationAnswer(
+            id=reservation_id, key=key, benefit_id=benefit_id, member_id=member_id, state="RESERVED", code_id=code_id,
+            masked_code=rules.masked(last4) if last4 is not None else None, expires_at=expires_at,
+            settlement_minor=benefit.settlement_minor, currency=benefit.currency, created_at=at, issued_at=None,
+            released_at=None, delivery_reference=None,
+        ).model_dump(mode="json")
 
     stored = await _step(db, principal, scope="benefits.reserve", key=key, request=request, work=work)
     return ReservationAnswer.model_validate(stored)
@@ -130,6 +135,8 @@ async def issue(
     if delivery_reference is not None and not 1 <= len(delivery_reference) <= MAX_REFERENCE:
         raise InvalidInput(f"deliveryReference must be 1 to {MAX_REFERENCE} characters", field="deliveryReference")
 
+    clear: list[str] = []  # the code in clear, when this call issued it (a replay decrypts it again)
+
     async def work(session: AsyncSession) -> dict[str, Any]:
         at = now or utcnow()
         reservation = await _locked(session, key)
@@ -137,26 +144,29 @@ async def issue(
             raise _wrong_state(reservation, "issued")
         valid_until = None
         if reservation.code_id is not None:
-            benefit = await codes.benefit(session, reservation.benefit_id)
-            assert benefit is not None
-            valid_until = rules.valid_until(at, benefit.validity_days, benefit.valid_until)
+            valid_until = rules.valid_until(at, reservation.validity_days, reservation.benefit_valid_until)
             if rules.is_past(valid_until, at):
                 raise Expired("this benefit's vouchers are no longer valid; release the reservation", key=key)
-            moved = await codes.move(session, reservation.code_id, from_state="RESERVED", to_state="ISSUED",
-                                     member_id=reservation.member_id, issued_at=at, valid_until=valid_until, reserved_until=None)
-            if not moved:
+            if not await store.issue_code(session, reservation_id=reservation.id, code_id=reservation.code_id,
+                                          member_id=reservation.member_id, now=at, valid_until=valid_until,
+                                          delivery_reference=delivery_reference):
                 raise RuntimeError(f"code of reservation {reservation.id} is not RESERVED")
+            clear.append(keys.PoolKeys([(reservation.benefit_id, bytes(reservation.data_key))]).decrypt(
+                reservation.benefit_id, reservation.code_id, bytes(reservation.code_encrypted)))
         else:
             await store.move_stock(session, reservation.benefit_id, reserved=-1, issued=1)
-        await store.set_state(session, reservation.id, from_state="RESERVED", to_state="ISSUED", issued_at=at,
-                              delivery_reference=delivery_reference)
-        answer = IssuedAnswer(reservation=ReservationAnswer.model_validate(await _answer(session, reservation.id)), valid_until=valid_until)
-        return answer.model_dump(mode="json")
+            await store.set_state(session, reservation.id, from_state="RESERVED", to_state="ISSUED", issued_at=at,
+                                  delivery_reference=delivery_reference)
+        issued = ReservationAnswer.of(reservation).model_copy(
+            update={"state": "ISSUED", "issued_at": at, "delivery_reference": delivery_reference})
+        return IssuedAnswer(reservation=issued, valid_until=valid_until).model_dump(mode="json")
 
     async def with_code(session: AsyncSession, stored: dict[str, Any]) -> IssuedAnswer:
         answer = IssuedAnswer.model_validate(stored)
         code_id = answer.reservation.code_id
-        if code_id is not None:
+        if clear:
+            answer.code = clear[0]
+        elif code_id is not None:
             (row,) = await codes.codes_by_id(session, [code_id])
             pool_keys = keys.PoolKeys(await codes.data_keys(session, [row.benefit_id]))
             answer.code = pool_keys.decrypt(row.benefit_id, row.id, bytes(row.code_encrypted))

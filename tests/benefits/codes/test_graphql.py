@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from codes_kit import Kit
-from sqlalchemy import event
 
 from services.benefits.app import app as benefits_app
 from shared.auth.tokens import mint_token
@@ -205,26 +204,23 @@ async def test_steps_on_a_reservation_and_write_offs_by_role(client: Client, kit
     assert (await client.ok(VOID, SERVICE, key=(await kit.issued(s["benefit"])).reservation.key))["voidReservation"]["state"] == "VOIDED"
 
 
-async def test_entity_stock_loads_in_one_query_per_batch(client: Client, kit: Kit, db: str) -> None:
-    from shared.database import get_database
+async def test_entity_stock_loads_in_one_query_per_batch(client: Client, kit: Kit, monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.benefits import statements
 
     partner = await kit.partner()
     benefits = [await kit.benefit(partner) for _ in range(4)]
-    statements: list[str] = []
+    seen: list[str] = []
+    fetch = statements.fetch
 
-    def count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]  # noqa: ANN001
-        if "FROM benefits.codes" in statement or "FROM benefits.benefits" in statement:
-            statements.append(statement)
+    async def counted(session, sql, **params):  # type: ignore[no-untyped-def]  # noqa: ANN001
+        seen.append(sql)
+        return await fetch(session, sql, **params)
 
-    engine = get_database(db).engine.sync_engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        query = """query($r: [_Any!]!) { _entities(representations: $r) { ... on Benefit { stock { available } } } }"""
-        data = await client.ok(query, OPERATOR, r=[{"__typename": "Benefit", "id": str(b)} for b in benefits])
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+    monkeypatch.setattr(statements, "fetch", counted)
+    query = """query($r: [_Any!]!) { _entities(representations: $r) { ... on Benefit { stock { available } } } }"""
+    data = await client.ok(query, OPERATOR, r=[{"__typename": "Benefit", "id": str(b)} for b in benefits])
     assert [e["stock"]["available"] for e in data["_entities"]] == [0, 0, 0, 0]
-    assert len(statements) == 2  # the benefits, then their codes by state
+    assert len(seen) == 2  # the benefits, then their codes by state
 
 
 # --- the bulk upload path ---------------------------------------------------------------------------------
