@@ -215,17 +215,6 @@ async def codes_of_benefit(
     )
 
 
-async def take_available(session: AsyncSession, benefit_id: uuid.UUID) -> uuid.UUID | None:
-    """Locks the oldest AVAILABLE code of a pool that no other transaction holds, or None."""
-    row = await _first(
-        session,
-        """SELECT id FROM benefits.codes WHERE benefit_id = :b AND state = 'AVAILABLE'
-           ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED""",
-        b=benefit_id,
-    )
-    return row.id if row else None
-
-
 async def lock_code(session: AsyncSession, code_id: uuid.UUID) -> Any | None:
     return await _first(session, f"SELECT {_CODE_COLUMNS} FROM benefits.codes c WHERE c.id = :id FOR UPDATE", id=code_id)
 

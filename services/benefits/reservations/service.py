@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy.engine import Row
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.benefits import access
+from services.benefits import access, statements
 from services.benefits.codes import keys, lowstock, rules
 from services.benefits.codes import store as codes
 from services.benefits.config import get_benefits_settings
@@ -37,7 +37,7 @@ from services.benefits.reservations.answers import IssuedAnswer, ReservationAnsw
 from shared.auth.principals import Principal
 from shared.database import Database
 from shared.errors import Conflict, DomainError, InvalidInput, NotFound
-from shared.idempotency import check_key, run_idempotent
+from shared.idempotency import check_key
 from shared.ids import new_id
 from shared.timeutil import utcnow
 
@@ -78,7 +78,7 @@ async def _step(
     check_key(key)
 
     async def transaction(session: AsyncSession) -> Any:
-        stored = await run_idempotent(session, IDEMPOTENCY, scope=scope, key=key, request=request, work=lambda: work(session))
+        stored = await statements.run_idempotent(session, IDEMPOTENCY, scope=scope, key=key, request=request, work=lambda: work(session))
         return await after(session, stored) if after else stored
 
     return await db.run_transaction(transaction)

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.engine import Row
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.benefits import access, events
+from services.benefits import access, events, statements
 from services.benefits.codes import keys, rules
 from services.benefits.codes import store as codes
 from services.benefits.config import get_benefits_settings
@@ -30,7 +30,7 @@ from services.benefits.writeoffs.answers import WriteOffAnswer
 from shared.auth.principals import Principal
 from shared.database import Database
 from shared.errors import Conflict, InvalidInput, NotFound
-from shared.idempotency import check_key, run_idempotent
+from shared.idempotency import check_key
 from shared.ids import new_id
 from shared.pagination import Page, PageRequest, paginate
 from shared.timeutil import require_aware, utcnow
@@ -75,7 +75,7 @@ async def write_off(
         return answer.model_dump(mode="json")
 
     async def transaction(session: AsyncSession) -> WriteOffAnswer:
-        stored = await run_idempotent(session, IDEMPOTENCY, scope=f"benefits.writeOff:{partner_id}", key=idempotency_key,
+        stored = await statements.run_idempotent(session, IDEMPOTENCY, scope=f"benefits.writeOff:{partner_id}", key=idempotency_key,
                                       request=request, work=lambda: work(session))
         answer = WriteOffAnswer.model_validate(stored)
         (row,) = await codes.codes_by_id(session, [answer.code_id])
@@ -125,7 +125,7 @@ async def undo(
         return answer.model_dump(mode="json")
 
     async def transaction(session: AsyncSession) -> WriteOffAnswer:
-        stored = await run_idempotent(session, IDEMPOTENCY, scope=f"benefits.undoWriteOff:{partner_id}", key=idempotency_key,
+        stored = await statements.run_idempotent(session, IDEMPOTENCY, scope=f"benefits.undoWriteOff:{partner_id}", key=idempotency_key,
                                       request={"writeOffId": write_off_id}, work=lambda: work(session))
         return WriteOffAnswer.model_validate(stored)
 
