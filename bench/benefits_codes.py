@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import os
 import socket
-import statistics
 import sys
 import time
 import uuid

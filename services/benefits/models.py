@@ -338,10 +338,7 @@ class Code(BenefitsModel, table=True):
         sa.Index("ix_codes_available", "benefit_id", "id", postgresql_where=sa.text("state = 'AVAILABLE'")),
         sa.Index("ix_codes_reserved_expiry", "reserved_until", postgresql_where=sa.text("state = 'RESERVED'")),
         sa.Index("ix_codes_member", "member_id", postgresql_where=sa.text("member_id IS NOT NULL")),
-        # A pool's codes in order, with their state in the index: stock counts by state and the
-        # partner's list of its codes read the index only.
         sa.Index("ix_codes_benefit", "benefit_id", "id", postgresql_include=["state"]),
-        # The expiry job finds issued codes past their validity.
         sa.Index("ix_codes_issued_expiry", "valid_until", postgresql_where=sa.text("state = 'ISSUED'")),
         {"schema": SCHEMA},
     )

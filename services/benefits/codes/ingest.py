@@ -16,7 +16,6 @@ from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.engine import Row
 from sqlalchemy.exc import DBAPIError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -160,7 +159,7 @@ async def _upload(
 class _Writer:
     """Encrypts and inserts codes into one pool for one upload, and notes the refused ones."""
 
-    def __init__(self, session: AsyncSession, benefit: Row[Any], upload_id: uuid.UUID, now: datetime) -> None:
+    def __init__(self, session: AsyncSession, benefit: Any, upload_id: uuid.UUID, now: datetime) -> None:
         self.session, self.benefit, self.upload_id, self.now = session, benefit, upload_id, now
         self.accepted = 0
         self.refused: list[dict[str, Any]] = []  # the first ones, in line order
@@ -229,7 +228,7 @@ async def _replay(session: AsyncSession, benefit_id: uuid.UUID, key: str, print_
     return upload_answer(row)
 
 
-async def _pool(session: AsyncSession, principal: Principal, benefit_id: uuid.UUID) -> Row[Any]:
+async def _pool(session: AsyncSession, principal: Principal, benefit_id: uuid.UUID) -> Any:
     """The benefit whose pool the caller may fill: its partner or an operator; CODE delivery only."""
     benefit = await store.benefit(session, benefit_id)
     if benefit is None:
@@ -242,7 +241,7 @@ async def _pool(session: AsyncSession, principal: Principal, benefit_id: uuid.UU
     return benefit
 
 
-def upload_answer(row: Row[Any]) -> UploadAnswer:
+def upload_answer(row: Any) -> UploadAnswer:
     return UploadAnswer(
         id=row.id, benefit_id=row.benefit_id, key=row.key, accepted=row.accepted, rejected=row.rejected,
         errors=[LineErrorAnswer.model_validate(e) for e in row.errors], created_at=row.created_at, created_by=row.created_by,

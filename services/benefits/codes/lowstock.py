@@ -15,14 +15,13 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.engine import Row
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.benefits import events
 from services.benefits.codes import rules, store
 
 
-async def available_of(session: AsyncSession, row: Row[Any]) -> int | None:
+async def available_of(session: AsyncSession, row: Any) -> int | None:
     """Available stock as far as a threshold needs it: exact below the threshold, capped at it
     above (a code pool is not counted further than that); None when unlimited."""
     if row.delivery == "CODE":
@@ -31,7 +30,7 @@ async def available_of(session: AsyncSession, row: Row[Any]) -> int | None:
     return rules.counter_stock(row.stock_total, row.stock_reserved, row.stock_issued).available
 
 
-async def after_stock_fell(session: AsyncSession, benefit: Row[Any]) -> bool:
+async def after_stock_fell(session: AsyncSession, benefit: Any) -> bool:
     """Call after a change that lowered a benefit's available stock, in its transaction, with the
     benefit's row as read earlier in it. Publishes the alert if this change crossed the threshold;
     True when it did."""

@@ -10,7 +10,6 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy.engine import Row
 
 from services.benefits import access
 from services.benefits.codes import keys, lowstock, rules, store
@@ -44,7 +43,7 @@ async def stocks(db: Database, principal: Principal, benefit_ids: Sequence[uuid.
     return answers
 
 
-def _stock(principal: Principal, row: Row[Any], counts: dict[str, int]) -> StockAnswer:
+def _stock(principal: Principal, row: Any, counts: dict[str, int]) -> StockAnswer:
     if row.delivery == "CODE":
         stock = rules.code_stock(counts)
     else:
@@ -114,7 +113,7 @@ async def benefit_codes(
     return paginate([_code(row, None) for row in rows], request, key=lambda c: (c.id,))
 
 
-def _code(row: Row[Any], pool_keys: keys.PoolKeys | None) -> CodeAnswer:
+def _code(row: Any, pool_keys: keys.PoolKeys | None) -> CodeAnswer:
     shown = rules.masked(row.last4)
     if pool_keys is not None:
         shown = pool_keys.decrypt(row.benefit_id, row.id, bytes(row.code_encrypted))

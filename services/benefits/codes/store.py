@@ -2,6 +2,8 @@
 
 Every change of a code's state is one conditional UPDATE naming the state it leaves, so two
 transactions can never both move the same code; callers lock the rows they decide on first.
+Indexes: ix_codes_benefit (benefit, id) INCLUDE (state) lets stock counts and a pool's list read the
+index only; ix_codes_issued_expiry finds issued codes past their validity for the expiry job.
 """
 
 from __future__ import annotations

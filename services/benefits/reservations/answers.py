@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy.engine import Row
 
 from services.benefits.codes import rules
 
@@ -29,7 +28,7 @@ class ReservationAnswer(BaseModel):
     delivery_reference: str | None
 
     @classmethod
-    def of(cls, row: Row[Any]) -> ReservationAnswer:
+    def of(cls, row: Any) -> ReservationAnswer:
         return cls(
             id=row.id, key=row.key, benefit_id=row.benefit_id, member_id=row.member_id, state=row.state, code_id=row.code_id,
             masked_code=rules.masked(row.last4) if row.last4 is not None else None, expires_at=row.expires_at,

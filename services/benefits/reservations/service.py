@@ -23,7 +23,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy.engine import Row
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.benefits import access, statements
@@ -45,7 +44,7 @@ MIN_TTL, MAX_TTL = 10, 86_400
 MAX_REFERENCE = 200
 
 
-async def _checks_before_reserving(session: AsyncSession, benefit: Row[Any], member_id: uuid.UUID, now: datetime) -> None:
+async def _checks_before_reserving(session: AsyncSession, benefit: Any, member_id: uuid.UUID, now: datetime) -> None:
     """Everything that must hold before a benefit is reserved for a member, in the reserving
     transaction (so what it reads and what it reserves are decided together).
 
@@ -189,7 +188,7 @@ async def release(db: Database, principal: Principal, *, key: str, now: datetime
     return ReservationAnswer.model_validate(stored)
 
 
-async def release_locked(session: AsyncSession, reservation: Row[Any], now: datetime) -> None:
+async def release_locked(session: AsyncSession, reservation: Any, now: datetime) -> None:
     """Gives a RESERVED reservation's code or stock back (its row locked by the caller)."""
     if reservation.code_id is not None:
         await codes.move(session, reservation.code_id, from_state="RESERVED", to_state="AVAILABLE", reservation_id=None,
@@ -234,7 +233,7 @@ async def reservations(db: Database, principal: Principal, keys_: Sequence[str])
     return [found.get(key) for key in keys_]
 
 
-async def _locked(session: AsyncSession, key: str) -> Row[Any]:
+async def _locked(session: AsyncSession, key: str) -> Any:
     reservation = await store.lock_by_key(session, key)
     if reservation is None:
         raise NotFound("no reservation with this key", key=key)
@@ -247,7 +246,7 @@ async def _answer(session: AsyncSession, reservation_id: uuid.UUID) -> dict[str,
     return ReservationAnswer.of(row).model_dump(mode="json")
 
 
-def _wrong_state(reservation: Row[Any], wanted: str) -> DomainError:
+def _wrong_state(reservation: Any, wanted: str) -> DomainError:
     why = {
         "RESERVED": "it is still reserved (release it instead)",
         "ISSUED": "it was issued (void it instead)",

@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy.engine import Row
 
 from services.benefits.codes import rules
 
@@ -32,7 +31,7 @@ class WriteOffAnswer(BaseModel):
     code: str | None = None
 
     @classmethod
-    def of(cls, row: Row[Any], undo_seconds: int, reservation_key: str | None = None) -> WriteOffAnswer:
+    def of(cls, row: Any, undo_seconds: int, reservation_key: str | None = None) -> WriteOffAnswer:
         return cls(
             id=row.id, code_id=row.code_id, benefit_id=row.benefit_id, partner_id=row.partner_id, member_id=row.member_id,
             store_id=row.store_id, created_at=row.created_at, created_by=row.created_by, undone_at=row.undone_at,

@@ -15,7 +15,6 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.engine import Row
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.benefits import access, events, statements
@@ -86,7 +85,7 @@ async def write_off(
     return await db.run_transaction(transaction)
 
 
-def _check_redeemable(code: Row[Any], now: datetime) -> None:
+def _check_redeemable(code: Any, now: datetime) -> None:
     if code.state == "USED":
         raise AlreadyUsed("this code was already written off", usedAt=code.used_at.isoformat() if code.used_at else None)
     if code.state == "EXPIRED" or (code.state == "ISSUED" and rules.is_past(code.valid_until, now)):
