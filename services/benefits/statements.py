@@ -4,7 +4,8 @@ underneath the session's transaction.
 A small statement through SQLAlchemy's async session took about 170 µs here, the same one on
 asyncpg about 40 µs; the reservation path runs several a step (see bench/benefits_codes.py). The first statement of a transaction goes through the session, which sends
 BEGIN with it; once the driver connection is in the transaction, statements go to it directly, in
-the same transaction. Rows are read as on SQLAlchemy (`row.name`).
+the same transaction. Rows are read as on SQLAlchemy (`row.name`). Parameters are `:name` (casts
+are written CAST(… AS …), and SQL literals here never hold `:word`, which would read as one).
 """
 
 from __future__ import annotations
