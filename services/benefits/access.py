@@ -39,11 +39,17 @@ __all__ = [
     "calling_partner",
     "is_partner_manager",
     "may_read_partner_private",
+    "may_see_benefit",
+    "require_benefit_reader",
+    "require_code_reader",
+    "require_member_codes_reader",
     "require_operator",
     "require_partner_directory_reader",
     "require_partner_manager",
     "require_partner_reader",
+    "require_reservation_reader",
     "require_service",
+    "require_writing_partner",
 ]
 
 
@@ -84,3 +90,53 @@ def require_partner_directory_reader(principal: Principal) -> None:
 def calling_partner(principal: Principal) -> uuid.UUID | None:
     """The partner's own id when a partner calls, else None."""
     return uuid.UUID(principal.subject) if principal.kind is PrincipalKind.PARTNER else None
+
+
+# --- codes, reservations, write-offs -------------------------------------------------------------
+
+
+def may_see_benefit(principal: Principal, partner_id: uuid.UUID, status: str) -> bool:
+    """Any signed-in caller sees an ACTIVE benefit (and its stock); other states only its partner,
+    staff and alliance services."""
+    if not principal.is_authenticated:
+        return False
+    return status == "ACTIVE" or principal.is_partner(partner_id) or principal.is_staff or principal.is_service
+
+
+def require_benefit_reader(principal: Principal, partner_id: uuid.UUID, status: str) -> None:
+    require_authenticated(principal)
+    if not may_see_benefit(principal, partner_id, status):
+        raise Forbidden("this benefit is not in the catalogue; only its partner and staff may see it")
+
+
+def require_code_reader(principal: Principal, partner_id: uuid.UUID) -> None:
+    """A pool's codes (always masked) and write-offs: the owning partner and staff."""
+    require_authenticated(principal)
+    if not (principal.is_partner(partner_id) or principal.is_staff):
+        raise Forbidden("a benefit's codes are visible only to its partner and to staff")
+
+
+def require_member_codes_reader(principal: Principal, member_id: uuid.UUID) -> bool:
+    """A member's codes: the member (in clear; True) or staff (masked; False)."""
+    require_authenticated(principal)
+    if principal.is_member(member_id):
+        return True
+    if principal.is_staff:
+        return False
+    raise Forbidden("a member's codes are visible only to that member and to staff")
+
+
+def require_reservation_reader(principal: Principal) -> None:
+    """Reservations (codes masked): the alliance services that make them, and staff."""
+    require_authenticated(principal)
+    if not (principal.is_service or principal.is_staff):
+        raise Forbidden("reservations are visible only to alliance services and staff")
+
+
+def require_writing_partner(principal: Principal) -> uuid.UUID:
+    """Write-offs are done by a partner at its own store, never on its behalf."""
+    require_authenticated(principal)
+    partner_id = calling_partner(principal)
+    if partner_id is None:
+        raise Forbidden("only a partner writes off its own codes")
+    return partner_id

@@ -13,6 +13,8 @@ class BenefitsSettings(BaseSettings):
 
     # Services that receive benefits' events (partner status changes, alerts), comma-separated.
     event_subscribers: str = "points"
+    # Services told of code write-offs (the redemptions service, once it runs), comma-separated.
+    redemption_event_subscribers: str = ""
     # Partner bearer tokens exchanged for an API key live this long.
     partner_token_ttl_seconds: int = Field(900, ge=60, le=86400)
     # Unrevoked API keys a partner may hold at once (rotation needs two).
@@ -37,12 +39,29 @@ class BenefitsSettings(BaseSettings):
     webhook_batch_size: int = Field(50, ge=1)
     # Codes in one GraphQL upload call (the bulk HTTP path takes more, streamed).
     max_codes_per_call: int = Field(10_000, ge=1)
+    # The bulk HTTP upload: codes and bytes in one upload, codes per INSERT, refused lines kept.
+    max_codes_per_upload: int = Field(1_000_000, ge=1)
+    max_upload_bytes: int = Field(64 * 1024 * 1024, ge=1024)
+    code_batch_size: int = Field(1000, ge=1, le=10_000)
+    upload_errors_kept: int = Field(100, ge=0, le=10_000)
+    # Codes one generateCodes call may make.
+    max_generated_codes: int = Field(100_000, ge=1)
+    # Rows the expiry job handles per transaction.
+    job_batch_size: int = Field(500, ge=1)
     # Background loops (reservation expiry, webhook delivery); 0 turns them off.
     job_interval_seconds: float = Field(5.0, ge=0)
 
     @property
     def subscribers(self) -> tuple[str, ...]:
-        return tuple(name.strip() for name in self.event_subscribers.split(",") if name.strip())
+        return _names(self.event_subscribers)
+
+    @property
+    def redemption_subscribers(self) -> tuple[str, ...]:
+        return _names(self.redemption_event_subscribers)
+
+
+def _names(value: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in value.split(",") if name.strip())
 
 
 @lru_cache

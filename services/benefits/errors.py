@@ -12,14 +12,49 @@ from typing import Any
 
 from shared.errors import DomainError, Unauthenticated
 
-__all__ = ["DeliveryUnknown", "NotAvailable", "PartnerRefused", "RateLimited", "SignatureRejected"]
+__all__ = [
+    "AlreadyUsed",
+    "DeliveryUnknown",
+    "Expired",
+    "NotAvailable",
+    "NotYours",
+    "OutOfStock",
+    "PartnerRefused",
+    "RateLimited",
+    "SignatureRejected",
+]
+
+
+class AlreadyUsed(DomainError):
+    """The code was already written off (or, for a refund, used before it could be voided)."""
+
+    code = "ALREADY_USED"
+
+
+class Expired(DomainError):
+    """The code's validity has ended."""
+
+    code = "EXPIRED"
 
 
 class NotAvailable(DomainError):
-    """Exists, but cannot be had now (a partner that is not active, a benefit out of its window);
-    `extensions["reason"]` says why."""
+    """Exists, but cannot be had now (a partner that is not active, a benefit not ACTIVE or out of
+    its window); `extensions["reason"]` says why where there is more than one."""
 
     code = "NOT_AVAILABLE"
+
+
+class NotYours(DomainError):
+    """No code of the caller's benefits matches. Said the same way whether the code belongs to
+    another partner or does not exist at all, so a partner cannot probe other pools."""
+
+    code = "NOT_YOURS"
+
+
+class OutOfStock(DomainError):
+    """No code is available (or the benefit's stock is taken)."""
+
+    code = "OUT_OF_STOCK"
 
 
 class PartnerRefused(DomainError):

@@ -1,14 +1,19 @@
 """Benefits' events: what it publishes, to whom, and the subscriber that lives in this process.
 
 Published (outbox, in the transaction of the change):
-- `benefits.PartnerStatusChanged` to the services in settings (default points):
+- `benefits.PartnerStatusChanged` to the services in ABG_BENEFITS_EVENT_SUBSCRIBERS (default points):
   {partnerId, status, version, roles, occurredAt}. Sent on every change of a partner's status or
   roles; `version` grows with every change of the partner, so a consumer keeps the highest it has
   seen (deliveries retry and overtake one another).
-Partner-facing events (a benefit redeemed, a code written off, low stock, budget thresholds,
-refunds) go to the subscriber `webhooks` with a `partnerId` (or a `partnerIds` list) in the payload:
-the outbox dispatcher hands them to services/benefits/webhooks, which delivers them to the partner's
-endpoint as signed webhooks. List each type in `_SUBSCRIPTIONS` below.
+- `benefits.CodeWrittenOff` {partnerId, benefitId, codeId, writeOffId, reservationKey, memberId,
+  storeId, occurredAt}: a code was written off at the owner's store; the owner gets a webhook and
+  the services in ABG_BENEFITS_REDEMPTION_EVENT_SUBSCRIBERS (the redemptions service, once it runs)
+  learn the member's voucher is used. `benefits.CodeWriteOffUndone`: the same fields, undone.
+- `benefits.LowStock` {partnerId, benefitId, available, threshold}: a pool fell below its owner's
+  threshold; once per crossing.
+Partner-facing events go to the subscriber `webhooks` with a `partnerId` (or a `partnerIds` list) in
+the payload: the outbox dispatcher hands them to services/benefits/webhooks, which delivers them to
+the partner's endpoint as signed webhooks. List each type in `_SUBSCRIPTIONS` below.
 """
 
 from __future__ import annotations
@@ -26,21 +31,30 @@ from services.benefits.models import OUTBOX
 SERVICE = "benefits"
 WEBHOOKS = "webhooks"  # the in-process subscriber that turns events into partners' webhooks
 CONFIGURED = "<settings>"  # stands for the services named in ABG_BENEFITS_EVENT_SUBSCRIBERS
+REDEMPTIONS = "<redemptions>"  # stands for ABG_BENEFITS_REDEMPTION_EVENT_SUBSCRIBERS
 
 PARTNER_STATUS_CHANGED = "benefits.PartnerStatusChanged"
 WEBHOOK_PING = "benefits.WebhookPing"
+CODE_WRITTEN_OFF = "benefits.CodeWrittenOff"
+CODE_WRITE_OFF_UNDONE = "benefits.CodeWriteOffUndone"
+LOW_STOCK = "benefits.LowStock"
 
 _SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     PARTNER_STATUS_CHANGED: (CONFIGURED,),
     WEBHOOK_PING: (WEBHOOKS,),
+    CODE_WRITTEN_OFF: (WEBHOOKS, REDEMPTIONS),
+    CODE_WRITE_OFF_UNDONE: (WEBHOOKS, REDEMPTIONS),
+    LOW_STOCK: (WEBHOOKS,),
 }
 
 
 def subscriptions() -> EventSubscriptions:
-    configured = get_benefits_settings().subscribers
+    """Read at publish time, so a deployment (or a test) can change subscribers without a rebuild."""
+    settings = get_benefits_settings()
+    stands_for = {CONFIGURED: settings.subscribers, REDEMPTIONS: settings.redemption_subscribers}
     return EventSubscriptions(
         {
-            type_: [name for target in targets for name in (configured if target == CONFIGURED else (target,))]
+            type_: [name for target in targets for name in stands_for.get(target, (target,))]
             for type_, targets in _SUBSCRIPTIONS.items()
         }
     )

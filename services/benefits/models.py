@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
@@ -19,7 +18,7 @@ from sqlmodel import Field, SQLModel
 from shared.events import inbox_table, outbox_tables
 from shared.idempotency import idempotency_table
 
-SCHEMA = "benefits"
+from services.benefits.columns import SCHEMA, _big, _in, _int, _str, _strings, _tz, _uuid
 
 
 class BenefitsModel(SQLModel, registry=registry()):
@@ -31,35 +30,6 @@ metadata = BenefitsModel.metadata
 IDEMPOTENCY = idempotency_table(metadata, SCHEMA)
 OUTBOX = outbox_tables(metadata, SCHEMA)
 INBOX = inbox_table(metadata, SCHEMA)
-
-
-def _tz(nullable: bool = False, **kwargs: Any) -> sa.Column:  # type: ignore[type-arg]
-    return sa.Column(sa.DateTime(timezone=True), nullable=nullable, **kwargs)
-
-
-def _big(nullable: bool = False, default: int | None = 0) -> sa.Column:  # type: ignore[type-arg]
-    return sa.Column(sa.BigInteger, nullable=nullable, server_default=None if default is None else str(default))
-
-
-def _int(nullable: bool = True) -> sa.Column:  # type: ignore[type-arg]
-    return sa.Column(sa.Integer, nullable=nullable)
-
-
-def _uuid(*, fk: str | None = None, nullable: bool = False, primary_key: bool = False) -> sa.Column:  # type: ignore[type-arg]
-    args: list[Any] = [sa.ForeignKey(f"{SCHEMA}.{fk}")] if fk else []
-    return sa.Column(sa.Uuid, *args, nullable=nullable, primary_key=primary_key)
-
-
-def _str(length: int, nullable: bool = False, **kwargs: Any) -> sa.Column:  # type: ignore[type-arg]
-    return sa.Column(sa.String(length), nullable=nullable, **kwargs)
-
-
-def _strings(nullable: bool = False) -> sa.Column:  # type: ignore[type-arg]
-    return sa.Column(ARRAY(sa.String(50)), nullable=nullable, server_default="{}")
-
-
-def _in(column: str, values: tuple[str, ...], name: str) -> sa.CheckConstraint:
-    return sa.CheckConstraint(f"{column} IN ({', '.join(repr(v) for v in values)})", name=name)
 
 
 PARTNER_STATUSES = ("PENDING", "ACTIVE", "SUSPENDED")
@@ -340,6 +310,8 @@ class Code(BenefitsModel, table=True):
         sa.Index("ix_codes_available", "benefit_id", "id", postgresql_where=sa.text("state = 'AVAILABLE'")),
         sa.Index("ix_codes_reserved_expiry", "reserved_until", postgresql_where=sa.text("state = 'RESERVED'")),
         sa.Index("ix_codes_member", "member_id", postgresql_where=sa.text("member_id IS NOT NULL")),
+        sa.Index("ix_codes_benefit", "benefit_id", "id", postgresql_include=["state"]),
+        sa.Index("ix_codes_issued_expiry", "valid_until", postgresql_where=sa.text("state = 'ISSUED'")),
         {"schema": SCHEMA},
     )
 

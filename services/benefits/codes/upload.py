@@ -65,6 +65,9 @@ class LineError:
 class UploadBatch:
     codes: tuple[str, ...]  # accepted codes, in upload order
     errors: tuple[LineError, ...]  # refused lines read since the previous batch
+    # The line of each code in `codes` (1-based), so a later refusal (a code already in the pool)
+    # can be reported by line too.
+    lines: tuple[int, ...] = ()
 
 
 @dataclass(slots=True)
@@ -215,6 +218,7 @@ class CodeUpload:
     async def batches(self, source: AsyncIterable[str] | AsyncIterable[bytes]) -> AsyncIterator[UploadBatch]:
         codes: list[str] = []
         errors: list[LineError] = []
+        numbers: list[int] = []
         async for raw in _lines(source):
             self.counts.lines += 1
             outcome = self._take(raw, self.counts.lines)
@@ -222,12 +226,13 @@ class CodeUpload:
                 errors.append(outcome)
             elif outcome is not None:
                 codes.append(outcome)
+                numbers.append(self.counts.lines)
             # errors are flushed too, so a file of bad lines cannot pile them up either
             if len(codes) >= self.batch_size or len(errors) >= self.batch_size:
-                yield UploadBatch(tuple(codes), tuple(errors))
-                codes, errors = [], []
+                yield UploadBatch(tuple(codes), tuple(errors), tuple(numbers))
+                codes, errors, numbers = [], [], []
         if codes or errors:
-            yield UploadBatch(tuple(codes), tuple(errors))
+            yield UploadBatch(tuple(codes), tuple(errors), tuple(numbers))
 
     def _take(self, raw: str | bytes | _TooLong, number: int) -> str | LineError | None:
         """The accepted code of one line, its error, or None for an empty line."""

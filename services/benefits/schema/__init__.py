@@ -12,13 +12,18 @@ from strawberry.tools import merge_types
 from shared.federation import build_schema
 
 from services.benefits.schema import types
+from services.benefits.schema.codes import CodeMutations, CodeQueries
 from services.benefits.schema.credentials import CredentialMutations
 from services.benefits.schema.health import HealthQueries
 from services.benefits.schema.partners import PartnerMutations, PartnerQueries
+from services.benefits.schema.reservations import ReservationMutations, ReservationQueries
 from services.benefits.schema.webhooks import WebhookMutations
+from services.benefits.schema.writeoffs import WriteOffMutations, WriteOffQueries
 
-QUERIES: tuple[type, ...] = (HealthQueries, PartnerQueries)
-MUTATIONS: tuple[type, ...] = (PartnerMutations, CredentialMutations, WebhookMutations)
+QUERIES: tuple[type, ...] = (HealthQueries, PartnerQueries, CodeQueries, ReservationQueries, WriteOffQueries)
+MUTATIONS: tuple[type, ...] = (
+    PartnerMutations, CredentialMutations, WebhookMutations, CodeMutations, ReservationMutations, WriteOffMutations,
+)
 
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS) if MUTATIONS else None

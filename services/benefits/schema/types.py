@@ -25,6 +25,8 @@ from services.benefits.partners import service as partners
 from services.benefits.partners.answers import PartnerView
 from services.benefits.partners.rules import PartnerRole as DomainPartnerRole
 from services.benefits.partners.rules import PartnerStatus as DomainPartnerStatus
+from services.benefits.schema import refs
+from services.benefits.schema.codes_types import BenefitCodeFields, MemberCodeFields, PartnerCodeFields
 from services.benefits.webhooks import service as webhooks
 from services.benefits.webhooks.answers import DeliveryView, SecretInfo
 from services.benefits.webhooks.answers import WebhookAttempt as AttemptView
@@ -149,7 +151,7 @@ class WebhookDelivery:
         "staff and alliance services."
     ),
 )
-class Partner:
+class Partner(PartnerCodeFields):
     id: strawberry.ID
     name: str
     brand: str
@@ -206,5 +208,42 @@ class Partner:
 # --- catalogue and budgets (schema/catalogue.py) -------------------------------------------------------
 
 # --- codes, reservations, write-offs (schema/codes.py) -------------------------------------------------
+# Fields added to the entities as mixins (Benefit.stock/codes, Member.codes, Partner.writeOffs/codeUsage),
+# from schema/codes_types.py; the entities below put them together.
 
-ENTITY_TYPES: list[type] = [Partner]
+@strawberry.federation.type(keys=["id"], description="Something a member can redeem points for, owned by one partner.")
+class Benefit(BenefitCodeFields):
+    id: strawberry.ID
+
+    @classmethod
+    async def resolve_reference(cls, id: strawberry.ID) -> Benefit:
+        return cls(id=id)
+
+
+@strawberry.federation.type(keys=["id"], description="An alliance member (owned by the members subgraph).")
+class Member(MemberCodeFields):
+    id: strawberry.ID
+
+    @classmethod
+    async def resolve_reference(cls, id: strawberry.ID) -> Member:
+        return cls(id=id)
+
+
+async def _partner_ref(info: Info, partner_id: uuid.UUID) -> Partner | None:
+    found = await partners_loader(info).load(partner_id)
+    return Partner.of(found) if found is not None else None
+
+
+async def _benefit_ref(info: Info, benefit_id: uuid.UUID) -> Benefit:
+    return Benefit(id=strawberry.ID(str(benefit_id)))
+
+
+async def _member_ref(info: Info, member_id: uuid.UUID) -> Member:
+    return Member(id=strawberry.ID(str(member_id)))
+
+
+refs.register("Partner", _partner_ref)
+refs.register("Benefit", _benefit_ref)
+refs.register("Member", _member_ref)
+
+ENTITY_TYPES: list[type] = [Partner, Benefit, Member]

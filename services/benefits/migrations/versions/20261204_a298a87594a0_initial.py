@@ -281,6 +281,8 @@ def upgrade() -> None:
     op.create_index('ix_codes_available', 'codes', ['benefit_id', 'id'], unique=False, schema='benefits', postgresql_where=sa.text("state = 'AVAILABLE'"))
     op.create_index('ix_codes_member', 'codes', ['member_id'], unique=False, schema='benefits', postgresql_where=sa.text('member_id IS NOT NULL'))
     op.create_index('ix_codes_reserved_expiry', 'codes', ['reserved_until'], unique=False, schema='benefits', postgresql_where=sa.text("state = 'RESERVED'"))
+    op.create_index('ix_codes_benefit', 'codes', ['benefit_id', 'id'], unique=False, schema='benefits', postgresql_include=['state'])
+    op.create_index('ix_codes_issued_expiry', 'codes', ['valid_until'], unique=False, schema='benefits', postgresql_where=sa.text("state = 'ISSUED'"))
     op.create_table('delivery_attempts',
     sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
     sa.Column('reservation_id', sa.Uuid(), nullable=False),
@@ -328,6 +330,8 @@ def downgrade() -> None:
     op.drop_table('write_offs', schema='benefits')
     op.drop_index('ix_delivery_attempts_reservation', table_name='delivery_attempts', schema='benefits')
     op.drop_table('delivery_attempts', schema='benefits')
+    op.drop_index('ix_codes_issued_expiry', table_name='codes', schema='benefits', postgresql_where=sa.text("state = 'ISSUED'"))
+    op.drop_index('ix_codes_benefit', table_name='codes', schema='benefits', postgresql_include=['state'])
     op.drop_index('ix_codes_reserved_expiry', table_name='codes', schema='benefits', postgresql_where=sa.text("state = 'RESERVED'"))
     op.drop_index('ix_codes_member', table_name='codes', schema='benefits', postgresql_where=sa.text('member_id IS NOT NULL'))
     op.drop_index('ix_codes_available', table_name='codes', schema='benefits', postgresql_where=sa.text("state = 'AVAILABLE'"))

@@ -1,0 +1,1 @@
+"""Reservations of benefits for redemptions in flight."""
