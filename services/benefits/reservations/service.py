@@ -75,12 +75,17 @@ async def _step(
     the same transaction, e.g. to decrypt a code that the stored answer must not hold)."""
     access.require_service(principal)
     check_key(key)
+    return await db.run_transaction(lambda session: _step_in(session, scope=scope, key=key, request=request, work=work,
+                                                             after=after))
 
-    async def transaction(session: AsyncSession) -> Any:
-        stored = await statements.run_idempotent(session, IDEMPOTENCY, scope=scope, key=key, request=request, work=lambda: work(session))
-        return await after(session, stored) if after else stored
 
-    return await db.run_transaction(transaction)
+async def _step_in(
+    session: AsyncSession, *, scope: str, key: str, request: dict[str, Any],
+    work: Callable[[AsyncSession], Awaitable[dict[str, Any]]],
+    after: Callable[[AsyncSession, dict[str, Any]], Awaitable[Any]] | None = None,
+) -> Any:
+    stored = await statements.run_idempotent(session, IDEMPOTENCY, scope=scope, key=key, request=request, work=lambda: work(session))
+    return await after(session, stored) if after else stored
 
 
 # --- the steps -----------------------------------------------------------------------------------------
@@ -131,9 +136,20 @@ async def reserve(
 async def issue(
     db: Database, principal: Principal, *, key: str, delivery_reference: str | None = None, now: datetime | None = None
 ) -> IssuedAnswer:
-    if delivery_reference is not None and not 1 <= len(delivery_reference) <= MAX_REFERENCE:
-        raise InvalidInput(f"deliveryReference must be 1 to {MAX_REFERENCE} characters", field="deliveryReference")
+    _check_reference(delivery_reference)
+    access.require_service(principal)
+    check_key(key)
+    return await db.run_transaction(lambda session: issue_in(session, principal, key=key, delivery_reference=delivery_reference,
+                                                             now=now))
 
+
+async def issue_in(
+    session: AsyncSession, principal: Principal, *, key: str, delivery_reference: str | None = None, now: datetime | None = None
+) -> IssuedAnswer:
+    """`issue` in the caller's transaction (a recharge is issued in the one that logs its delivery)."""
+    _check_reference(delivery_reference)
+    access.require_service(principal)
+    check_key(key)
     clear: list[str] = []  # the code in clear, when this call issued it (a replay decrypts it again)
 
     async def work(session: AsyncSession) -> dict[str, Any]:
@@ -171,8 +187,13 @@ async def issue(
             answer.code = pool_keys.decrypt(row.benefit_id, row.id, bytes(row.code_encrypted))
         return answer
 
-    return await _step(db, principal, scope="benefits.issue", key=key, request={"deliveryReference": delivery_reference},
-                       work=work, after=with_code)
+    return await _step_in(session, scope="benefits.issue", key=key, request={"deliveryReference": delivery_reference},
+                          work=work, after=with_code)
+
+
+def _check_reference(delivery_reference: str | None) -> None:
+    if delivery_reference is not None and not 1 <= len(delivery_reference) <= MAX_REFERENCE:
+        raise InvalidInput(f"deliveryReference must be 1 to {MAX_REFERENCE} characters", field="deliveryReference")
 
 
 async def release(db: Database, principal: Principal, *, key: str, now: datetime | None = None) -> ReservationAnswer:
@@ -199,6 +220,16 @@ async def release_locked(session: AsyncSession, reservation: Any, now: datetime)
 
 
 async def void(db: Database, principal: Principal, *, key: str, now: datetime | None = None) -> ReservationAnswer:
+    access.require_service(principal)
+    check_key(key)
+    return await db.run_transaction(lambda session: void_in(session, principal, key=key, now=now))
+
+
+async def void_in(session: AsyncSession, principal: Principal, *, key: str, now: datetime | None = None) -> ReservationAnswer:
+    """`void` in the caller's transaction (a revoked recharge is voided in the one that logs the revoke)."""
+    access.require_service(principal)
+    check_key(key)
+
     async def work(session: AsyncSession) -> dict[str, Any]:
         at = now or utcnow()
         reservation = await _locked(session, key)
@@ -218,7 +249,7 @@ async def void(db: Database, principal: Principal, *, key: str, now: datetime | 
             raise _wrong_state(reservation, "voided")
         return await _answer(session, reservation.id)
 
-    stored = await _step(db, principal, scope="benefits.void", key=key, request={}, work=work)
+    stored = await _step_in(session, scope="benefits.void", key=key, request={}, work=work)
     return ReservationAnswer.model_validate(stored)
 
 
