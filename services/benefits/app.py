@@ -9,6 +9,7 @@ from services.benefits.codes.http import BulkUploads
 from services.benefits.credentials import oauth
 from services.benefits.events import SERVICE, WEBHOOKS
 from services.benefits.models import OUTBOX
+from services.benefits.partner_http import close_at_shutdown
 from services.benefits.reservations.expiry import expiry_loop
 from services.benefits.schema import schema
 from services.benefits.webhooks import delivery, service as webhooks
@@ -24,6 +25,7 @@ app = BulkUploads(
             outbox_dispatcher(SERVICE, OUTBOX, local={WEBHOOKS: webhooks.fan_out}),
             delivery.webhook_loop,
             expiry_loop,
+            close_at_shutdown,
         ],
     )
 )

@@ -3,9 +3,9 @@ outside any transaction, and records every attempt.
 
 1. lease: a short transaction takes up to a batch of due deliveries (`FOR UPDATE SKIP LOCKED`, so
    rounds here and in other processes take disjoint rows) and counts the attempt;
-2. send: one POST each, concurrently, through this process's webhook client (its own timeouts; no
-   redirects followed; no proxy from the environment), signed with every active secret of the
-   partner at the time of sending (`ABG-Signature: t=<now>,v1=…`);
+2. send: one POST each, concurrently, through this process's client for partners (partner_http: its
+   own timeouts; no redirects followed; no proxy from the environment), signed with every active
+   secret of the partner at the time of sending (`ABG-Signature: t=<now>,v1=…`);
 3. record: a short transaction logs the attempt (time, URL, HTTP status, error, latency) and sets
    the outcome, only while the lease is still ours: DELIVERED on a 2xx; else tried again after a
    growing delay, or FAILED after settings.webhook_max_attempts (a partner or an operator may
@@ -31,14 +31,13 @@ from shared.timeutil import utcnow
 
 from services.benefits.config import BenefitsSettings, get_benefits_settings
 from services.benefits.models import Partner, WebhookDelivery
+from services.benefits.partner_http import aclose_partner_client, partner_client
 from services.benefits.partners import store as partners_store
 from services.benefits.webhooks import rules, service, store
 from services.benefits.webhooks.rules import DeliveryStatus
 from services.benefits.webhooks.signing import SIGNATURE_HEADER, sign
 
 log = logging.getLogger("abg.benefits.webhooks")
-
-USER_AGENT = "alliance-benefits-graph-webhooks"
 
 
 @dataclass(slots=True)
@@ -62,33 +61,9 @@ class Outcome:
 
 # --- the client --------------------------------------------------------------------------------------
 
-_client: httpx.AsyncClient | None = None
-_client_loop: asyncio.AbstractEventLoop | None = None
-
-
-def webhook_client(settings: BenefitsSettings | None = None) -> httpx.AsyncClient:
-    """This process's client for partners' endpoints (apart from the one for alliance services: other
-    timeouts, other hosts, never a redirect)."""
-    global _client, _client_loop
-    loop = asyncio.get_running_loop()
-    if _client is None or _client.is_closed or _client_loop is not loop:
-        timeout = (settings or get_benefits_settings()).webhook_timeout_seconds
-        _client = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-            follow_redirects=False,
-            trust_env=False,
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=30.0),
-            headers={"user-agent": USER_AGENT},
-        )
-        _client_loop = loop
-    return _client
-
-
-async def aclose_webhook_client() -> None:
-    global _client, _client_loop
-    client, _client, _client_loop = _client, None, None
-    if client is not None and not client.is_closed:
-        await client.aclose()
+# The process's client for partners' endpoints, shared with fulfilment calls (services.benefits.partner_http).
+webhook_client = partner_client
+aclose_webhook_client = aclose_partner_client
 
 
 # --- one round -----------------------------------------------------------------------------------------
@@ -202,4 +177,3 @@ async def webhook_loop(db: Database) -> None:
                 await asyncio.wait_for(waker.wait(), interval)
     finally:
         service.unregister_waker(waker)
-        await aclose_webhook_client()
