@@ -10,7 +10,8 @@ signing module partners use), one recharge per idempotency key, replays answered
 answer, the status lookup and revocation. To rehearse failures it can be made slow or flaky:
 
     ABG_DEMO_VIDEO_SECRET             signing secret(s), comma-separated during a rotation
-                                      (default: a development secret, announced at start-up)
+                                      (default: the demo StreamBox partner's development
+                                      fulfilment secret, announced at start-up)
     ABG_DEMO_VIDEO_HOST / _PORT       where to listen (127.0.0.1:4010)
     ABG_DEMO_VIDEO_DELAY_MS           wait this long before answering anything (0)
     ABG_DEMO_VIDEO_FAILURE_RATE       share of recharges answered 503 without doing anything (0)
@@ -38,13 +39,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from services.benefits.delivery.demo import DEMO_FULFILMENT_SECRET
 from services.benefits.errors import SignatureRejected
 from services.benefits.webhooks.signing import SIGNATURE_HEADER, verify
 
 __all__ = ["BANNER", "DEFAULT_SECRET", "DemoSettings", "DemoVideoPlatform", "create_app", "main"]
 
 BANNER = "ABG DEMO video platform: a stand-in partner for local runs, not a real video platform"
-DEFAULT_SECRET = "demo-video-secret-for-development-only"
+# The demo StreamBox partner's fulfilment secret in development (services/benefits/seed.py).
+DEFAULT_SECRET = DEMO_FULFILMENT_SECRET
 DEFAULT_PORT = 4010
 _DEMO_ACCOUNT = re.compile(r"demo-[A-Za-z0-9._-]{1,60}")
 _KEY = re.compile(r"[A-Za-z0-9._~:-]{1,128}")

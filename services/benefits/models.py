@@ -41,6 +41,7 @@ CODE_STATES = ("AVAILABLE", "RESERVED", "ISSUED", "USED", "VOIDED", "EXPIRED")
 RESERVATION_STATES = ("RESERVED", "ISSUED", "RELEASED", "VOIDED")
 BUDGET_SCOPES = ("BENEFIT", "PARTNER")
 DELIVERY_STATUSES = ("PENDING", "DELIVERED", "FAILED")
+SECRET_PURPOSES = ("WEBHOOK", "FULFILMENT")
 
 
 # --- partners --------------------------------------------------------------------------------------
@@ -98,14 +99,20 @@ class ApiKey(BenefitsModel, table=True):
 
 
 class WebhookSecret(BenefitsModel, table=True):
-    """A partner's webhook signing secret (encrypted at rest). During a rotation the old one stays
-    active until `expires_at`, and every delivery is signed with each active secret."""
+    """A partner's signing secret (encrypted at rest): for the webhooks we send it, or for our
+    fulfilment calls to it (`purpose`; each rotated on its own). During a rotation the old one stays
+    active until `expires_at`, and every request is signed with each active secret."""
 
     __tablename__ = "webhook_secrets"
-    __table_args__ = (sa.Index("ix_webhook_secrets_partner", "partner_id"), {"schema": SCHEMA})
+    __table_args__ = (
+        _in("purpose", SECRET_PURPOSES, "ck_webhook_secrets_purpose"),
+        sa.Index("ix_webhook_secrets_partner", "partner_id", "purpose"),
+        {"schema": SCHEMA},
+    )
 
     id: uuid.UUID = Field(sa_column=_uuid(primary_key=True))
     partner_id: uuid.UUID = Field(sa_column=_uuid(fk="partners.id"))
+    purpose: str = Field(default="WEBHOOK", sa_column=_str(10, server_default="WEBHOOK"))
     secret: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
     created_at: datetime = Field(sa_column=_tz())
     expires_at: datetime | None = Field(default=None, sa_column=_tz(nullable=True))
@@ -370,3 +377,5 @@ class DeliveryAttempt(BenefitsModel, table=True):
     error: str | None = Field(default=None, sa_column=_str(500, nullable=True))
     latency_ms: int | None = Field(default=None, sa_column=_int())
     outcome: str = Field(sa_column=_str(20))
+    # The partner's reference (delivered) or reason code (refused), when it gave one.
+    detail: str | None = Field(default=None, sa_column=_str(256, nullable=True))

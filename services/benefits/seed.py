@@ -3,6 +3,10 @@
 Their ids are points' demo ids — uuid5 of `abg:partner:<slug>` in the URL namespace — so a lot's
 issuer in points is a partner here. Each is registered ACTIVE, and its status is published like
 any registration, so subscribers (points) learn the registry's view of it.
+
+In development only, StreamBox (whose fulfilment endpoint is the demo video platform) gets the
+public DEMO fulfilment secret the demo platform verifies with by default, so a local run delivers
+video memberships at once. Anywhere else it gets none: an operator or StreamBox rotates one in.
 """
 
 from __future__ import annotations
@@ -13,10 +17,14 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.database import Database
+from shared.settings import get_settings
 
+from services.benefits.delivery.demo import demo_fulfilment_secret_bytes
 from services.benefits.partners import store as partners_store
 from services.benefits.partners.rules import PartnerRole, PartnerStatus
 from services.benefits.partners.service import publish_status
+from services.benefits.webhooks.rules import SecretPurpose
+from services.benefits.webhooks.service import add_secret
 
 EARN, REDEEM = PartnerRole.EARNING.value, PartnerRole.REDEMPTION.value
 DEMO_VIDEO_PLATFORM = "http://127.0.0.1:4010"
@@ -37,6 +45,8 @@ def demo_partner_id(slug: str) -> uuid.UUID:
 async def seed_demo(db: Database) -> list[uuid.UUID]:
     """Registers the demo partners unless some partner is registered; returns their ids."""
 
+    development = get_settings().env == "development"
+
     async def work(session: AsyncSession) -> list[uuid.UUID]:
         if await partners_store.any_partner(session):
             return []
@@ -50,6 +60,8 @@ async def seed_demo(db: Database) -> list[uuid.UUID]:
             if row is not None:
                 await publish_status(session, row)
                 created.append(row.id)
+                if fulfilment == DEMO_VIDEO_PLATFORM and development:  # the public DEMO secret: never elsewhere
+                    await add_secret(session, row.id, SecretPurpose.FULFILMENT, demo_fulfilment_secret_bytes())
         return created
 
     return await db.run_transaction(work)

@@ -20,6 +20,15 @@ MAX_ERROR = 300
 MAX_PARTNERS_PER_EVENT = 100
 
 
+class SecretPurpose(StrEnum):
+    """What a partner's signing secret signs: the webhooks we send it, or our fulfilment calls to it
+    (recharges). Two secrets, rotated apart, so a secret leaked from a partner's webhook receiver
+    cannot sign a recharge request (which moves value) and the other way round."""
+
+    WEBHOOK = "WEBHOOK"
+    FULFILMENT = "FULFILMENT"
+
+
 class DeliveryStatus(StrEnum):
     PENDING = "PENDING"
     DELIVERED = "DELIVERED"

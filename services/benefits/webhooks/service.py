@@ -1,5 +1,7 @@
 """Partners' webhooks: signing secrets and their rotation, the delivery log, redelivery on demand,
-and the outbox's in-process subscriber `webhooks` that turns partner events into deliveries.
+and the outbox's in-process subscriber `webhooks` that turns partner events into deliveries. The
+fulfilment secrets that sign our recharge calls to a partner are kept and rotated the same way
+(`SecretPurpose.FULFILMENT`).
 
 Secrets are 32 random bytes, kept wrapped by the master key (as members' data keys are) and bound
 to their row; the partner sees one once, as `whsec_…`, whose UTF-8 bytes are the HMAC key.
@@ -30,11 +32,14 @@ from services.benefits.models import WebhookDelivery, WebhookSecret
 from services.benefits.partners import store as partners_store
 from services.benefits.webhooks import rules, store
 from services.benefits.webhooks.answers import DeliveryView, RotatedSecret, SecretInfo
-from services.benefits.webhooks.rules import DeliveryStatus
+from services.benefits.webhooks.rules import DeliveryStatus, SecretPurpose
 
 log = logging.getLogger("abg.benefits.webhooks")
 
-_SECRET_FIELD = "webhook_secret"
+def _secret_field(purpose: str) -> str:
+    """What a wrapped secret is bound to besides its row: its purpose too, so a webhook secret's
+    ciphertext copied into a fulfilment row (or the purpose column changed) does not decrypt."""
+    return "webhook_secret" if purpose == SecretPurpose.WEBHOOK else f"{purpose.lower()}_secret"
 
 
 def signing_keys(rows: Iterable[WebhookSecret]) -> list[bytes]:
@@ -42,7 +47,7 @@ def signing_keys(rows: Iterable[WebhookSecret]) -> list[bytes]:
     keys = []
     for row in rows:
         try:
-            raw = unwrap_data_key(row.secret, field_aad(row.id, _SECRET_FIELD))
+            raw = unwrap_data_key(row.secret, field_aad(row.id, _secret_field(row.purpose)))
         except CryptoError:
             log.error("webhook secret %s of partner %s does not decrypt; skipped", row.id, row.partner_id)
             continue
@@ -54,6 +59,11 @@ async def rotate_webhook_secret(db: Database, principal: Principal, partner_id: 
     """The partner or an operator: a new signing secret, shown once. The one it replaces keeps
     signing (beside it) for settings.webhook_secret_overlap_seconds, so the partner can switch
     without missing a delivery; the first call just makes the first secret."""
+    return await rotate_secret(db, principal, partner_id, SecretPurpose.WEBHOOK)
+
+
+async def rotate_secret(db: Database, principal: Principal, partner_id: uuid.UUID, purpose: SecretPurpose) -> RotatedSecret:
+    """`rotate_webhook_secret` for the partner's secret of `purpose` (the fulfilment secret, too)."""
     access.require_partner_manager(principal, partner_id)
     overlap = timedelta(seconds=get_benefits_settings().webhook_secret_overlap_seconds)
     raw, secret_id = rules.new_secret(), new_id()
@@ -61,22 +71,30 @@ async def rotate_webhook_secret(db: Database, principal: Principal, partner_id: 
     async def work(session: AsyncSession) -> tuple[WebhookSecret, datetime | None]:
         if await partners_store.lock(session, partner_id) is None:  # rotations of one partner take turns
             raise NotFound("no partner with this id", id=str(partner_id))
-        previous = await store.retire_secrets(session, partner_id, overlap)
-        row = await store.insert_secret(
-            session,
-            {"id": secret_id, "partner_id": partner_id, "secret": wrap_data_key(raw, field_aad(secret_id, _SECRET_FIELD))},
-        )
-        return row, previous
+        previous = await store.retire_secrets(session, partner_id, overlap, purpose)
+        return await add_secret(session, partner_id, purpose, raw, secret_id), previous
 
     row, previous = await db.run_transaction(work)
     return RotatedSecret(secret=rules.secret_text(raw), info=SecretInfo.of(row), previous_expires_at=previous)
 
 
-async def secrets_of(db: Database, principal: Principal, partner_ids: Sequence[uuid.UUID]) -> list[list[SecretInfo] | None]:
+async def add_secret(
+    session: AsyncSession, partner_id: uuid.UUID, purpose: SecretPurpose, raw: bytes, secret_id: uuid.UUID | None = None
+) -> WebhookSecret:
+    """Stores `raw` (32 bytes) wrapped as a current secret of the partner, in the caller's
+    transaction (rotation retires the current one first; the demo seed adds a known one)."""
+    secret_id = secret_id or new_id()
+    wrapped = wrap_data_key(raw, field_aad(secret_id, _secret_field(purpose)))
+    return await store.insert_secret(session, {"id": secret_id, "partner_id": partner_id, "purpose": purpose.value, "secret": wrapped})
+
+
+async def secrets_of(
+    db: Database, principal: Principal, partner_ids: Sequence[uuid.UUID], purpose: SecretPurpose = SecretPurpose.WEBHOOK
+) -> list[list[SecretInfo] | None]:
     """Each partner's signing secrets (when made, when they stop); None where the caller may not see them."""
     visible = [i for i in partner_ids if access.may_read_partner_private(principal, i)]
     async with db.session() as session:
-        found = await store.active_secrets(session, visible)
+        found = await store.active_secrets(session, visible, purpose)
     return [[SecretInfo.of(s) for s in found[i]] if i in found else None for i in partner_ids]
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.benefits.models import WebhookDelivery, WebhookSecret
-from services.benefits.webhooks.rules import MAX_LOG_ENTRIES, DeliveryStatus
+from services.benefits.webhooks.rules import MAX_LOG_ENTRIES, DeliveryStatus, SecretPurpose
 
 DELIVERIES: sa.Table = WebhookDelivery.__table__  # type: ignore[attr-defined]
 SECRETS: sa.Table = WebhookSecret.__table__  # type: ignore[attr-defined]
@@ -29,34 +29,37 @@ def _delivery(mapping: Any) -> WebhookDelivery:
 _ACTIVE = sa.or_(SECRETS.c.expires_at.is_(None), SECRETS.c.expires_at > sa.func.now())
 
 
-async def active_secrets(session: AsyncSession | AsyncConnection, partner_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[WebhookSecret]]:
-    """Each partner's secrets that still sign, newest first."""
+async def active_secrets(
+    session: AsyncSession | AsyncConnection, partner_ids: Iterable[uuid.UUID], purpose: SecretPurpose = SecretPurpose.WEBHOOK
+) -> dict[uuid.UUID, list[WebhookSecret]]:
+    """Each partner's secrets for `purpose` that still sign, newest first."""
     wanted = list(set(partner_ids))
     found: dict[uuid.UUID, list[WebhookSecret]] = {i: [] for i in wanted}
     if wanted:
         statement = (
-            sa.select(SECRETS).where(SECRETS.c.partner_id.in_(wanted), _ACTIVE).order_by(SECRETS.c.created_at.desc(), SECRETS.c.id)
+            sa.select(SECRETS)
+            .where(SECRETS.c.partner_id.in_(wanted), SECRETS.c.purpose == purpose.value, _ACTIVE)
+            .order_by(SECRETS.c.created_at.desc(), SECRETS.c.id)
         )
         for row in await _run(session, statement):
             found[row.partner_id].append(WebhookSecret(**row._mapping))
     return found
 
 
-async def retire_secrets(session: AsyncSession, partner_id: uuid.UUID, overlap: timedelta) -> datetime | None:
-    """Starts a rotation: the current secret keeps signing for `overlap`; one already retiring stops
-    now (so at most two ever sign). Deletes secrets that stopped signing. Returns when the current one
-    stops, if there was one. The caller holds the partner's lock."""
+async def retire_secrets(
+    session: AsyncSession, partner_id: uuid.UUID, overlap: timedelta, purpose: SecretPurpose = SecretPurpose.WEBHOOK
+) -> datetime | None:
+    """Starts a rotation of the partner's `purpose` secrets: the current secret keeps signing for
+    `overlap`; one already retiring stops now (so at most two ever sign). Deletes secrets that stopped
+    signing. Returns when the current one stops, if there was one. The caller holds the partner's lock."""
+    mine = sa.and_(SECRETS.c.partner_id == partner_id, SECRETS.c.purpose == purpose.value)
+    await session.exec(sa.delete(SECRETS).where(mine, SECRETS.c.expires_at <= sa.func.now()))  # type: ignore[call-overload]
     await session.exec(  # type: ignore[call-overload]
-        sa.delete(SECRETS).where(SECRETS.c.partner_id == partner_id, SECRETS.c.expires_at <= sa.func.now())
-    )
-    await session.exec(  # type: ignore[call-overload]
-        sa.update(SECRETS)
-        .where(SECRETS.c.partner_id == partner_id, SECRETS.c.expires_at.is_not(None))
-        .values(expires_at=sa.func.now())
+        sa.update(SECRETS).where(mine, SECRETS.c.expires_at.is_not(None)).values(expires_at=sa.func.now())
     )
     retired = await session.exec(  # type: ignore[call-overload]
         sa.update(SECRETS)
-        .where(SECRETS.c.partner_id == partner_id, SECRETS.c.expires_at.is_(None))
+        .where(mine, SECRETS.c.expires_at.is_(None))
         .values(expires_at=sa.func.now() + overlap)
         .returning(SECRETS.c.expires_at)
     )

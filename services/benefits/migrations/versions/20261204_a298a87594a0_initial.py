@@ -178,14 +178,16 @@ def upgrade() -> None:
     op.create_table('webhook_secrets',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('partner_id', sa.Uuid(), nullable=False),
+    sa.Column('purpose', sa.String(length=10), server_default='WEBHOOK', nullable=False),
     sa.Column('secret', sa.LargeBinary(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('expires_at', sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("purpose IN ('WEBHOOK', 'FULFILMENT')", name='ck_webhook_secrets_purpose'),
     sa.ForeignKeyConstraint(['partner_id'], ['benefits.partners.id'], ),
     sa.PrimaryKeyConstraint('id'),
     schema='benefits'
     )
-    op.create_index('ix_webhook_secrets_partner', 'webhook_secrets', ['partner_id'], unique=False, schema='benefits')
+    op.create_index('ix_webhook_secrets_partner', 'webhook_secrets', ['partner_id', 'purpose'], unique=False, schema='benefits')
     op.create_table('budgets',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('scope', sa.String(length=10), nullable=False),
@@ -293,6 +295,7 @@ def upgrade() -> None:
     sa.Column('error', sa.String(length=500), nullable=True),
     sa.Column('latency_ms', sa.Integer(), nullable=True),
     sa.Column('outcome', sa.String(length=20), nullable=False),
+    sa.Column('detail', sa.String(length=256), nullable=True),
     sa.ForeignKeyConstraint(['partner_id'], ['benefits.partners.id'], ),
     sa.ForeignKeyConstraint(['reservation_id'], ['benefits.reservations.id'], ),
     sa.PrimaryKeyConstraint('id'),
