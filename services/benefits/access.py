@@ -9,13 +9,15 @@ service layer (never by resolvers).
 | register / activate / suspend partners       | yes      | no               | no             | no            | no      |
 | edit a partner's profile (roles: operators)  | yes      | no               | its own        | no            | no      |
 | issue API keys                               | yes      | no               | no             | no            | no      |
-| revoke API keys, rotate the webhook secret,  | yes      | no               | its own        | no            | no      |
-| redeliver webhooks                           |          |                  |                |               |         |
+| revoke API keys, rotate the webhook and      | yes      | no               | its own        | no            | no      |
+| fulfilment secrets, redeliver webhooks       |          |                  |                |               |         |
 | benefits: create, edit, pause               | any      | no               | its own        | no            | no      |
 | catalogue (ACTIVE benefits)                  | all      | all              | all + own any  | ACTIVE        | all     |
 | codes: upload, generate, list (masked)       | any      | masked           | own benefits   | no            | no      |
 | a code in clear                              | no       | no               | at write-off   | the holder    | no      |
 | reserve / issue / release / void             | no       | no               | no             | no            | yes     |
+| deliver / revoke a recharge                  | no       | no               | no             | no            | yes     |
+| a recharge's delivery attempts               | yes      | yes              | own benefits   | no            | yes     |
 | write-off (and undo)                         | no       | no               | own benefits   | no            | no      |
 | budgets                                      | any      | read             | its own        | no            | read    |
 """

@@ -37,6 +37,14 @@ class BenefitsSettings(BaseSettings):
     webhook_retry_max_seconds: float = Field(3600.0, ge=0)
     # Deliveries one round of the webhook loop leases (and sends concurrently).
     webhook_batch_size: int = Field(50, ge=1)
+    # Direct recharges through a partner's fulfilment endpoint (one deliverRecharge call): requests
+    # in all (status lookups included) and seconds in all before the outcome is left unknown, the
+    # time limit of one request, and the backoff between requests (doubling from the base, capped).
+    recharge_max_requests: int = Field(6, ge=1, le=50)
+    recharge_max_seconds: float = Field(20.0, gt=0, le=300)
+    recharge_timeout_seconds: float = Field(5.0, gt=0, le=60)
+    recharge_retry_base_seconds: float = Field(0.25, gt=0)
+    recharge_retry_max_seconds: float = Field(4.0, gt=0)
     # Codes in one GraphQL upload call (the bulk HTTP path takes more, streamed).
     max_codes_per_call: int = Field(10_000, ge=1)
     # The bulk HTTP upload: codes and bytes in one upload, codes per INSERT, refused lines kept.

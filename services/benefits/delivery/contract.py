@@ -23,7 +23,7 @@ __all__ = ["FulfilmentEndpoint", "Reading", "RechargeRequest", "read_recharge", 
 _KEY = re.compile(r"[A-Za-z0-9._~:-]{1,128}")
 MAX_DURATION_DAYS = 3660
 _MAX_TEXT = 128
-_MAX_REFERENCE = 256
+_MAX_REFERENCE = 200  # what a reservation keeps as its delivery reference
 _MAX_REASON = 64
 _MAX_MESSAGE = 1000
 

@@ -271,6 +271,12 @@ async def _locked(session: AsyncSession, key: str) -> Any:
     return reservation
 
 
+async def lock_in(session: AsyncSession, key: str) -> Any:
+    """A reservation's row locked in the caller's transaction, the first lock every step takes
+    (for a step of another concept that decides on it: delivering a recharge)."""
+    return await _locked(session, key)
+
+
 async def _answer(session: AsyncSession, reservation_id: uuid.UUID) -> dict[str, Any]:
     row = await store.by_id(session, reservation_id)
     assert row is not None

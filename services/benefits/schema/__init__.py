@@ -14,15 +14,19 @@ from shared.federation import build_schema
 from services.benefits.schema import types
 from services.benefits.schema.codes import CodeMutations, CodeQueries
 from services.benefits.schema.credentials import CredentialMutations
+from services.benefits.schema.delivery import DeliveryMutations, DeliveryQueries
 from services.benefits.schema.health import HealthQueries
 from services.benefits.schema.partners import PartnerMutations, PartnerQueries
 from services.benefits.schema.reservations import ReservationMutations, ReservationQueries
 from services.benefits.schema.webhooks import WebhookMutations
 from services.benefits.schema.writeoffs import WriteOffMutations, WriteOffQueries
 
-QUERIES: tuple[type, ...] = (HealthQueries, PartnerQueries, CodeQueries, ReservationQueries, WriteOffQueries)
+QUERIES: tuple[type, ...] = (
+    HealthQueries, PartnerQueries, CodeQueries, ReservationQueries, WriteOffQueries, DeliveryQueries,
+)
 MUTATIONS: tuple[type, ...] = (
     PartnerMutations, CredentialMutations, WebhookMutations, CodeMutations, ReservationMutations, WriteOffMutations,
+    DeliveryMutations,
 )
 
 Query = merge_types("Query", QUERIES)

@@ -18,6 +18,7 @@ import strawberry
 from services.benefits.codes import service as codes_service
 from services.benefits.codes.answers import CodeAnswer, StockAnswer, UploadAnswer, UsageAnswer
 from services.benefits.reservations.answers import IssuedAnswer, JobAnswer, ReservationAnswer
+from services.benefits.schema.delivery_types import ReservationDeliveryFields
 from services.benefits.writeoffs import service as writeoffs_service
 from services.benefits.writeoffs.answers import WriteOffAnswer
 from shared.federation import Info
@@ -145,7 +146,7 @@ class Code:
 
 
 @strawberry.type(description="A benefit held for one redemption in flight (keyed by the redemption's key).")
-class Reservation:
+class Reservation(ReservationDeliveryFields):
     id: strawberry.ID
     key: str
     benefit_id: strawberry.Private[uuid.UUID]

@@ -27,6 +27,7 @@ from services.benefits.partners.rules import PartnerRole as DomainPartnerRole
 from services.benefits.partners.rules import PartnerStatus as DomainPartnerStatus
 from services.benefits.schema import refs
 from services.benefits.schema.codes_types import BenefitCodeFields, MemberCodeFields, PartnerCodeFields
+from services.benefits.schema.delivery_types import PartnerDeliveryFields
 from services.benefits.webhooks import service as webhooks
 from services.benefits.webhooks.answers import DeliveryView, SecretInfo
 from services.benefits.webhooks.answers import WebhookAttempt as AttemptView
@@ -151,7 +152,7 @@ class WebhookDelivery:
         "staff and alliance services."
     ),
 )
-class Partner(PartnerCodeFields):
+class Partner(PartnerCodeFields, PartnerDeliveryFields):
     id: strawberry.ID
     name: str
     brand: str

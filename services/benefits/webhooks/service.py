@@ -55,6 +55,11 @@ def signing_keys(rows: Iterable[WebhookSecret]) -> list[bytes]:
     return keys
 
 
+async def active_signing_keys(session: AsyncSession, partner_id: uuid.UUID, purpose: SecretPurpose) -> list[bytes]:
+    """The HMAC keys a request of `purpose` to the partner is signed with now (two during a rotation)."""
+    return signing_keys((await store.active_secrets(session, [partner_id], purpose))[partner_id])
+
+
 async def rotate_webhook_secret(db: Database, principal: Principal, partner_id: uuid.UUID) -> RotatedSecret:
     """The partner or an operator: a new signing secret, shown once. The one it replaces keeps
     signing (beside it) for settings.webhook_secret_overlap_seconds, so the partner can switch
