@@ -33,6 +33,9 @@ REFUSED = body({"status": "REFUSED", "reason": "ACCOUNT_NOT_FOUND", "message": "
         (200, body({"status": "SUCCEEDED", "reference": ""}), O.MALFORMED, "unexpected_body"),
         (200, body({"status": "SUCCEEDED", "reference": 12}), O.MALFORMED, "unexpected_body"),
         (200, body({"status": "SUCCEEDED", "reference": "x" * 257}), O.MALFORMED, "unexpected_body"),
+        # a reference is kept on the reservation (200 characters): a longer one is outside the contract
+        (200, body({"status": "SUCCEEDED", "reference": "x" * 201}), O.MALFORMED, "unexpected_body"),
+        (200, body({"status": "SUCCEEDED", "reference": "x" * 200}), O.SUCCEEDED, None),
         (200, body({"status": ["SUCCEEDED"], "reference": "VP"}), O.MALFORMED, "unexpected_body"),
         (200, body(["SUCCEEDED"]), O.MALFORMED, "invalid_json"),
         (200, b"OK", O.MALFORMED, "invalid_json"),
