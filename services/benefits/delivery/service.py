@@ -4,7 +4,8 @@
 steps, so no transaction is open while the partner is asked:
 
 1. a short transaction reads the reservation, its benefit and the owning partner's fulfilment URL
-   and signing secrets, and binds the key to the account (store.bind);
+   and signing secrets, and binds the key to the account and duration of its first request
+   (store.bind: the partner is never sent another body under the key);
 2. outside any transaction, DeliveryClient.recharge asks the partner, with an idempotency key
    derived from the reservation key (rules.recharge_key: the same on every call), retrying and
    looking the key up as CONTRACT.md says, never guessing;
@@ -94,15 +95,18 @@ async def deliver_recharge(
         claimed, stored = await store.bind(session, key, bound)
         if claimed != bound:
             raise IdempotencyKeyReused("this reservation is being delivered to another account", idempotencyKey=key)
-        if stored is not None:
-            return ReservationAnswer.model_validate(stored)  # delivered before: no new request
+        if stored is not None and "reservation" in stored:
+            return ReservationAnswer.model_validate(stored["reservation"])  # delivered before: no new request
         if row.state != "RESERVED":
             raise _not_deliverable(row)
-        if not row.duration_days:
+        days = stored["durationDays"] if stored else row.duration_days  # what the first request said
+        if not days:
             raise NotAvailable("this benefit has no membership duration to recharge", reason="NOT_CONFIGURED", key=key)
         endpoint = await _endpoint(session, row)
+        if stored is None:
+            await store.remember(session, key, {"durationDays": days})
         member_ref = "m-" + blind_index(f"{row.partner_id}:{row.member_id}", "benefits.fulfilment.memberRef").hex()[:32]
-        request = RechargeRequest(rules.recharge_key(key), account, row.duration_days, str(row.benefit_id), member_ref)
+        request = RechargeRequest(rules.recharge_key(key), account, days, str(row.benefit_id), member_ref)
         return _Plan(key, row.id, row.partner_id, endpoint, request)
 
     plan = await db.run_transaction(prepare)
@@ -118,7 +122,7 @@ async def deliver_recharge(
             return _failure(outcome, key)
         if row.state == "RESERVED" or (row.state == "ISSUED" and row.delivery_reference == outcome.reference):
             issued = await reservations.issue_in(session, principal, key=key, delivery_reference=outcome.reference, now=now)
-            await store.answer(session, key, issued.reservation.model_dump(mode="json"))
+            await store.remember(session, key, {"reservation": issued.reservation.model_dump(mode="json")})
             return issued.reservation
         return Conflict(  # released by its time running out while the partner was asked: take it back
             f"the partner delivered (reference {outcome.reference}), but the reservation is {row.state.lower()} now: "

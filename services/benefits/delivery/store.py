@@ -2,8 +2,10 @@
 (delivery_attempts), and the binding of a reservation key to the account it is delivered to.
 
 The binding is a row of the idempotency table (scope `benefits.deliverRecharge`), claimed before
-the first request to the partner and answered once the recharge is issued; so two calls that
-race with different accounts cannot both reach the partner under one key, and a call after
+the first request to the partner: so two calls that race with different accounts cannot both
+reach the partner under one key. Its response holds what else the first request said that could
+change later (`{"durationDays": n}`: the benefit may be edited meanwhile, and a key must never be
+sent with another body), then, once the recharge is issued, `{"reservation": …}`: a call after
 success is answered from it without asking the partner again.
 """
 
@@ -48,8 +50,8 @@ async def owners(session: AsyncSession, *, keys: Sequence[str] = (), ids: Sequen
 
 
 async def bind(session: AsyncSession, key: str, fingerprint: str) -> tuple[str, Any]:
-    """Claims the key for `fingerprint` unless claimed; returns the claimed fingerprint and the
-    answer stored with it (None until the recharge is issued)."""
+    """Claims the key for `fingerprint` unless claimed; returns the claimed fingerprint and what is
+    stored with it (None on the first claim)."""
     claimed = await statements.fetch_one(
         session,
         """INSERT INTO benefits.idempotency_keys (scope, key, fingerprint) VALUES (:s, :k, :f)
@@ -67,7 +69,8 @@ async def bind(session: AsyncSession, key: str, fingerprint: str) -> tuple[str, 
     return row.fingerprint, orjson.loads(response) if isinstance(response, str | bytes) else response
 
 
-async def answer(session: AsyncSession, key: str, response: dict[str, Any]) -> None:
+async def remember(session: AsyncSession, key: str, response: dict[str, Any]) -> None:
+    """Stores `response` with the key's binding (see the module's docstring for what it holds)."""
     await statements.fetch(
         session,
         "UPDATE benefits.idempotency_keys SET response = CAST(:r AS jsonb) WHERE scope = :s AND key = :k",

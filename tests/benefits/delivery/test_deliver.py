@@ -7,6 +7,7 @@ from __future__ import annotations
 import httpx
 import pytest
 import respx
+from sqlalchemy import text
 
 from shared.errors import Conflict, IdempotencyKeyReused, InvalidInput, NotFound
 
@@ -176,3 +177,21 @@ async def test_what_cannot_be_delivered(video: Video) -> None:
         assert partner.calls.call_count == 0
     assert await video.logged(reserved.key) == []
 
+
+
+async def test_a_retry_sends_the_first_body_even_if_the_benefit_was_edited_meanwhile(video: Video) -> None:
+    reserved = await video.reserve()
+    with respx.mock(assert_all_called=False) as partner:
+        recharge, status, _ = partner_api(partner)
+        recharge.mock(return_value=httpx.Response(503))
+        status.mock(return_value=unknown())
+        with pytest.raises(DeliveryUnknown):
+            await delivery.deliver_recharge(video.db, SERVICE, key=reserved.key, account="alice")
+        async with video.db.transaction() as session:
+            await session.exec(text("UPDATE benefits.benefits SET duration_days = 90 WHERE id = :id"),  # type: ignore[call-overload]
+                               params={"id": video.benefit_id})
+        recharge.mock(return_value=succeeded("SBX-30"))
+        answer = await delivery.deliver_recharge(video.db, SERVICE, key=reserved.key, account="alice")
+    assert answer.state == "ISSUED"
+    assert {c.request.content for c in recharge.calls} == {recharge.calls.last.request.content}
+    assert body(recharge.calls.last.request)["durationDays"] == 30
