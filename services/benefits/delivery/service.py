@@ -95,7 +95,7 @@ async def deliver_recharge(
         claimed, stored = await store.bind(session, key, bound)
         if claimed != bound:
             raise IdempotencyKeyReused("this reservation is being delivered to another account", idempotencyKey=key)
-        if stored is not None and "reservation" in stored:
+        if stored is not None and "reservation" in stored and row.state == "ISSUED":
             return ReservationAnswer.model_validate(stored["reservation"])  # delivered before: no new request
         if row.state != "RESERVED":
             raise _not_deliverable(row)

@@ -44,6 +44,9 @@ async def test_revoking_an_issued_recharge_voids_the_reservation(video: Video) -
     video.verify(request)
     assert [(a.request, a.outcome) for a in await video.logged(key)] == [
         ("RECHARGE", "SUCCEEDED"), ("REVOKE", "REVOKED"), ("REVOKE", "REVOKED")]
+    with pytest.raises(Conflict) as error:  # delivered once, then taken back: not delivered again
+        await delivery.deliver_recharge(video.db, SERVICE, key=key, account="alice")
+    assert error.value.extensions["state"] == "VOIDED"
 
 
 @pytest.mark.parametrize(("answer", "reason"), [
