@@ -3,21 +3,23 @@
 Apart from the client for alliance services (`shared.http`): other hosts, no service token, no
 redirect followed, no proxy from the environment. Made on first use (an `httpx.AsyncClient` costs
 about 30 ms to build), made again if it was closed or belongs to another event loop, and closed when
-the app stops (`close_at_shutdown`, one of the app's background tasks). Callers that need other
+the app stops (`closed_on_shutdown` wraps the app's lifespan). Callers that need other
 time limits than the default set them per request (the recharge client does).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
-
-from shared.database import Database
+from starlette.applications import Starlette
 
 from services.benefits.config import BenefitsSettings, get_benefits_settings
 
-__all__ = ["USER_AGENT", "aclose_partner_client", "close_at_shutdown", "partner_client"]
+__all__ = ["USER_AGENT", "aclose_partner_client", "closed_on_shutdown", "partner_client"]
 
 USER_AGENT = "alliance-benefits-graph"
 
@@ -48,10 +50,18 @@ async def aclose_partner_client() -> None:
         await client.aclose()
 
 
-async def close_at_shutdown(db: Database) -> None:
-    """A background task of the app that only waits: cancelled when the app stops, it closes the
-    client then (whether or not the loops that use it run)."""
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await aclose_partner_client()
+def closed_on_shutdown(app: Starlette) -> Starlette:
+    """`app` with its lifespan wrapped so that the client is closed when the app stops (after its
+    background loops, however far they got: a background task cancelled before it ran could not)."""
+    inner = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(scope_app: Any) -> AsyncIterator[Any]:
+        try:
+            async with inner(scope_app) as state:
+                yield state
+        finally:
+            await aclose_partner_client()
+
+    app.router.lifespan_context = lifespan
+    return app
