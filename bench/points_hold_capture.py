@@ -67,7 +67,7 @@ def service_pair(db: Database, beneficiary: uuid.UUID) -> Pair:
 
 
 def driver_statements(on: bool) -> None:
-    """Switches the service's driver statements (see services/points/driver.py) for what follows."""
+    """Switches the service's driver statements (see shared/database/statements.py) for what follows."""
     os.environ["ABG_POINTS_DRIVER_STATEMENTS"] = "true" if on else "false"
     reset_points_settings_cache()
 

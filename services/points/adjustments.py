@@ -59,12 +59,10 @@ async def adjust(
     legs: list[Leg] = []
     for lot, part in taken:
         lot.remaining -= part
-        unit.changed(lot, "remaining")
         legs += [
             Leg(accounts.member(member_id, "available"), -part, lot.id),
             Leg(accounts.issuer(lot.issuer_partner_id, "adjusted"), part, lot.id),
         ]
     posted = post(unit, state, kind="ADJUST", legs=legs, actor=actor, detail=detail)
     state.lifetime_earned -= wanted
-    unit.changed(state, "lifetime_earned")
     return AdjustAnswer(member_id=member_id, points=points, transaction_id=posted.id, lot_id=None)

@@ -71,7 +71,6 @@ def credit(
     posted = post(unit, state, kind=kind, legs=legs, actor=actor, reference=reference, detail=detail, transaction_id=transaction_id)
     lot.created_tx_id = posted.id
     state.lifetime_earned += amount
-    unit.changed(state, "lifetime_earned")
     return lot, posted
 
 
@@ -80,7 +79,6 @@ def vest(unit: LedgerUnit, state: MemberState, lot: LotRow, *, actor: str) -> Po
     if lot.vested_at is not None or lot.expired_at is not None:
         return None
     lot.vested_at = unit.now
-    unit.changed(lot, "vested_at")
     if lot.remaining == 0:  # all clawed back while pending: nothing to move
         return None
     moving = lot.remaining
@@ -88,7 +86,6 @@ def vest(unit: LedgerUnit, state: MemberState, lot: LotRow, *, actor: str) -> Po
     legs = [Leg(accounts.member(state.member_id, "pending"), -moving, lot.id)]
     if repay:
         lot.remaining -= repay
-        unit.changed(lot, "remaining")
         legs += _repayment_legs(state, lot, repay)
     if moving - repay:
         legs.append(Leg(accounts.member(state.member_id, "available"), moving - repay, lot.id))

@@ -27,11 +27,9 @@ def expire(unit: LedgerUnit, state: MemberState, lot: LotRow, *, actor: str) -> 
         return None
     points = lot.remaining
     lot.remaining, lot.expired_at = 0, unit.now
-    unit.changed(lot, "remaining", "expired_at")
     if not points:
         return None
     state.lifetime_expired += points
-    unit.changed(state, "lifetime_expired")
     legs = [
         Leg(accounts.member(state.member_id, lot.bucket), -points, lot.id),
         Leg(accounts.issuer(lot.issuer_partner_id, "breakage"), points, lot.id),
@@ -73,5 +71,5 @@ async def announce_expiring(unit: LedgerUnit, *, within: timedelta, limit: int) 
         {"memberId": str(member_id), "points": points, "expiresOn": day.isoformat()}
         for (member_id, day), points in sorted(grouped.items(), key=lambda item: (str(item[0][0]), item[0][1]))
     ]
-    await events.publish_many(await unit.connection(), events.POINTS_EXPIRING, payloads)
+    await events.publish_many(unit.connection, events.POINTS_EXPIRING, payloads)
     return len(mine), len(payloads)

@@ -22,12 +22,12 @@ from sqlalchemy import Select, bindparam, select
 from services.points import accounts
 from services.points.answers import CaptureAnswer, HoldView, RefundAnswer, ReleaseAnswer, SettlementLine
 from services.points.chain import Leg
-from services.points.driver import Prepared
+from shared.database import Prepared
 from services.points.ledger import LedgerUnit, MemberState, lock_member, lock_member_of, post
 from services.points.lots import GRACE, LotRow, new_lot, spendable_lots, take_first_expiring
 from services.points.models import allocations_t, holds_t, lots_t, settlements_t
 from services.points.settlement import reversal, split_pro_rata
-from services.points.unit import TrackedRow
+from shared.database import TrackedRow
 from shared.errors import Conflict, InsufficientPoints, InvalidInput, NotFound
 from shared.ids import new_id
 
@@ -102,15 +102,8 @@ async def _load(unit: LedgerUnit, hold_id: uuid.UUID) -> LoadedHold:
     if not rows:
         raise NotFound("no such hold", holdId=str(hold_id))
 
-    def pick(row: object, prefix: str, names: tuple[str, ...]) -> dict:
-        mapping = row._mapping  # type: ignore[attr-defined]
-        return {n: mapping[f"{prefix}{n}"] for n in names}
-
-    hold = HoldRow(**pick(rows[0], "h_", HoldRow.COLUMNS))
-    parts = [
-        (AllocationRow(**pick(row, "a_", AllocationRow.COLUMNS)), LotRow(**pick(row, "l_", LotRow.COLUMNS)))
-        for row in rows
-    ]
+    hold = unit.load(HoldRow, rows[0]._mapping, "h_")
+    parts = [(unit.load(AllocationRow, row._mapping, "a_"), unit.load(LotRow, row._mapping, "l_")) for row in rows]
     return LoadedHold(hold, parts)
 
 
@@ -146,7 +139,6 @@ async def hold(
     legs: list[Leg] = []
     for lot, part in taken:
         lot.remaining -= part
-        unit.changed(lot, "remaining")
         unit.add(AllocationRow(row.id, lot.id, part, 0, 0, 0, 0))
         legs += [
             Leg(accounts.member(member_id, "available"), -part, lot.id),
@@ -161,10 +153,8 @@ def _give_back(unit: LedgerUnit, state: MemberState, lot: LotRow, points: int) -
     held = Leg(accounts.member(state.member_id, "held"), -points, lot.id)
     if lot.expired_at is not None:
         state.lifetime_expired += points
-        unit.changed(state, "lifetime_expired")
         return [held, Leg(accounts.issuer(lot.issuer_partner_id, "breakage"), points, lot.id)]
     lot.remaining += points
-    unit.changed(lot, "remaining")
     return [held, Leg(accounts.member(state.member_id, "available"), points, lot.id)]
 
 
@@ -211,7 +201,6 @@ async def capture(
             Leg(accounts.redeemed(lot.issuer_partner_id, beneficiary_partner_id), part, lot.id),
         ]
         allocation.captured, allocation.settled_minor = part, share
-        unit.changed(allocation, "captured", "settled_minor")
         lines.append(
             SettlementLine(
                 lot_id=lot.id,
@@ -235,9 +224,7 @@ async def capture(
         _book_settlement(unit, posted.id, hold.id, line)
     hold.status, hold.captured, hold.released, hold.closed_at = CAPTURED, points, hold.amount - points, unit.now
     hold.beneficiary_partner_id, hold.settlement_value_minor, hold.settlement_currency = beneficiary_partner_id, value_minor, currency
-    unit.changed(hold, "status", "captured", "released", "closed_at", "beneficiary_partner_id", "settlement_value_minor", "settlement_currency")
     state.lifetime_spent += points
-    unit.changed(state, "lifetime_spent")
     return CaptureAnswer(hold=hold.view(), transaction_id=posted.id, settlements=lines)
 
 
@@ -277,7 +264,6 @@ async def release(unit: LedgerUnit, *, hold_id: uuid.UUID, actor: str, expired: 
         reference=hold.reference, detail={"hold": str(hold.id)},
     )
     hold.status, hold.released, hold.closed_at = (EXPIRED if expired else RELEASED), hold.amount, unit.now
-    unit.changed(hold, "status", "released", "closed_at")
     return ReleaseAnswer(hold=hold.view(), transaction_id=posted.id)
 
 
@@ -306,11 +292,9 @@ async def refund(unit: LedgerUnit, *, hold_id: uuid.UUID, points: int, grace: ti
         give_back = reversal(allocation.settled_minor, allocation.captured, allocation.refunded, allocation.refunded + part)
         allocation.refunded += part
         allocation.refunded_minor += give_back
-        unit.changed(allocation, "refunded", "refunded_minor")
         if lot.is_live(unit.now):
             target = lot
             lot.remaining += part
-            unit.changed(lot, "remaining")
             to_original += part
         else:
             target = new_lot(
@@ -354,9 +338,7 @@ async def refund(unit: LedgerUnit, *, hold_id: uuid.UUID, points: int, grace: ti
     for line in lines:
         _book_settlement(unit, posted.id, hold.id, line)
     hold.refunded += points
-    unit.changed(hold, "refunded")
     state.lifetime_spent -= points
-    unit.changed(state, "lifetime_spent")
     return RefundAnswer(
         hold=hold.view(),
         transaction_id=posted.id,

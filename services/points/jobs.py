@@ -25,8 +25,7 @@ from services.points.holds import ACTIVE, release
 from services.points.ledger import LedgerUnit, lock_members
 from services.points.lots import LotRow, lots_of_members_where
 from services.points.models import holds_t, lots_t
-from services.points.operation import run_unit
-from shared.database import Database
+from shared.database import Database, run_unit
 from shared.errors import Conflict, NotFound
 from shared.timeutil import utcnow
 
@@ -76,7 +75,7 @@ async def _per_member_lots(
             return len(states), len(lots), sum(p for p in moved if p)
 
         # Counted once the batch has committed (a retried batch must not count twice).
-        members_done, lots_done, points_done = await run_unit(db, work, now=now)
+        members_done, lots_done, points_done = await run_unit(db, LedgerUnit, work, now=now)
         if not lots_done:  # lots due for members with no account: a broken invariant, not a loop
             log.error("points job: lots due for members without accounts: %s", members[:5])
             return result
@@ -137,7 +136,7 @@ async def run_hold_expiry(db: Database, *, now: datetime | None = None) -> JobRe
 async def expire_hold(db: Database, hold_id: uuid.UUID, *, now: datetime) -> bool:
     """Releases one hold past its time limit; False if a capture or release got there first."""
     try:
-        await run_unit(db, lambda unit: release(unit, hold_id=hold_id, actor=JOB_ACTOR, expired=True), now=now)
+        await run_unit(db, LedgerUnit, lambda unit: release(unit, hold_id=hold_id, actor=JOB_ACTOR, expired=True), now=now)
     except (Conflict, NotFound):
         return False
     return True
@@ -150,6 +149,7 @@ async def run_expiry_notices(db: Database, *, now: datetime | None = None) -> Jo
     while True:
         lots, published = await run_unit(
             db,
+            LedgerUnit,
             lambda unit: expiry.announce_expiring(unit, within=timedelta(days=settings.expiry_notice_days), limit=1000),
             now=now,
         )

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.points import accounts
 from services.points.chain import Leg, transaction_hash
 from services.points.config import get_points_settings
-from services.points.driver import Prepared
+from shared.database import Prepared
 from services.points.models import (
     accounts_t,
     allocations_t,
@@ -41,7 +41,7 @@ from services.points.models import (
     settlements_t,
     transactions_t,
 )
-from services.points.unit import TrackedRow, Unit
+from shared.database import TrackedRow, Unit
 from shared.errors import NotFound
 from shared.ids import new_id
 
@@ -90,6 +90,13 @@ class LedgerUnit(Unit):
         super().__init__(connection, now, insert_order=INSERT_ORDER, use_driver=get_points_settings().driver_statements)
         self.members: dict[uuid.UUID, MemberState] = {}
 
+    async def finish(self) -> None:
+        """Stamps the changed balances and flushes every buffered row."""
+        for state in self.members.values():
+            if self.is_changed(state):
+                self.update(accounts_t, state.key(), {"updated_at": self.now})
+        await self.flush()
+
 
 _STATE_COLUMNS = [accounts_t.c[name] for name in MemberState.COLUMNS]
 
@@ -112,7 +119,7 @@ _LOCK_OWNER = {
 
 
 def _remember(unit: LedgerUnit, rows: Iterable[Any]) -> dict[uuid.UUID, MemberState]:
-    states = {row.member_id: MemberState(**row._mapping) for row in rows}
+    states = {row.member_id: unit.load(MemberState, row._mapping) for row in rows}
     unit.members.update(states)
     return states
 
@@ -212,13 +219,4 @@ def post(
         unit.insert(postings_t, {"transaction_id": transaction_id, "account": leg.account, "amount": leg.amount, "lot_id": leg.lot_id})
     state.available, state.pending, state.held, state.debt = available, pending, held, debt
     state.chain_length, state.chain_head = sequence, digest
-    unit.changed(state, "available", "pending", "held", "debt", "chain_length", "chain_head")
     return Posted(transaction_id, state.member_id, sequence, kind, digest)
-
-
-async def finish(unit: LedgerUnit) -> None:
-    """Writes the changed balances and flushes every buffered row."""
-    for state in unit.members.values():
-        if unit.is_changed(state):
-            unit.update(accounts_t, state.key(), {"updated_at": unit.now})
-    await unit.flush()

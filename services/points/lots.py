@@ -17,10 +17,10 @@ from sqlalchemy import Uuid, any_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from services.points.accounts import MemberBucket
-from services.points.driver import Prepared
+from shared.database import Prepared
 from services.points.ledger import LedgerUnit
 from services.points.models import lots_t
-from services.points.unit import TrackedRow
+from shared.database import TrackedRow
 from shared.ids import new_id
 
 # Where a lot came from.
@@ -104,15 +104,11 @@ def new_lot(
 _LOT_COLUMNS = [lots_t.c[name] for name in LotRow.COLUMNS]
 
 
-def _rows(result: Iterable) -> list[LotRow]:  # type: ignore[type-arg]
-    return [LotRow(**{name: row._mapping[name] for name in LotRow.COLUMNS}) for row in result]
-
-
 async def load_lots(unit: LedgerUnit, lot_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, LotRow]:
     ids = list(set(lot_ids))
     if not ids:
         return {}
-    return {lot.id: lot for lot in _rows(await unit.execute(_BY_IDS, {"ids": ids}))}
+    return {lot.id: lot for lot in await unit.fetch(LotRow, _BY_IDS, {"ids": ids})}
 
 
 def _spendable_statement(*, excluding: bool) -> Any:
@@ -146,8 +142,8 @@ async def spendable_lots(
     (all of them if they do not): a running sum stops the scan at the lot that completes it."""
     params = {"member_id": member_id, "now": unit.now, "points": points}
     if exclude is None:
-        return _rows(await unit.execute(_SPENDABLE, params))
-    return _rows(await unit.execute(_SPENDABLE_EXCLUDING, {**params, "exclude": exclude}))
+        return await unit.fetch(LotRow, _SPENDABLE, params)
+    return await unit.fetch(LotRow, _SPENDABLE_EXCLUDING, {**params, "exclude": exclude})
 
 
 async def lots_of_members_where(unit: LedgerUnit, member_ids: Sequence[uuid.UUID], *conditions: object) -> list[LotRow]:
@@ -157,7 +153,7 @@ async def lots_of_members_where(unit: LedgerUnit, member_ids: Sequence[uuid.UUID
         .where(lots_t.c.member_id.in_(list(member_ids)), *conditions)  # type: ignore[arg-type]
         .order_by(lots_t.c.expires_at, lots_t.c.id)
     )
-    return _rows(await unit.execute(statement))
+    return await unit.fetch(LotRow, statement)
 
 
 def take_first_expiring(lots: Sequence[LotRow], points: int) -> list[tuple[LotRow, int]]:

@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.points.config import PointsSettings
-from services.points.driver import Prepared
+from shared.database import Prepared
 from services.points.models import partners_t
 from shared.database import Database
 from shared.errors import InvalidInput, NotFound

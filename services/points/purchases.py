@@ -25,10 +25,9 @@ from services.points.config import PointsSettings
 from services.points.credits import credit
 from services.points.directory import MemberDirectory
 from services.points.earning import load_campaigns, load_policy, points_for
-from services.points.ledger import LedgerUnit, ensure_accounts, finish, lock_members
+from services.points.ledger import LedgerUnit, ensure_accounts, lock_members
 from services.points.lots import PURCHASE
 from services.points.models import lots_t, purchases_t
-from services.points.operation import in_transaction
 from services.points.partners import PartnerProgram, check_currency, load_partners
 from shared.database import Database
 from shared.errors import DomainError, Forbidden, IdempotencyKeyReused, InvalidInput, NotFound
@@ -161,7 +160,7 @@ async def record_purchases(
             results[index] = NotFound("no such member", memberId=str(items[index].member_id))
 
     if ready:
-        written = await in_transaction(db, lambda connection: _write(connection, items, ready, partners, actor, settings, now))
+        written = await db.run_core_transaction(lambda connection: _write(connection, items, ready, partners, actor, settings, now))
         for index, result in written.items():
             results[index] = result
         events.wake()
@@ -292,7 +291,7 @@ async def _write(
             }
         )
     await events.publish_many(connection, events.PURCHASE_RECORDED, payloads)
-    await finish(unit)
+    await unit.finish()
     return results
 
 

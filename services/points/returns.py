@@ -78,7 +78,6 @@ async def record_return(
             detail={"purchase": str(purchase_id), "return": return_key, "amountMinor": amount_minor},
         ).id
     state.lifetime_earned -= clawback
-    unit.changed(state, "lifetime_earned")
     unit.update(purchases_t, {"id": purchase_id}, {"returned_minor": returned_after, "points_clawed_back": purchase.points_clawed_back + clawback})
     return_id = new_id()
     unit.insert(
@@ -97,7 +96,7 @@ async def record_return(
         },
     )
     await events.publish_many(
-        await unit.connection(),
+        unit.connection,
         events.PURCHASE_RETURNED,
         [
             {
@@ -124,7 +123,6 @@ async def record_return(
 
 def _take(unit: LedgerUnit, member_id: uuid.UUID, lot: LotRow, points: int) -> list[Leg]:
     lot.remaining -= points
-    unit.changed(lot, "remaining")
     return [
         Leg(accounts.member(member_id, lot.bucket), -points, lot.id),
         Leg(accounts.issuer(lot.issuer_partner_id, "clawback"), points, lot.id),

@@ -19,11 +19,10 @@ from services.points.answers import AdjustAnswer, CaptureAnswer, HoldView, Purch
 from services.points.config import PointsSettings, get_points_settings
 from services.points.directory import MemberDirectory, default_directory
 from services.points.ledger import LedgerUnit, ensure_accounts
-from services.points.models import accounts_t
-from services.points.operation import Idempotency, run_operation
+from services.points.models import IDEMPOTENCY, accounts_t
 from services.points.partners import PartnerProgram, check_currency, get_partner
 from services.points.purchases import PurchaseInput
-from shared.database import Database
+from shared.database import Database, Idempotency, run_operation
 from shared.errors import DomainError, InvalidInput, NotFound
 from shared.timeutil import utcnow
 
@@ -72,9 +71,10 @@ async def hold_points(
     request = {"member": str(member_id), "points": points, "ttl": ttl_seconds, "reference": reference}
     return await run_operation(
         db,
+        LedgerUnit,
         lambda unit: holds.hold(unit, member_id=member_id, points=points, ttl=timedelta(seconds=ttl_seconds), reference=reference, actor=caller),
         HoldView,
-        idempotency=Idempotency(f"hold:{caller}", idempotency_key, request),
+        idempotency=Idempotency(IDEMPOTENCY, f"hold:{caller}", idempotency_key, request),
         now=now,
     )
 
@@ -114,7 +114,8 @@ async def capture_hold(
         )
 
     request = {"hold": str(hold_id), "points": points, "beneficiary": str(beneficiary_partner_id), "value": value_minor, "currency": currency}
-    return await run_operation(db, work, CaptureAnswer, idempotency=Idempotency(f"capture:{caller}", idempotency_key, request), now=now)
+    idempotency = Idempotency(IDEMPOTENCY, f"capture:{caller}", idempotency_key, request)
+    return await run_operation(db, LedgerUnit, work, CaptureAnswer, idempotency=idempotency, now=now)
 
 
 async def release_hold(
@@ -122,9 +123,10 @@ async def release_hold(
 ) -> ReleaseAnswer:
     return await run_operation(
         db,
+        LedgerUnit,
         lambda unit: holds.release(unit, hold_id=hold_id, actor=caller),
         ReleaseAnswer,
-        idempotency=Idempotency(f"release:{caller}", idempotency_key, {"hold": str(hold_id)}),
+        idempotency=Idempotency(IDEMPOTENCY, f"release:{caller}", idempotency_key, {"hold": str(hold_id)}),
         now=now,
     )
 
@@ -144,9 +146,10 @@ async def refund_capture(
     grace = timedelta(days=get_points_settings().grace_days)
     return await run_operation(
         db,
+        LedgerUnit,
         lambda unit: holds.refund(unit, hold_id=hold_id, points=points, grace=grace, actor=caller, reason=reason),
         RefundAnswer,
-        idempotency=Idempotency(f"refund:{caller}", idempotency_key, {"hold": str(hold_id), "points": points, "reason": reason}),
+        idempotency=Idempotency(IDEMPOTENCY, f"refund:{caller}", idempotency_key, {"hold": str(hold_id), "points": points, "reason": reason}),
         now=now,
     )
 
@@ -209,12 +212,13 @@ async def record_return(
     request = {"externalId": external_id, "amount": amount_minor, "currency": currency}
     answer = await run_operation(
         db,
+        LedgerUnit,
         lambda unit: returns.record_return(
             unit, partner_id=partner_id, external_id=external_id, return_key=return_key,
             amount_minor=amount_minor, currency=currency, actor=caller,
         ),
         ReturnAnswer,
-        idempotency=Idempotency(f"return:{partner_id}", return_key, request),
+        idempotency=Idempotency(IDEMPOTENCY, f"return:{partner_id}", return_key, request),
         now=now,
     )
     events.wake()
@@ -251,7 +255,8 @@ async def adjust_points(
         )
 
     request = {"member": str(member_id), "points": points, "reason": reason, "issuer": str(issuer_partner_id) if issuer_partner_id else None}
-    return await run_operation(db, work, AdjustAnswer, idempotency=Idempotency(f"adjust:{caller}", idempotency_key, request), now=now)
+    idempotency = Idempotency(IDEMPOTENCY, f"adjust:{caller}", idempotency_key, request)
+    return await run_operation(db, LedgerUnit, work, AdjustAnswer, idempotency=idempotency, now=now)
 
 
 async def set_points_profile(

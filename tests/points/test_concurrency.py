@@ -119,7 +119,7 @@ async def test_concurrent_bulk_ingestion_over_shared_members_neither_deadlocks_n
 
 async def test_a_failure_after_the_writes_rolls_everything_back(kit, monkeypatch) -> None:  # noqa: ANN001
     """The hot statements run on the driver connection: they must be inside the one transaction."""
-    from services.points.unit import Unit
+    from shared.database import Unit
 
     member = await kit.member(100)
     original = Unit.flush
