@@ -179,6 +179,10 @@ class Unit(Executor):
         """Whether a tracked row has assignments not yet flushed."""
         return bool(row._changes)
 
+    def tracked(self, row_type: type[R]) -> list[R]:
+        """The unit's tracked rows of a type (loaded, or added and flushed), in the order it met them."""
+        return [row for row in self._tracked if type(row) is row_type]  # type: ignore[misc]
+
     # --- plain writes (rows without a row type) --------------------------------------------------
 
     def insert(self, table: Table, values: Mapping[str, Any]) -> None:
