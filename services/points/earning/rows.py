@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 
 from services.points.models import Purchase, PurchaseReturn
 from shared.database import TrackedRow
 
 
-@dataclass(eq=False)
 class PurchaseRow(TrackedRow):
     TABLE = Purchase.__table__
 
@@ -33,7 +31,6 @@ class PurchaseRow(TrackedRow):
     created_at: datetime
 
 
-@dataclass(eq=False)
 class ReturnRow(TrackedRow):
     TABLE = PurchaseReturn.__table__
 

@@ -20,7 +20,6 @@ ADJUSTMENT = "ADJUSTMENT"
 GRACE = "GRACE"  # refunded points whose original lot had expired
 
 
-@dataclass(eq=False)
 class AccountRow(TrackedRow):
     """A member's account, locked for the operation: balances, tier, birthday month, chain head."""
 
@@ -41,7 +40,6 @@ class AccountRow(TrackedRow):
     chain_head: str
 
 
-@dataclass(eq=False)
 class LotRow(TrackedRow):
     """Points credited together, with their provenance; `remaining` are still the member's."""
 
@@ -75,7 +73,6 @@ class LotRow(TrackedRow):
         return self.expired_at is None and self.expires_at > now
 
 
-@dataclass(eq=False)
 class TransactionRow(TrackedRow):
     """One ledger transaction as written (append-only; its legs are `PostingRow`s)."""
 
@@ -93,7 +90,6 @@ class TransactionRow(TrackedRow):
     hash: str
 
 
-@dataclass(eq=False)
 class PostingRow(TrackedRow):
     TABLE = Posting.__table__
 

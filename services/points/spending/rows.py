@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 
 from services.points.models import Hold, HoldAllocation, Settlement
@@ -11,7 +10,6 @@ from services.points.spending.answers import HoldAnswer
 from shared.database import TrackedRow
 
 
-@dataclass(eq=False)
 class HoldRow(TrackedRow):
     TABLE = Hold.__table__
 
@@ -35,7 +33,6 @@ class HoldRow(TrackedRow):
         return HoldAnswer(**{name: getattr(self, name) for name in HoldAnswer.model_fields})
 
 
-@dataclass(eq=False)
 class AllocationRow(TrackedRow):
     """How much of one lot a hold reserved, captured and had refunded (with settlement value)."""
 
@@ -50,7 +47,6 @@ class AllocationRow(TrackedRow):
     refunded_minor: int
 
 
-@dataclass(eq=False)
 class SettlementRow(TrackedRow):
     """What a lot's issuer owes a beneficiary for points redeemed (negative: a refund's reversal)."""
 

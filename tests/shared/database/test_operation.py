@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from datetime import datetime
 
 import pytest
@@ -22,7 +21,6 @@ class Added(BaseModel):
 
 
 def kit(schema):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN201
-    @dataclass(eq=False)
     class Item(TrackedRow):
         TABLE = schema.items
 

@@ -4,7 +4,6 @@ and typed change tracking (an assigned field is written without being named agai
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -18,7 +17,6 @@ from shared.timeutil import utcnow
 def row_types(schema):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN201
     """Row types over this test's tables (their schema is made per test)."""
 
-    @dataclass(eq=False)
     class Item(TrackedRow):
         TABLE = schema.items
 
@@ -26,7 +24,6 @@ def row_types(schema):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN201
         note: str
         count: int
 
-    @dataclass(eq=False)
     class Line(TrackedRow):
         TABLE = schema.lines
 
@@ -90,7 +87,6 @@ async def test_a_misspelt_or_stray_field_fails_loudly(schema) -> None:  # noqa: 
             Item(id=3, note="n", count=0).nte = "x"  # type: ignore[attr-defined]
     with pytest.raises(TypeError, match="not column"):
 
-        @dataclass(eq=False)
         class Stray(TrackedRow):
             TABLE = schema.items
 
@@ -154,8 +150,30 @@ async def test_rows_load_from_prefixed_columns_of_a_join(schema) -> None:  # noq
     assert unit.batches == [("update", "lines", 1)]
 
 
+def test_row_types_get_a_constructor_with_defaults_and_a_repr(schema) -> None:  # noqa: ANN001
+    class Line(TrackedRow):
+        TABLE = schema.lines
+
+        item_id: int
+        number: int
+        amount: int = 0
+
+    by_position, by_name = Line(1, 2, 3), Line(item_id=1, number=2)
+    assert (by_position.amount, by_name.amount, by_name.values()) == (3, 0, {"item_id": 1, "number": 2, "amount": 0})
+    assert repr(by_position) == "Line(item_id=1, number=2, amount=3)"
+    assert by_position != Line(1, 2, 3)  # rows are objects a unit tracks: identity, not value
+    with pytest.raises(TypeError):
+        Line(1)
+    with pytest.raises(TypeError, match="without a default follows"):
+
+        class Misordered(TrackedRow):
+            TABLE = schema.lines
+
+            item_id: int = 0
+            number: int
+
+
 async def test_a_row_type_without_its_primary_key_can_be_inserted_not_tracked(schema) -> None:  # noqa: ANN001
-    @dataclass(eq=False)
     class Note(TrackedRow):
         TABLE = schema.items
 
