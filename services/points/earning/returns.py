@@ -26,7 +26,7 @@ from shared.errors import InvalidInput, NotFound
 from shared.ids import new_id
 
 
-async def record_return(
+async def record(
     unit: LedgerUnit,
     *,
     partner_id: uuid.UUID,

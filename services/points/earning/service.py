@@ -20,10 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.points import access, outbox
 from services.points.config import PointsSettings, get_points_settings
 from services.points.directory import MemberDirectory, default_directory
-from services.points.earning import purchases, store
+from services.points.earning import purchases, returns, store
 from services.points.earning.adjustments import adjust
 from services.points.earning.answers import AdjustAnswer, PurchaseAnswer, ReturnAnswer
-from services.points.earning.returns import record_return as take_back
 from services.points.earning.rules import (
     MAX_AMOUNT_MINOR,
     MAX_EXTERNAL_ID,
@@ -164,7 +163,7 @@ async def record_return(
     answer = await run_operation(
         db,
         LedgerUnit,
-        lambda unit: take_back(
+        lambda unit: returns.record(
             unit, partner_id=partner_id, external_id=external_id, return_key=return_key,
             amount_minor=amount_minor, currency=currency, actor=actor,
         ),
