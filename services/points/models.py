@@ -362,19 +362,3 @@ class ExpiryNotice(PointsModel, table=True):
     points: int = Field(sa_column=_big(default=None))
     expires_at: datetime = Field(sa_column=_tz())
     notified_at: datetime = Field(sa_column=_tz())
-
-
-# Core handles for the hot paths (the ORM classes above define the schema).
-accounts_t = MemberAccount.__table__
-partners_t = Partner.__table__
-policy_t = EarningPolicy.__table__
-campaigns_t = Campaign.__table__
-transactions_t = LedgerTransaction.__table__
-postings_t = Posting.__table__
-lots_t = Lot.__table__
-holds_t = Hold.__table__
-allocations_t = HoldAllocation.__table__
-settlements_t = Settlement.__table__
-purchases_t = Purchase.__table__
-returns_t = PurchaseReturn.__table__
-notices_t = ExpiryNotice.__table__
