@@ -7,17 +7,21 @@ Each concept contributes its root fields in its own module (`partners`, `catalog
 
 from __future__ import annotations
 
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from shared.federation import build_schema
 
-from services.benefits.schema import types
+from services.benefits.schema import catalogue, types
 from services.benefits.schema.health import HealthQueries
+from services.benefits.schema.scalars import SCALARS
 
-QUERIES: tuple[type, ...] = (HealthQueries,)
-MUTATIONS: tuple[type, ...] = ()
+QUERIES: tuple[type, ...] = (HealthQueries, catalogue.Queries)
+MUTATIONS: tuple[type, ...] = (catalogue.Mutations,)
 
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS) if MUTATIONS else None
 
-schema = build_schema(query=Query, mutation=Mutation, types=types.ENTITY_TYPES)
+schema = build_schema(
+    query=Query, mutation=Mutation, types=types.ENTITY_TYPES, config=StrawberryConfig(scalar_map=SCALARS)  # type: ignore[arg-type]
+)
