@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import and_, func, or_, select, text
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 
 from services.benefits.catalogue.store import Executor, benefits_t, budgets_t, periods_t, reservations_t, run
 
@@ -63,6 +63,12 @@ _RESERVE = text(
     LEFT JOIN locked ON locked.budget_id = taken.budget_id
     ORDER BY taken.budget_id
     """
+).columns(
+    # Typed, so ids come back as uuid.UUID (not the driver's own type).
+    sa.column("budgets", sa.BigInteger), sa.column("fits", sa.Boolean), sa.column("budget_id", sa.Uuid),
+    sa.column("reserved_minor", sa.BigInteger), sa.column("spent_minor", sa.BigInteger),
+    sa.column("alerted_percent", ARRAY(sa.Integer)), sa.column("benefit_id", sa.Uuid), sa.column("currency", sa.String),
+    sa.column("limit_minor", sa.BigInteger), sa.column("thresholds_percent", ARRAY(sa.Integer)),
 )
 
 
@@ -81,7 +87,7 @@ def _move(assignments: str) -> sa.TextClause:
         FROM locked WHERE bp.budget_id = locked.budget_id AND bp.period_start = :period_start
         RETURNING bp.budget_id
         """
-    )
+    ).columns(sa.column("budget_id", sa.Uuid))
 
 
 _RELEASE_RESERVED = _move("reserved_minor = GREATEST(bp.reserved_minor - :amount, 0)")

@@ -86,7 +86,8 @@ async def set_budget(db: Database, principal: Principal, budget: BudgetInput, no
     this period's redemptions already reserved and spent; thresholds the new figures reach fire."""
     require_authenticated(principal)
     thresholds = _checked(budget)
-    partner_id = budget.partner_id or access.calling_partner(principal)
+    # A benefit's budget belongs to the benefit's partner; a partner's, to the one named (or calling).
+    partner_id = budget.partner_id or (access.calling_partner(principal) if budget.benefit_id is None else None)
     if partner_id is None and budget.benefit_id is None:
         raise InvalidInput("name the partner or the benefit the budget is for", field="partnerId")
     now = now or utcnow()
@@ -132,10 +133,11 @@ async def budgets_for(
 ) -> list[BudgetView | None]:
     """One per (partner_id, benefit_id or None), in order, with this period's figures: None where no
     budget is set or the caller may not read it (only the partner, staff and services may)."""
+    require_authenticated(principal)
     now = now or utcnow()
     period_start = rules.month_start(now)
     readable = [t for t in targets if access.may_read_partner_private(principal, t[0])]
-    async with db.engine.connect() as connection:
+    async with store.reading(db) as connection:
         rows = await budget_store.load(connection, readable, period_start)
     return [_view(rows[t], period_start) if t in rows else None for t in targets]
 

@@ -8,7 +8,7 @@ service: through federation for `Member.eligibleBenefits`, from the redemption s
 
 from __future__ import annotations
 
-import bisect
+import dataclasses
 import uuid
 from datetime import datetime
 
@@ -28,20 +28,28 @@ from shared.pagination import Page, PageRequest, encode_cursor
 from shared.timeutil import utcnow
 
 CURSOR_TYPES = (int, bool, int, uuid.UUID)  # interest, redeemable, points price, id
+FIRST_BATCH = 100  # benefits read at first; each further read takes four times more
 
 
 def _cursor(verdict: rules.Verdict) -> str:
     return encode_cursor((verdict.interest, verdict.redeemable, verdict.benefit.points_price, verdict.benefit.id))
 
 
-def _after(verdicts: list[rules.Verdict], values: tuple[object, ...] | None) -> int:
-    """Where the page starts in the ranked list: right after the cursor's key, wherever the benefit
-    it came from has moved since (a keyset, so the list may change between pages)."""
+def _resume(values: tuple[object, ...] | None) -> tuple[tuple[int, int, int, uuid.UUID] | None, store.Start | None]:
+    """The cursor's rank key, and where the ranked read starts for it: the groups of more interest
+    all come before it; in its own group, after its benefit if it was not redeemable (redeemable ones
+    of the group all came before), else from the group's start (its unredeemable ones come after)."""
     if values is None:
-        return 0
+        return None, None
     interest, redeemable, points, benefit_id = values
-    key = (-int(interest), 0 if redeemable else 1, points, benefit_id)  # type: ignore[call-overload]
-    return bisect.bisect_right(verdicts, key, key=rules.Verdict.rank_key)
+    key = (-int(interest), 0 if redeemable else 1, int(points), benefit_id)  # type: ignore[call-overload,arg-type]
+    start: store.Start = (int(interest),) if redeemable else (int(interest), int(points), benefit_id)  # type: ignore[call-overload,assignment,arg-type]
+    return key, start  # type: ignore[return-value]
+
+
+def _interests(member: MemberFacts) -> tuple[str, ...]:
+    # The member's categories arrive with the request: keep at most members' own bound of valid slugs.
+    return tuple(dict.fromkeys(c for c in member.categories if isinstance(c, str) and inputs.SLUG.fullmatch(c)))[:20]
 
 
 async def eligible_benefits(
@@ -55,28 +63,44 @@ async def eligible_benefits(
     now: datetime | None = None,
 ) -> Page[EligibleBenefit]:
     """Every ACTIVE benefit of an ACTIVE partner (or of one category) with this member's verdict,
-    best first: matching the member's interests, then redeemable, then cheaper."""
+    best first: matching the member's interests, then redeemable, then cheaper (`rules.rank`).
+
+    The benefits are read in the ranking's own order in growing batches and decided by
+    `rules.Ranker` until the page is full, so a page costs what comes before its end, not the
+    whole catalogue. One snapshot (REPEATABLE READ) for the member's reservations and every batch."""
     access.require_eligibility_reader(principal, member.member_id)
     if category is not None:
         category = inputs.slugs("category", [category], 1)[0]
     page = PageRequest(first, after, cursor_types=CURSOR_TYPES)
     now = now or utcnow()
     period_start = rules.month_start(now)
+    member = dataclasses.replace(member, categories=_interests(member))
+    after_key, start = _resume(page.after_values)
+    wanted = page.fetch_limit
+    verdicts: list[rules.Verdict] = []
     async with db.engine.connect() as connection:
-        # One snapshot for the verdicts and the page's benefits.
         connection = await connection.execution_options(isolation_level="REPEATABLE READ")
         async with connection.begin():
-            facts = await store.active_facts(connection, category=category, period_start=period_start)
             usage = await store.member_usage(
                 connection, member.member_id, day=rules.day_start(now), month=period_start, year=rules.year_start(now)
             )
-            verdicts = rules.rank(facts, member, usage, now, get_benefits_settings().tiers)
-            start = _after(verdicts, page.after_values)
-            window = verdicts[start : start + page.fetch_limit]
-            shown = window[: page.first]
-            rows = await store.load(connection, [v.benefit.id for v in shown], now=now, period_start=period_start)
-    items = [EligibleBenefit(view(rows[v.benefit.id], principal, now), v.reasons, v.interest) for v in shown]
-    return Page(items, [_cursor(v) for v in shown], len(window) > len(shown), page.after is not None)
+            ranker = rules.Ranker(member, usage, now, get_benefits_settings().tiers, after_key)
+            batch = FIRST_BATCH
+            while len(verdicts) < wanted:
+                rows = await store.ranked_facts(connection, member.categories, category, start, batch, period_start=period_start)
+                for facts, interest in rows:
+                    verdicts.extend(ranker.push(facts, interest))
+                    if len(verdicts) >= wanted:
+                        break
+                if len(rows) < batch:
+                    verdicts.extend(ranker.finish())
+                    break
+                last, last_interest = rows[-1]
+                start, batch = (last_interest, last.points_price, last.id), batch * 4
+            shown = verdicts[: page.first]
+            rows_by_id = await store.load(connection, [v.benefit.id for v in shown], now=now, period_start=period_start)
+    items = [EligibleBenefit(view(rows_by_id[v.benefit.id], principal, now), v.reasons, v.interest) for v in shown]
+    return Page(items, [_cursor(v) for v in shown], len(verdicts) > len(shown), page.after is not None)
 
 
 # --- inside a redemption -------------------------------------------------------------------------------

@@ -36,12 +36,13 @@ async def budget_threshold_reached(
         session,
         OUTBOX,
         type=BUDGET_THRESHOLD_REACHED,
+        # Ids as text: rows read through asyncpg carry its own UUID type, which JSON encoders refuse.
         payload={
-            "partnerId": partner_id,
-            "benefitId": benefit_id,
-            "budgetId": budget_id,
+            "partnerId": str(partner_id),
+            "benefitId": str(benefit_id) if benefit_id is not None else None,
+            "budgetId": str(budget_id),
             "percent": percent,
-            "periodStart": period_start,
+            "periodStart": period_start.isoformat(),
             "spentMinor": spent_minor,
             "reservedMinor": reserved_minor,
             "limitMinor": limit_minor,

@@ -100,7 +100,7 @@ def tier_rank(code: str | None, order: Sequence[str]) -> int:
     if code is None:
         return -1
     try:
-        return list(order).index(code.strip().upper())
+        return tuple(order).index(code.strip().upper())
     except ValueError:
         return -1
 
@@ -126,8 +126,12 @@ def in_window(benefit: BenefitFacts, now: datetime) -> bool:
 def limit_reached(benefit: BenefitFacts, usage: Usage) -> bool:
     if benefit.birthday_perk and usage.this_year >= 1:
         return True  # a birthday perk is once per (UTC) year
-    limits = ((benefit.limit_per_day, usage.today), (benefit.limit_per_month, usage.this_month), (benefit.limit_lifetime, usage.lifetime))
-    return any(limit is not None and used >= limit for limit, used in limits)
+    day, month, lifetime = benefit.limit_per_day, benefit.limit_per_month, benefit.limit_lifetime
+    return (
+        (day is not None and usage.today >= day)
+        or (month is not None and usage.this_month >= month)
+        or (lifetime is not None and usage.lifetime >= lifetime)
+    )
 
 
 def budget_allows(benefit: BenefitFacts) -> bool:
@@ -136,32 +140,34 @@ def budget_allows(benefit: BenefitFacts) -> bool:
 
 def benefit_reasons(benefit: BenefitFacts, now: datetime) -> tuple[Reason, ...]:
     """Whatever stops anyone from redeeming the benefit now (`redeemableNow` in the catalogue)."""
-    reasons = []
+    return decide(benefit, None, NO_USAGE, now, ())
+
+
+def decide(
+    benefit: BenefitFacts, member: MemberFacts | None, usage: Usage, now: datetime, tier_order: Sequence[str]
+) -> tuple[Reason, ...]:
+    """Every reason this member cannot redeem this benefit now, in `Reason` order; () = redeemable.
+    Without a member, only the benefit's own reasons. (Called for every benefit of a member's
+    view, so it appends in order rather than sorting.)"""
+    reasons: list[Reason] = []
     if benefit.status != "ACTIVE" or not benefit.partner_redeems:
         reasons.append(Reason.NOT_AVAILABLE)
+    if member is not None and member.status != "ACTIVE":
+        reasons.append(Reason.MEMBER_NOT_ACTIVE)
     if not in_window(benefit, now):
         reasons.append(Reason.NOT_IN_WINDOW)
+    if member is not None:
+        if benefit.min_tier is not None and not meets_tier(member.tier, benefit.min_tier, tier_order):
+            reasons.append(Reason.TIER_TOO_LOW)
+        if benefit.birthday_perk and member.birthday_month != now.astimezone(UTC).month:
+            reasons.append(Reason.NOT_BIRTHDAY_MONTH)
+        if limit_reached(benefit, usage):
+            reasons.append(Reason.LIMIT_REACHED)
     if not benefit.in_stock:
         reasons.append(Reason.OUT_OF_STOCK)
     if not budget_allows(benefit):
         reasons.append(Reason.BUDGET_EXHAUSTED)
     return tuple(reasons)
-
-
-def decide(
-    benefit: BenefitFacts, member: MemberFacts, usage: Usage, now: datetime, tier_order: Sequence[str]
-) -> tuple[Reason, ...]:
-    """Every reason this member cannot redeem this benefit now, in `Reason` order; () = redeemable."""
-    found = set(benefit_reasons(benefit, now))
-    if member.status != "ACTIVE":
-        found.add(Reason.MEMBER_NOT_ACTIVE)
-    if not meets_tier(member.tier, benefit.min_tier, tier_order):
-        found.add(Reason.TIER_TOO_LOW)
-    if benefit.birthday_perk and member.birthday_month != now.astimezone(UTC).month:
-        found.add(Reason.NOT_BIRTHDAY_MONTH)
-    if limit_reached(benefit, usage):
-        found.add(Reason.LIMIT_REACHED)
-    return tuple(reason for reason in Reason if reason in found)
 
 
 def interest(benefit: BenefitFacts, member: MemberFacts) -> int:
@@ -182,6 +188,45 @@ def rank(
     ]
     verdicts.sort(key=Verdict.rank_key)
     return verdicts
+
+
+class Ranker:
+    """`rank`'s order, produced incrementally: fed benefits in (interest descending, points, id)
+    order, it hands out verdicts as soon as their place is certain. Within one interest group the
+    redeemable come first in points order, so each goes out as it arrives; the others wait for the
+    end of their group. A page of a large catalogue thus needs only the benefits before its end.
+
+    `after` is a rank key (`Verdict.rank_key`): only verdicts ranked after it are handed out."""
+
+    def __init__(
+        self,
+        member: MemberFacts,
+        usage: dict[uuid.UUID, Usage],
+        now: datetime,
+        tier_order: Sequence[str],
+        after: tuple[int, int, int, uuid.UUID] | None = None,
+    ) -> None:
+        self.member, self.usage, self.now, self.tier_order, self.after = member, usage, now, tuple(tier_order), after
+        self._group: int | None = None
+        self._waiting: list[Verdict] = []
+
+    def _out(self, verdicts: list[Verdict]) -> list[Verdict]:
+        return verdicts if self.after is None else [v for v in verdicts if v.rank_key() > self.after]
+
+    def push(self, benefit: BenefitFacts, interest_count: int) -> list[Verdict]:
+        ready = self.finish() if interest_count != self._group else []
+        self._group = interest_count
+        verdict = Verdict(benefit, decide(benefit, self.member, self.usage.get(benefit.id, NO_USAGE), self.now, self.tier_order), interest_count)
+        if verdict.redeemable:
+            ready.extend(self._out([verdict]))
+        else:
+            self._waiting.append(verdict)
+        return ready
+
+    def finish(self) -> list[Verdict]:
+        """The group's remaining verdicts (at a group's end or the end of the benefits)."""
+        waiting, self._waiting = self._waiting, []
+        return self._out(waiting)
 
 
 # --- calendar ----------------------------------------------------------------------------------------

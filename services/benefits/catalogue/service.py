@@ -62,7 +62,7 @@ async def load_benefits(
     exist or that the caller may not see. One query for the batch."""
     access.catalogue_scope(principal)
     now = now or utcnow()
-    async with db.engine.connect() as connection:
+    async with store.reading(db) as connection:
         rows = await store.load(connection, ids, now=now, period_start=rules.month_start(now))
     found = {i: view(row, principal, now) for i, row in rows.items() if may_see(row, principal)}
     return [found.get(i) for i in ids]
@@ -93,7 +93,7 @@ async def list_benefits(
     page = PageRequest(first, after, cursor_types=listing.cursor_types(sort))
     query = listing.list_query(scope, access.calling_partner(principal), flt, sort, page)
     now = now or utcnow()
-    async with db.engine.connect() as connection:
+    async with store.reading(db) as connection:
         rows = await store.list_page(connection, query, now=now, period_start=rules.month_start(now))
     found = paginate(rows, page, lambda row: listing.cursor_of(sort, row))
     return Page([view(row, principal, now) for row in found.rows], found.cursors, found.has_next_page, found.has_previous_page)

@@ -1,6 +1,8 @@
 """Custom scalars of the benefits subgraph (for the schema's `StrawberryConfig.scalar_map`).
 
 `Long` is the same scalar as the points subgraph's (name and description), so composition merges them.
+Bad values raise `GraphQLError`, not `ValueError`: the error policy takes any other exception under
+a variable's coercion error for an internal one and masks it.
 """
 
 from __future__ import annotations
@@ -8,20 +10,20 @@ from __future__ import annotations
 from typing import NewType
 
 import strawberry
-from graphql import IntValueNode
+from graphql import GraphQLError, IntValueNode
 
 MAX_LONG = 2**53 - 1  # exact in JSON numbers everywhere (JavaScript included)
 
 
 def _parse_long(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or abs(value) > MAX_LONG:
-        raise ValueError("a Long is a whole number within ±2^53-1")
+        raise GraphQLError("a Long is a whole number within ±2^53-1")
     return value
 
 
 def _parse_long_literal(node: object, _variables: object = None) -> int:
     if not isinstance(node, IntValueNode):
-        raise ValueError("a Long is a whole number")
+        raise GraphQLError("a Long is a whole number")
     return _parse_long(int(node.value))
 
 

@@ -224,3 +224,47 @@ def test_status_moves(current: str, target: str, ok: bool) -> None:
 def test_thresholds_reached(state: BudgetState, fires: tuple[int, ...]) -> None:
     assert rules.thresholds_reached(state) == fires
     assert state.remaining_minor == max(state.limit_minor - state.used_minor, 0)
+
+
+# --- the incremental ranking agrees with the full one ------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+CATEGORIES = ("video", "coffee", "travel", "food")
+
+
+@st.composite
+def catalogues(draw: st.DrawFn) -> tuple[list[BenefitFacts], MemberFacts]:
+    count = draw(st.integers(0, 30))
+    benefits = [
+        benefit(
+            points_price=draw(st.integers(0, 5)),  # few prices: many ties, broken by id
+            categories=tuple(draw(st.sets(st.sampled_from(CATEGORIES), max_size=2))),
+            tags=tuple(draw(st.sets(st.sampled_from(CATEGORIES), max_size=2))),
+            in_stock=draw(st.booleans()),
+            min_tier=draw(st.sampled_from([None, None, "GOLD"])),
+        )
+        for _ in range(count)
+    ]
+    return benefits, member(categories=tuple(draw(st.sets(st.sampled_from(CATEGORIES), max_size=3))))
+
+
+def streamed(benefits: list[BenefitFacts], m: MemberFacts, after: tuple | None = None) -> list[rules.Verdict]:
+    ranker = rules.Ranker(m, {}, NOW, TIERS, after)
+    order = sorted(benefits, key=lambda b: (-rules.interest(b, m), b.points_price, b.id))
+    out: list[rules.Verdict] = []
+    for b in order:
+        out.extend(ranker.push(b, rules.interest(b, m)))
+    return out + ranker.finish()
+
+
+@settings(max_examples=300, deadline=None)
+@given(catalogues(), st.integers(0, 30))
+def test_the_incremental_ranking_is_the_full_ranking(catalogue: tuple, cut: int) -> None:
+    benefits, m = catalogue
+    full = rules.rank(benefits, m, {}, NOW, TIERS)
+    assert streamed(benefits, m) == full
+    if full:
+        after = full[min(cut, len(full) - 1)].rank_key()
+        assert streamed(benefits, m, after) == [v for v in full if v.rank_key() > after]
