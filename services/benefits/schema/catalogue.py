@@ -94,7 +94,9 @@ def _columns(given: Any, names: tuple[str, ...]) -> dict[str, Any]:
         if value is strawberry.UNSET:
             continue
         if name == "settlement_price":
-            out["settlement_minor"], out["currency"] = (value.amount_minor, value.currency) if value else (None, None)
+            out["settlement_minor"] = value.amount_minor if value else None  # null: "is required"
+            if value:
+                out["currency"] = value.currency
         elif name == "face_value":
             out["face_value_minor"] = value.amount_minor if value else None
             if value:

@@ -228,3 +228,24 @@ async def test_reading_in_small_batches_pages_through_the_full_ranking(kit, monk
         after = page.end_cursor
     assert seen == expected
     assert {r for _, reasons, _ in seen for r in reasons} >= {Reason.TIER_TOO_LOW, Reason.OUT_OF_STOCK}
+
+
+async def test_the_tier_order_is_a_setting(kit, monkeypatch) -> None:  # noqa: ANN001
+    from services.benefits.config import reset_benefits_settings_cache
+
+    partner = await kit.partner()
+    monkeypatch.setenv("ABG_BENEFITS_TIER_ORDER", "green, blue ,BLACK")
+    reset_benefits_settings_cache()
+    with pytest.raises(DomainError) as caught:
+        await kit.benefit(partner, recharge(min_tier="GOLD"))
+    assert caught.value.extensions["field"] == "minTier"
+    await kit.benefit(partner, recharge(title="blue", min_tier="Blue"))
+    for tier, ok in (("BLACK", True), ("BLUE", True), ("GREEN", False), ("GOLD", False)):
+        reasons = (await verdicts(kit, facts(tier=tier)))["blue"]
+        assert reasons == (() if ok else ("TIER_TOO_LOW",)), tier
+    monkeypatch.setenv("ABG_BENEFITS_TIER_ORDER", " , ")
+    reset_benefits_settings_cache()
+    from services.benefits.config import get_benefits_settings
+
+    with pytest.raises(ValueError):
+        get_benefits_settings()

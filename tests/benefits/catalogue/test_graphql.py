@@ -259,3 +259,13 @@ async def test_partner_benefits_filter_sort_and_page(kit, client: Client) -> Non
     theirs = (await client.ok(query, who("partner", other), r=[{"__typename": "Partner", "id": str(partner)}]))
     assert theirs["_entities"][0]["benefits"]["nodes"] == []
     assert (await client.error(query, who("member", uuid.uuid4()), r=[{"__typename": "Partner", "id": str(partner)}]))["code"] == "FORBIDDEN"
+
+
+async def test_an_update_that_clears_a_required_price_says_so(kit, client: Client) -> None:  # noqa: ANN001
+    partner, benefit = await partner_with_benefit(kit, client)
+    me = who("partner", partner)
+    assert (await client.error(UPDATE, me, id=benefit, input={"settlementPrice": None}))["field"] == "settlementPrice.amountMinor"
+    assert (await client.error(UPDATE, me, id=benefit, input={"pointsPrice": None}))["field"] == "pointsPrice"
+    wrong = await client.error(UPDATE, me, id=benefit, input={"settlementPrice": {"amountMinor": 5, "currency": "USD"}})
+    assert wrong["field"] == "settlementPrice.currency"
+    assert (await client.ok(UPDATE, me, id=benefit, input={"settlementPrice": {"amountMinor": 5, "currency": "CNY"}, "title": "T"}))
