@@ -41,7 +41,7 @@ import asyncpg  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
 from services.benefits.access import CatalogueScope  # noqa: E402
-from services.benefits.catalogue import eligibility, listing, rules, service, store  # noqa: E402
+from services.benefits.catalogue import eligibility, listing, ranked, rules, service, store  # noqa: E402
 from services.benefits.catalogue.inputs import CatalogueFilter, Sort  # noqa: E402
 from services.benefits.catalogue.rules import MemberFacts  # noqa: E402
 from shared.auth.principals import Principal, PrincipalKind  # noqa: E402
@@ -132,12 +132,14 @@ async def explain(db: Database, member_id: uuid.UUID) -> None:
     page = PageRequest(20, None, cursor_types=listing.cursor_types(Sort.POINTS_ASC))
     query = listing.list_query(CatalogueScope.ACTIVE, None, listing.checked(CatalogueFilter(redeemable_now=True)), Sort.POINTS_ASC, page)
     usage = store.usage_statement(member_id, day=rules.day_start(now), month=rules.month_start(now), year=rules.year_start(now))
-    ranked = store.ranked_statement(("video", "coffee"), None, None, eligibility.FIRST_BATCH)
+    interested = ranked.ranked_statement(("video", "coffee"), None, None, eligibility.FIRST_BATCH)
+    the_rest = ranked.ranked_statement(("video", "coffee"), None, (0,), eligibility.FIRST_BATCH)
     async with db.engine.connect() as connection:
         for title, statement, params in (
             ("catalogue page (redeemableNow, POINTS_ASC)", store.page_statement(query), {"now": now, "period_start": rules.month_start(now)}),
             ("a member's reservations", usage, {}),
-            ("eligibility: the first ranked batch", ranked, {"period_start": rules.month_start(now)}),
+            ("eligibility: the first batch of benefits matching the member's interests", interested, {"period_start": rules.month_start(now)}),
+            ("eligibility: the first batch of the others", the_rest, {"period_start": rules.month_start(now)}),
         ):
             plan = await store.explain(connection, statement, params)
             print(f"\nEXPLAIN {title}:\n" + "\n".join("  " + line for line in plan.splitlines()), flush=True)

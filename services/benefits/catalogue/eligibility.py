@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.benefits import access
-from services.benefits.catalogue import inputs, rules, store
+from services.benefits.catalogue import inputs, ranked, rules, store
 from services.benefits.catalogue.answers import EligibleBenefit
 from services.benefits.catalogue.rules import BenefitFacts, MemberFacts, Reason
 from services.benefits.catalogue.service import view
@@ -37,7 +37,7 @@ def _cursor(verdict: rules.Verdict) -> str:
     return encode_cursor((verdict.interest, verdict.redeemable, verdict.benefit.points_price, verdict.benefit.id))
 
 
-def _resume(values: tuple[object, ...] | None) -> tuple[tuple[int, int, int, uuid.UUID] | None, store.Start | None]:
+def _resume(values: tuple[object, ...] | None) -> tuple[tuple[int, int, int, uuid.UUID] | None, ranked.Start | None]:
     """The cursor's rank key, and where the ranked read starts for it: the groups of more interest
     all come before it; in its own group, after its benefit if it was not redeemable (redeemable ones
     of the group all came before), else from the group's start (its unredeemable ones come after)."""
@@ -45,7 +45,7 @@ def _resume(values: tuple[object, ...] | None) -> tuple[tuple[int, int, int, uui
         return None, None
     interest, redeemable, points, benefit_id = values
     key = (-int(interest), 0 if redeemable else 1, int(points), benefit_id)  # type: ignore[call-overload,arg-type]
-    start: store.Start = (int(interest),) if redeemable else (int(interest), int(points), benefit_id)  # type: ignore[call-overload,assignment,arg-type]
+    start: ranked.Start = (int(interest),) if redeemable else (int(interest), int(points), benefit_id)  # type: ignore[call-overload,assignment,arg-type]
     return key, start  # type: ignore[return-value]
 
 
@@ -89,12 +89,15 @@ async def eligible_benefits(
             ranker = rules.Ranker(member, usage, now, get_benefits_settings().tiers, after_key)
             batch = FIRST_BATCH
             while len(verdicts) < wanted:
-                rows = await store.ranked_facts(connection, member.categories, category, start, batch, period_start=period_start)
+                rows = await ranked.ranked_facts(connection, member.categories, category, start, batch, period_start=period_start)
                 for facts, interest in rows:
                     verdicts.extend(ranker.push(facts, interest))
                     if len(verdicts) >= wanted:
                         break
                 if len(rows) < batch:
+                    if ranked.in_interested_part(member.categories, start):
+                        start = (0,)  # the benefits matching the member's interests are done: the rest follow
+                        continue
                     verdicts.extend(ranker.finish())
                     break
                 last, last_interest = rows[-1]

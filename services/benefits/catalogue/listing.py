@@ -21,7 +21,7 @@ from sqlalchemy.sql import ColumnElement
 from services.benefits.access import CatalogueScope
 from services.benefits.catalogue import inputs
 from services.benefits.catalogue.inputs import CatalogueFilter, Sort
-from services.benefits.catalogue.store import ListQuery, b, p, redeemable_clause
+from services.benefits.catalogue.store import ListQuery, b, not_redeemable_clause, p, redeemable_clause
 from shared.errors import InvalidInput
 from shared.pagination import CursorValue, PageRequest
 
@@ -94,7 +94,7 @@ def conditions(flt: CatalogueFilter) -> tuple[ColumnElement[bool], ...]:
     if flt.redeemable_now is True:
         found.append(redeemable_clause())
     elif flt.redeemable_now is False:
-        found.append(~redeemable_clause())
+        found.append(not_redeemable_clause())
     return tuple(found)
 
 

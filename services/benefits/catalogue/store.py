@@ -114,7 +114,12 @@ def facts_of(row: Any) -> BenefitFacts:
 
 
 def redeemable_clause() -> ColumnElement[bool]:
-    """`rules.benefit_reasons(...) == ()` in SQL (bound parameters `now`, `period_start`)."""
+    """`rules.benefit_reasons(...) == ()` in SQL (bound parameters `now`, `period_start`). Built once:
+    building it costs more than PostgreSQL takes to run a page with it."""
+    return _REDEEMABLE
+
+
+def _redeemable() -> ColumnElement[bool]:
     return and_(
         b.status == "ACTIVE",
         _partner_redeems(),
@@ -124,6 +129,14 @@ def redeemable_clause() -> ColumnElement[bool]:
         _in_stock(),
         func.coalesce(_headroom() >= b.settlement_minor, sa.true()),
     )
+
+
+_REDEEMABLE = _redeemable()
+_NOT_REDEEMABLE = ~_REDEEMABLE
+
+
+def not_redeemable_clause() -> ColumnElement[bool]:
+    return _NOT_REDEEMABLE
 
 
 # --- reads ---------------------------------------------------------------------------------------------
@@ -171,42 +184,6 @@ async def active_facts(executor: Executor, *, category: str | None, period_start
     """The facts of every ACTIVE benefit of an ACTIVE partner (optionally of one category)."""
     rows = await run(executor, eligibility_statement(category), {"period_start": period_start})
     return [facts_of(row) for row in rows]
-
-
-def interest_expression(categories: Sequence[str]) -> ColumnElement[int]:
-    """How many of `categories` (a member's interests) a benefit's categories and tags contain:
-    `rules.interest` in SQL."""
-    terms = [case((or_(sa.literal(c) == sa.any_(b.categories), sa.literal(c) == sa.any_(b.tags)), 1), else_=0) for c in categories]
-    return sum(terms[1:], terms[0]) if terms else sa.literal(0)
-
-
-# Where a ranked read resumes: after a (interest, points, id) position, or at the start of the group
-# of that interest (`(interest,)`).
-Start = tuple[int] | tuple[int, int, uuid.UUID]
-
-
-def ranked_statement(categories: Sequence[str], category: str | None, start: Start | None, limit: int) -> sa.Select[Any]:
-    """ACTIVE benefits of ACTIVE partners with their facts, in the order a member's ranking reads
-    them: interest descending, then points and id ascending. Under the LIMIT, PostgreSQL sorts the
-    cheap columns first and probes stock and budgets only for the rows it returns."""
-    interest = interest_expression(categories)
-    statement = select(*FACTS, interest.label("interest")).select_from(_from()).where(b.status == "ACTIVE", p.status == "ACTIVE")
-    if category is not None:
-        statement = statement.where(b.categories.contains([category]))
-    if start is not None and len(start) == 1:
-        statement = statement.where(interest <= start[0])
-    elif start is not None:
-        group, points, last_id = start  # type: ignore[misc]
-        after = sa.tuple_(b.points_price, b.id) > sa.tuple_(sa.literal(points, b.points_price.type), sa.literal(last_id, b.id.type))
-        statement = statement.where(or_(interest < group, and_(interest == group, after)))
-    return statement.order_by(sa.literal_column("interest").desc(), b.points_price.asc(), b.id.asc()).limit(limit)
-
-
-async def ranked_facts(
-    executor: Executor, categories: Sequence[str], category: str | None, start: Start | None, limit: int, *, period_start: datetime
-) -> list[tuple[BenefitFacts, int]]:
-    rows = await run(executor, ranked_statement(categories, category, start, limit), {"period_start": period_start})
-    return [(facts_of(row), row.interest) for row in rows]
 
 
 async def facts(executor: Executor, benefit_id: uuid.UUID, *, period_start: datetime) -> BenefitFacts | None:

@@ -199,10 +199,12 @@ async def test_per_member_limits_hold_under_concurrent_redemptions(kit) -> None:
     assert outcomes[20:].count("ok") == 2
 
 
-@pytest.mark.parametrize("category", [None, "video"])
-async def test_reading_in_small_batches_pages_through_the_full_ranking(kit, monkeypatch, category) -> None:  # noqa: ANN001
-    """The ranking read batch by batch (here 2, 8, 32 … benefits) and cut into pages of 3 is
-    exactly `rules.rank` over every benefit: groups, ties, cursors in either part of a group."""
+@pytest.mark.parametrize(("category", "interests"), [(None, ("video", "coffee")), ("video", ("video", "coffee")), (None, ()),
+                                                     (None, ("travel",)), ("coffee", ("food", "nothing-matches"))])
+async def test_reading_in_small_batches_pages_through_the_full_ranking(kit, monkeypatch, category, interests) -> None:  # noqa: ANN001
+    """The ranking read batch by batch (here 2, 8, 32 … benefits; those matching the member's
+    interests, then the rest) and cut into pages of 3 is exactly `rules.rank` over every benefit:
+    groups, ties, cursors in either part of a group and across the two reads."""
     monkeypatch.setattr(eligibility, "FIRST_BATCH", 2)
     partner = await kit.partner()
     shapes = [(["video"], []), (["coffee"], ["video"]), (["travel"], []), (["video"], ["coffee"]), (["food"], ["coffee"])]
@@ -212,7 +214,7 @@ async def test_reading_in_small_batches_pages_through_the_full_ranking(kit, monk
             title=f"b{i:02}", points_price=100 * (i % 4) + 1, categories=cats, tags=tags,
             min_tier="GOLD" if i % 7 == 0 else None, stock_total=0 if i % 6 == 0 else None,
         ))
-    member = facts(categories=("video", "coffee"))
+    member = facts(categories=interests)
     await kit.reservation(await kit.benefit(partner, recharge(title="limited", limit_lifetime=1, categories=["video"])), member.member_id)
     now = utcnow()
     async with kit.db.engine.connect() as connection:
