@@ -132,8 +132,8 @@ async def explain(db: Database, member_id: uuid.UUID) -> None:
     page = PageRequest(20, None, cursor_types=listing.cursor_types(Sort.POINTS_ASC))
     query = listing.list_query(CatalogueScope.ACTIVE, None, listing.checked(CatalogueFilter(redeemable_now=True)), Sort.POINTS_ASC, page)
     usage = store.usage_statement(member_id, day=rules.day_start(now), month=rules.month_start(now), year=rules.year_start(now))
-    interested = ranked.ranked_statement(("video", "coffee"), None, None, eligibility.FIRST_BATCH)
-    the_rest = ranked.ranked_statement(("video", "coffee"), None, (0,), eligibility.FIRST_BATCH)
+    interested = ranked.ranked_statement(("video", "coffee"), None, None, 42)
+    the_rest = ranked.ranked_statement(("video", "coffee"), None, (0,), 42)
     async with db.engine.connect() as connection:
         for title, statement, params in (
             ("catalogue page (redeemableNow, POINTS_ASC)", store.page_statement(query), {"now": now, "period_start": rules.month_start(now)}),

@@ -30,7 +30,9 @@ from shared.pagination import Page, PageRequest, encode_cursor
 from shared.timeutil import utcnow
 
 CURSOR_TYPES = (int, bool, int, uuid.UUID)  # interest, redeemable, points price, id
-FIRST_BATCH = 100  # benefits read at first; each further read takes four times more
+# Benefits read at first (None: twice the page, as most benefits are redeemable by most members);
+# each further read takes four times more.
+FIRST_BATCH: int | None = None
 
 
 def _cursor(verdict: rules.Verdict) -> str:
@@ -87,7 +89,7 @@ async def eligible_benefits(
                 connection, member.member_id, day=rules.day_start(now), month=period_start, year=rules.year_start(now)
             )
             ranker = rules.Ranker(member, usage, now, get_benefits_settings().tiers, after_key)
-            batch = FIRST_BATCH
+            batch = FIRST_BATCH or 2 * wanted
             while len(verdicts) < wanted:
                 rows = await ranked.ranked_facts(connection, member.categories, category, start, batch, period_start=period_start)
                 for facts, interest in rows:

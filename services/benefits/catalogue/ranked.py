@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql import ColumnElement
 
 from services.benefits.catalogue.rules import BenefitFacts
-from services.benefits.catalogue.store import FACTS, Executor, _from, b, facts_of, p, run
+from services.benefits.catalogue.store import FACTS, Executor, _from, b, facts_of, literal_limit, p, run
 
 # Where a read resumes: after an (interest, points, id) position, or at the start of the group of
 # that interest (`(interest,)`).
@@ -59,8 +59,8 @@ def ranked_statement(categories: Sequence[str], category: str | None, start: Sta
     elif start is not None and interested:
         statement = statement.where(interest <= start[0])
     if interested:
-        return statement.order_by(sa.literal_column("interest").desc(), b.points_price.asc(), b.id.asc()).limit(limit)
-    return statement.order_by(b.points_price.asc(), b.id.asc()).limit(limit)
+        return statement.order_by(sa.literal_column("interest").desc(), b.points_price.asc(), b.id.asc()).limit(literal_limit(limit))
+    return statement.order_by(b.points_price.asc(), b.id.asc()).limit(literal_limit(limit))
 
 
 async def ranked_facts(
