@@ -21,7 +21,7 @@ from sqlalchemy.sql import ColumnElement
 from services.benefits.access import CatalogueScope
 from services.benefits.catalogue import inputs
 from services.benefits.catalogue.inputs import CatalogueFilter, Sort
-from services.benefits.catalogue.store import ListQuery, b, not_redeemable_clause, p, redeemable_clause
+from services.benefits.catalogue.store import ListQuery, b, const, not_redeemable_clause, p, redeemable_clause
 from shared.errors import InvalidInput
 from shared.pagination import CursorValue, PageRequest
 
@@ -67,7 +67,7 @@ def cursor_of(sort: Sort, row: Any) -> tuple[CursorValue, ...]:
 
 
 def visible(scope: CatalogueScope, viewer_partner: uuid.UUID | None) -> ColumnElement[bool]:
-    active = and_(b.status == "ACTIVE", p.status == "ACTIVE")
+    active = and_(b.status == const("ACTIVE"), p.status == const("ACTIVE"))
     if scope is CatalogueScope.ALL:
         return true()
     if scope is CatalogueScope.OWN_AND_ACTIVE and viewer_partner is not None:
@@ -80,9 +80,9 @@ def conditions(flt: CatalogueFilter) -> tuple[ColumnElement[bool], ...]:
     if flt.partner_id is not None:
         found.append(b.partner_id == flt.partner_id)
     if flt.kind is not None:
-        found.append(b.kind == flt.kind)
+        found.append(b.kind == const(flt.kind))
     if flt.status is not None:
-        found.append(b.status == flt.status)
+        found.append(b.status == const(flt.status))
     if flt.category is not None:
         found.append(b.categories.contains([flt.category]))
     if flt.tag is not None:

@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql import ColumnElement
 
 from services.benefits.catalogue.rules import BenefitFacts
-from services.benefits.catalogue.store import FACTS, Executor, _from, b, facts_of, literal_limit, p, run
+from services.benefits.catalogue.store import FACTS, Executor, _from, b, const, facts_of, literal_limit, p, run
 
 # Where a read resumes: after an (interest, points, id) position, or at the start of the group of
 # that interest (`(interest,)`).
@@ -30,12 +30,12 @@ Start = tuple[int] | tuple[int, int, uuid.UUID]
 def interest_expression(categories: Sequence[str]) -> ColumnElement[int]:
     """How many of `categories` (a member's interests) a benefit's categories and tags contain:
     `rules.interest` in SQL."""
-    terms = [case((or_(sa.literal(c) == sa.any_(b.categories), sa.literal(c) == sa.any_(b.tags)), 1), else_=0) for c in categories]
+    terms = [case((or_(const(c) == sa.any_(b.categories), const(c) == sa.any_(b.tags)), 1), else_=0) for c in categories]
     return sum(terms[1:], terms[0]) if terms else sa.literal(0)
 
 
 def _matches(categories: Sequence[str]) -> ColumnElement[bool]:
-    wanted = sa.literal(list(categories), ARRAY(sa.String(50)))
+    wanted = sa.cast(sa.literal(list(categories), ARRAY(sa.String(50)), literal_execute=True), ARRAY(sa.String(50)))
     return or_(b.categories.overlap(wanted), b.tags.overlap(wanted))
 
 
@@ -47,7 +47,7 @@ def in_interested_part(categories: Sequence[str], start: Start | None) -> bool:
 def ranked_statement(categories: Sequence[str], category: str | None, start: Start | None, limit: int) -> sa.Select[Any]:
     interested = in_interested_part(categories, start)
     interest = interest_expression(categories) if interested else sa.literal(0)
-    statement = select(*FACTS, interest.label("interest")).select_from(_from()).where(b.status == "ACTIVE", p.status == "ACTIVE")
+    statement = select(*FACTS, interest.label("interest")).select_from(_from()).where(b.status == const("ACTIVE"), p.status == const("ACTIVE"))
     if category is not None:
         statement = statement.where(b.categories.contains([category]))
     if categories:

@@ -50,10 +50,18 @@ async def reading(db: Database) -> AsyncIterator[AsyncConnection]:
         yield await connection.execution_options(isolation_level="AUTOCOMMIT")
 
 
+def const(value: str) -> ColumnElement[str]:
+    """A constant of the code (a status, a role…) written into the SQL rather than bound, so that a
+    generic plan of the prepared statement still knows it: a bound status hides how selective it
+    is, and a bound state cannot use a partial index (`WHERE state = 'AVAILABLE'`). A catalogue page
+    planned generically with bound constants took 2 s instead of 1 ms (measured)."""
+    return sa.literal(value, literal_execute=True)
+
+
 def literal_limit(limit: int) -> ColumnElement[int]:
-    """A LIMIT written into the SQL rather than bound. asyncpg prepares statements, and after a few
-    runs PostgreSQL may plan them generically: with an unknown LIMIT it no longer defers the stock
-    and budget probes until after the sort, and probes every row (ten times slower, measured)."""
+    """A LIMIT written into the SQL rather than bound, for the same reason as `const`: asyncpg
+    prepares statements and PostgreSQL may plan them generically after a few runs; knowing the
+    LIMIT, it defers the stock and budget probes until after a sort."""
     return sa.literal_column(str(int(limit)), sa.Integer)
 
 
@@ -68,16 +76,16 @@ async def run(executor: Executor, statement: Any, params: Mapping[str, Any] | No
 
 
 def _partner_redeems() -> ColumnElement[bool]:
-    return and_(p.status == "ACTIVE", sa.literal("REDEMPTION") == sa.any_(p.roles))
+    return and_(p.status == const("ACTIVE"), const("REDEMPTION") == sa.any_(p.roles))
 
 
 def _in_stock() -> ColumnElement[bool]:
     # A CODE benefit's stock is its pool: one probe of the partial index ix_codes_available per
     # benefit (LIMIT 1 keeps PostgreSQL from hashing every available code instead, which grows with
     # the pools). A recharge has a total, or none (unlimited).
-    one_code = select(sa.literal(1)).where(codes_t.c.benefit_id == b.id, codes_t.c.state == "AVAILABLE").limit(1).scalar_subquery()
+    one_code = select(sa.literal(1)).where(codes_t.c.benefit_id == b.id, codes_t.c.state == const("AVAILABLE")).limit(1).scalar_subquery()
     counted = or_(b.stock_total.is_(None), b.stock_reserved + b.stock_issued < b.stock_total)
-    return case((b.delivery == "CODE", one_code.is_not(None)), else_=counted)
+    return case((b.delivery == const("CODE"), one_code.is_not(None)), else_=counted)
 
 
 # The room left in the benefit's own hard-stop budget and in its partner's this period: one exact
@@ -128,7 +136,7 @@ def redeemable_clause() -> ColumnElement[bool]:
 
 def _redeemable() -> ColumnElement[bool]:
     return and_(
-        b.status == "ACTIVE",
+        b.status == const("ACTIVE"),
         _partner_redeems(),
         or_(b.available_from.is_(None), b.available_from <= _NOW),
         or_(b.available_until.is_(None), b.available_until > _NOW),
@@ -181,7 +189,7 @@ async def list_page(executor: Executor, query: ListQuery, *, now: datetime, peri
 
 
 def eligibility_statement(category: str | None) -> sa.Select[Any]:
-    statement = select(*FACTS).select_from(_from()).where(b.status == "ACTIVE", p.status == "ACTIVE")
+    statement = select(*FACTS).select_from(_from()).where(b.status == const("ACTIVE"), p.status == const("ACTIVE"))
     if category is not None:
         statement = statement.where(b.categories.contains([category]))
     return statement
@@ -226,7 +234,7 @@ def usage_statement(
             func.count().filter(r.created_at >= year).label("this_year"),
             func.count().label("lifetime"),
         )
-        .where(r.member_id == member_id, r.state.in_(("RESERVED", "ISSUED")))
+        .where(r.member_id == member_id, or_(r.state == const("RESERVED"), r.state == const("ISSUED")))
         .group_by(r.benefit_id)
     )
     if benefit_id is not None:
@@ -270,12 +278,26 @@ async def count(executor: Executor) -> int:
     return int((await run(executor, select(func.count()).select_from(benefits_t))).scalar_one())
 
 
-async def explain(executor: AsyncConnection, statement: Any, params: Mapping[str, Any] | None = None, *, analyze: bool = False) -> str:
-    """PostgreSQL's plan for a statement of this module (tests and the benchmark check index use)."""
-    compiled = statement.compile(dialect=executor.dialect, compile_kwargs={"render_postcompile": True})
-    values = compiled.construct_params(dict(params or {}))
-    positional = tuple(values[name] for name in compiled.positiontup or ())
-    rows = await executor.exec_driver_sql(f"EXPLAIN {'(ANALYZE, BUFFERS) ' if analyze else ''}{compiled}", positional)
+async def explain(
+    executor: AsyncConnection, statement: Any, params: Mapping[str, Any] | None = None, *, analyze: bool = False, generic: bool = False
+) -> str:
+    """PostgreSQL's plan for a statement of this module (tests and the benchmark check index use).
+    `generic`: the plan PostgreSQL makes for the prepared statement whatever its parameters, which
+    it may switch to after a few runs (asyncpg prepares every statement)."""
+    compiled = statement.compile(dialect=executor.dialect)
+    expanded = compiled.construct_expanded_state(dict(params or {}))  # literal constants and IN lists written out
+    options = "(ANALYZE, BUFFERS) " if analyze else ""
+    if not generic:
+        rows = await executor.exec_driver_sql(f"EXPLAIN {options}{expanded.statement}", expanded.positional_parameters)
+        return "\n".join(row[0] for row in rows)
+    values = ", ".join(_sql_literal(v) for v in expanded.positional_parameters)
+    await executor.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+    await executor.exec_driver_sql(f"PREPARE explained AS {expanded.statement}")
+    try:
+        rows = await executor.exec_driver_sql(f"EXPLAIN {options}EXECUTE explained({values})")
+    finally:
+        await executor.exec_driver_sql("DEALLOCATE explained")
+        await executor.exec_driver_sql("RESET plan_cache_mode")
     return "\n".join(row[0] for row in rows)
 
 
@@ -317,3 +339,13 @@ async def generate(executor: Executor, partner_ids: Sequence[uuid.UUID], count: 
     `codes` available codes for three in four CODE benefits."""
     params = {"partners": [str(p) for p in partner_ids], "count": count, "codes": codes, "now": now, "prefix": prefix, "currency": currency}
     await run(executor, _GENERATE, params)
+
+
+def _sql_literal(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        text = "{" + ",".join(str(v) for v in value) + "}"
+    elif isinstance(value, datetime):
+        text = value.isoformat()
+    else:
+        text = str(value)
+    return "'" + text.replace("'", "''") + "'"
