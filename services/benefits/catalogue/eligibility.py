@@ -3,9 +3,9 @@ not, why; ranked for them. And the same decision for one benefit inside a redemp
 
 The member's facts (tier, status, birthday month, categories of interest) come from the members
 service: through federation for `Member.eligibleBenefits`, from the redemption saga for
-`check_eligibility`. Everything else is read here (benefits with their stock, budgets and partner,
-and the member's reservations, a constant number of queries whatever the catalogue's size) and
-decided by `rules`: the decision is the pure `rules.decide`, the order `rules.rank`'s.
+`check_eligibility`. Everything else is read here — the member's reservations in one query, the
+benefits with their stock, budgets and partner in batches read in the ranking's order (one batch
+for a first page, as a rule) — and decided by `rules`: the pure `rules.decide`, in `rules.rank`'s order.
 """
 
 from __future__ import annotations

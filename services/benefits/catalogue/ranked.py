@@ -1,10 +1,11 @@
 """The SQL of a member's ranked read: ACTIVE benefits of ACTIVE partners with their facts, in the
 order `rules.rank` puts them for a member — interest descending, then points and id ascending.
 
-It reads in two parts. The benefits that match some of the member's interests (found through the
-GIN indexes on categories and tags) come first, sorted by interest; then the rest, all of interest
-0, straight from ix_benefits_status_points in points order, so a page of them is an index range
-scan. Either way, under the LIMIT, stock and budgets are probed only for the rows returned.
+It reads in two parts. The benefits that match some of the member's interests come first, sorted
+by interest (a scan of the matches: the GIN indexes on categories and tags when they are few);
+then the rest, all of interest 0, straight from ix_benefits_status_points in points order, so a
+page of them is an index range scan. Either way, under the LIMIT, stock and budgets are probed
+only for the rows returned.
 """
 
 from __future__ import annotations
