@@ -121,8 +121,9 @@ async def test_release_gives_back_and_commit_turns_reserved_into_spent(kit) -> N
 async def test_concurrent_releases_and_reservations_keep_the_books(kit) -> None:  # noqa: ANN001
     partner = await kit.partner()
     benefit = await kit.benefit(partner)
-    await budgets.set_budget(kit.db, OPERATOR, BudgetInput(limit_minor=50_000, currency="CNY", benefit_id=benefit.id))
-    await budgets.set_budget(kit.db, OPERATOR, BudgetInput(limit_minor=50_000, currency="CNY", partner_id=partner))
+    # Room for all of them whatever the interleaving (exhaustion is the test above's).
+    await budgets.set_budget(kit.db, OPERATOR, BudgetInput(limit_minor=60_000, currency="CNY", benefit_id=benefit.id))
+    await budgets.set_budget(kit.db, OPERATOR, BudgetInput(limit_minor=60_000, currency="CNY", partner_id=partner))
     for _ in range(20):
         await reserve(kit, benefit, 1_000)
 
@@ -132,7 +133,8 @@ async def test_concurrent_releases_and_reservations_keep_the_books(kit) -> None:
     async def commit() -> None:
         await kit.db.run_transaction(lambda s: budgets.commit_budget(s, benefit, 1_000, PERIOD))
 
-    await asyncio.gather(*(f() for f in [release] * 10 + [commit] * 10), *(reserve(kit, benefit, 1_000) for _ in range(40)))
+    outcomes = await asyncio.gather(*(f() for f in [release] * 10 + [commit] * 10), *(reserve(kit, benefit, 1_000) for _ in range(40)))
+    assert all(isinstance(o, BudgetHold) for o in outcomes[20:])
     for target in (benefit.id, None):
         limit, reserved, spent = await figures(kit, partner, target)
         assert (reserved, spent) == (40_000, 10_000)  # 20 + 40 reserved, 10 released, 10 spent
