@@ -70,14 +70,14 @@ class BenefitsSettings(BaseSettings):
     def redemption_subscribers(self) -> tuple[str, ...]:
         return _names(self.redemption_event_subscribers)
 
-
-def _names(value: str) -> tuple[str, ...]:
-    return tuple(name.strip() for name in value.split(",") if name.strip())
-
     @property
     def tiers(self) -> tuple[str, ...]:
         """`tier_order` as upper-case codes, lowest first."""
         return tuple(dict.fromkeys(code.strip().upper() for code in self.tier_order.split(",") if code.strip()))
+
+
+def _names(value: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in value.split(",") if name.strip())
 
 
 @lru_cache
