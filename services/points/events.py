@@ -6,6 +6,9 @@ Consumed:
   points uses it for earning; the change with the highest sequence wins, whatever order they
   arrive in (deliveries retry and overtake one another).
 - `members.MemberErased`: nothing to do (points holds no personal data; ledgers keep the id).
+- `benefits.PartnerStatusChanged` {partnerId, status, version, roles}: the partner registry's word on
+  a partner; the highest version wins. A partner the registry calls other than ACTIVE, or not
+  EARNING, records no purchases (PARTNER_NOT_ACTIVE).
 
 Handlers read the event and call the service layer as points itself (`access.SYSTEM`).
 """
@@ -19,6 +22,7 @@ from starlette.routing import Route
 
 from services.points import access
 from services.points.ledger import service as ledger
+from services.points.partners import service as partners
 from services.points.models import INBOX, OUTBOX
 from services.points.outbox import SERVICE
 from shared.errors import InvalidInput
@@ -26,6 +30,7 @@ from shared.events import Event, event_route, outbox_dispatcher
 
 TIER_CHANGED = "members.TierChanged"
 MEMBER_ERASED = "members.MemberErased"
+PARTNER_STATUS_CHANGED = "benefits.PartnerStatusChanged"
 
 
 async def on_tier_changed(session: AsyncSession, event: Event) -> None:
@@ -46,7 +51,25 @@ async def on_member_erased(session: AsyncSession, event: Event) -> None:
     personal data of the member to destroy."""
 
 
-HANDLERS = {TIER_CHANGED: on_tier_changed, MEMBER_ERASED: on_member_erased}
+async def on_partner_status_changed(session: AsyncSession, event: Event) -> None:
+    payload = event.payload
+    try:
+        partner_id = uuid.UUID(str(payload["partnerId"]))
+        status, roles, version = payload["status"], payload["roles"], int(payload["version"])
+    except (KeyError, ValueError, TypeError):
+        raise InvalidInput("PartnerStatusChanged needs partnerId, status, roles and version") from None
+    if not isinstance(status, str) or not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+        raise InvalidInput("PartnerStatusChanged.status is a name and roles a list of names")
+    await partners.learn_partner_status(
+        session, access.SYSTEM, partner_id=partner_id, status=status, roles=roles, version=version
+    )
+
+
+HANDLERS = {
+    TIER_CHANGED: on_tier_changed,
+    MEMBER_ERASED: on_member_erased,
+    PARTNER_STATUS_CHANGED: on_partner_status_changed,
+}
 
 
 def events_route() -> Route:

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -110,6 +110,20 @@ class Partner(PointsModel, table=True):
     cost_per_point_minor: int = Field(default=0, sa_column=_big())
     created_at: datetime = Field(sa_column=_tz(server_default=sa.func.now()))
     updated_at: datetime = Field(sa_column=_tz(server_default=sa.func.now()))
+
+
+class PartnerRegistryStatus(PointsModel, table=True):
+    """What the partner registry (the benefits service) last said of a partner: its status and roles,
+    from `benefits.PartnerStatusChanged`; the highest version wins, whatever order events arrive in."""
+
+    __tablename__ = "partner_registry"
+    __table_args__ = ({"schema": SCHEMA},)
+
+    partner_id: uuid.UUID = Field(sa_column=_uuid(primary_key=True))
+    status: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
+    roles: list[str] = Field(sa_column=sa.Column(ARRAY(sa.String(16)), nullable=False))
+    version: int = Field(sa_column=_big(default=None))
+    updated_at: datetime = Field(sa_column=_tz())
 
 
 class EarningPolicy(PointsModel, table=True):

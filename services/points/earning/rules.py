@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from services.points.config import PointsSettings
 from services.points.partners.answers import PartnerProgram
 from services.points.partners.rules import check_currency
-from shared.errors import InvalidInput, NotFound
+from shared.errors import DomainError, InvalidInput, NotFound
 from shared.idempotency import fingerprint
 from shared.timeutil import require_aware
 
@@ -171,10 +171,25 @@ def check_purchase(item: PurchaseInput, now: datetime, settings: PointsSettings)
         raise InvalidInput(f"category must be 1 to {MAX_CATEGORY} characters", field="category")
 
 
-def check_issuer(item: PurchaseInput, partner: PartnerProgram | None) -> PartnerProgram:
-    """The purchase's partner, if it may issue points for it."""
+class PartnerNotActive(DomainError):
+    """The partner registry says the partner is suspended, not yet active, or does not earn."""
+
+    code = "PARTNER_NOT_ACTIVE"
+
+
+def check_issuer(
+    item: PurchaseInput, partner: PartnerProgram | None, registry: tuple[str, tuple[str, ...]] | None = None
+) -> PartnerProgram:
+    """The purchase's partner, if it may issue points for it. `registry`: the partner registry's last
+    word on it (status, roles); None while the registry has said nothing (a deployment without it)."""
     if partner is None:
         raise NotFound("this partner is not registered with the points programme", partnerId=str(item.partner_id))
+    if registry is not None:
+        status, roles = registry
+        if status != "ACTIVE":
+            raise PartnerNotActive(f"this partner is {status.lower()} in the partner registry", partnerId=str(item.partner_id), status=status)
+        if "EARNING" not in roles:
+            raise PartnerNotActive("this partner does not earn in the partner registry", partnerId=str(item.partner_id), status=status)
     if not partner.earning_enabled:
         raise InvalidInput("this partner does not issue points", field="partnerId", partnerId=str(item.partner_id))
     if item.currency != partner.currency:

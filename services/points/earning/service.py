@@ -99,11 +99,13 @@ async def record_purchases(
         candidates.append(index)
 
     valid: dict[int, PurchaseInput] = {i: items[i] for i in candidates}  # type: ignore[misc]
-    programmes = await partners.programmes(db, {item.partner_id for item in valid.values()})
+    issuers = {item.partner_id for item in valid.values()}
+    programmes = await partners.programmes(db, issuers)
+    registry = await partners.registry_statuses(db, issuers)
     checked: list[int] = []
     for index in candidates:
         try:
-            check_issuer(valid[index], programmes.get(valid[index].partner_id))
+            check_issuer(valid[index], programmes.get(valid[index].partner_id), registry.get(valid[index].partner_id))
             checked.append(index)
         except DomainError as error:
             results[index] = error

@@ -11,6 +11,8 @@ from services.points.config import PointsSettings, get_points_settings
 from services.points.partners import store
 from services.points.partners.answers import PartnerProgram
 from services.points.partners.rules import check_programme
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from shared.auth import Principal
 from shared.database import Database
 from shared.errors import DomainError, NotFound
@@ -92,3 +94,12 @@ def visible_partner(principal: Principal, partner_id: uuid.UUID) -> uuid.UUID:
 async def any_registered(db: Database, principal: Principal) -> bool:
     access.require_operator_or_system(principal)
     return await store.count(db) > 0
+
+
+async def learn_partner_status(
+    session: AsyncSession, principal: Principal, *, partner_id: uuid.UUID, status: str, roles: Sequence[str], version: int
+) -> None:
+    """The partner registry's word on a partner (from its PartnerStatusChanged events): points itself only."""
+    access.require_system(principal)
+    await store.learn_registry_status(session, partner_id, status, roles, version)
+

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import Uuid, any_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 
-from services.points.models import Partner
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.points.models import Partner, PartnerRegistryStatus
 from services.points.partners.answers import PartnerProgram
 from shared.database import Database, Executor, Prepared
 from shared.timeutil import utcnow
@@ -57,3 +59,31 @@ async def upsert(db: Database, programme: PartnerProgram) -> PartnerProgram:
     async with db.engine.begin() as connection:
         row = (await connection.execute(statement)).one()
     return PartnerProgram(**row._mapping)
+
+
+_registry = PartnerRegistryStatus.__table__
+
+
+async def registry_statuses(db: Database, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, tuple[str, tuple[str, ...]]]:
+    """What the partner registry last said of each of `ids` (status, roles); absent if it said nothing."""
+    wanted = list(set(ids))
+    if not wanted:
+        return {}
+    async with db.engine.connect() as connection:
+        rows = await connection.execute(
+            select(_registry.c.partner_id, _registry.c.status, _registry.c.roles).where(_registry.c.partner_id.in_(wanted))
+        )
+        return {row.partner_id: (row.status, tuple(row.roles)) for row in rows}
+
+
+async def learn_registry_status(
+    session: AsyncSession, partner_id: uuid.UUID, status: str, roles: Sequence[str], version: int
+) -> None:
+    """Keeps the registry's word with the highest version (deliveries retry and overtake one another)."""
+    values = {"status": status, "roles": list(roles), "version": version, "updated_at": utcnow()}
+    statement = (
+        insert(_registry)
+        .values(partner_id=partner_id, **values)
+        .on_conflict_do_update(index_elements=["partner_id"], set_=values, where=_registry.c.version < version)
+    )
+    await (await session.connection()).execute(statement)
