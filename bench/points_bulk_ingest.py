@@ -21,16 +21,19 @@ from datetime import timedelta
 
 from points_setup import bench_database, run
 
-from services.points.checks import ledger_check
-from shared.timeutil import utcnow
-from services.points.config import get_points_settings
+from services.points.audit.service import ledger_check
 from services.points.directory import TrustingDirectory
-from services.points.earning import create_campaign
-from services.points.partners import set_partner
-from services.points.purchases import PurchaseInput
-from services.points.service import record_purchases
+from services.points.earning.rules import PurchaseInput
+from services.points.earning.service import create_campaign, record_purchases
+from services.points.partners.service import set_programme
+from shared.auth import OPERATOR as OPERATOR_ROLE
+from shared.auth import Principal, PrincipalKind
 from shared.database import Database
 from shared.errors import DomainError
+from shared.timeutil import utcnow
+
+CALLER = Principal(PrincipalKind.SERVICE, "bench")
+OPERATOR = Principal(PrincipalKind.STAFF, "bench", frozenset({OPERATOR_ROLE}))
 
 
 async def main() -> None:
@@ -43,14 +46,13 @@ async def main() -> None:
 
     async with bench_database("bench_bulk_ingest") as url:
         db = Database(url, pool_size=args.callers + 2, max_overflow=0)
-        settings = get_points_settings()
         partners = [
-            await set_partner(db, settings, partner_id=uuid.uuid4(), currency="CNY", return_window_days=7, cost_per_point_minor=1)
+            await set_programme(db, OPERATOR, partner_id=uuid.uuid4(), currency="CNY", return_window_days=7, cost_per_point_minor=1)
             for _ in range(5)
         ]
         now = utcnow()
-        await create_campaign(db, name="bench", multiplier_bps=15_000, starts_at=now - timedelta(days=1), ends_at=now + timedelta(days=1),
-                              partner_id=partners[0].id, category=None, actor="bench")
+        await create_campaign(db, OPERATOR, name="bench", multiplier_bps=15_000, starts_at=now - timedelta(days=1),
+                              ends_at=now + timedelta(days=1), partner_id=partners[0].id, category=None)
         members = [uuid.uuid4() for _ in range(args.members)]
         counter = itertools.count()
         directory = TrustingDirectory()
@@ -69,7 +71,7 @@ async def main() -> None:
                     for _ in range(args.batch)
                 ]
                 started = time.perf_counter()
-                results = await record_purchases(db, items, caller="bench", directory=directory)
+                results = await record_purchases(db, CALLER, items, directory=directory)
                 batches.append(time.perf_counter() - started)
                 failed += sum(isinstance(r, DomainError) for r in results)
                 recorded += sum(not isinstance(r, DomainError) for r in results)
@@ -83,7 +85,7 @@ async def main() -> None:
         stop = started + args.seconds
         await asyncio.gather(*(caller(i) for i in range(args.callers)))
         elapsed = time.perf_counter() - started
-        check = await ledger_check(db)
+        check = await ledger_check(db, OPERATOR)
         await db.dispose()
 
     batches.sort()

@@ -33,11 +33,13 @@ import orjson
 
 from points_setup import bench_database, run, seed_members
 
-from services.points import accounts
-from services.points.chain import Leg, transaction_hash
-from services.points.config import get_points_settings, reset_points_settings_cache
-from services.points.partners import set_partner
-from services.points.service import capture_hold, hold_points
+from services.points.access import SYSTEM
+from services.points.config import reset_points_settings_cache
+from services.points.ledger import accounts
+from services.points.ledger.chain import Leg, transaction_hash
+from services.points.partners.service import set_programme
+from services.points.spending.service import capture_hold, hold_points
+from shared.auth import Principal, PrincipalKind
 from shared.database import Database
 from shared.database.urls import to_libpq_url
 from shared.idempotency import fingerprint
@@ -46,6 +48,7 @@ from shared.ids import new_id
 POINTS = 20
 VALUE = 200
 CALLER = "service:redemptions"
+PRINCIPAL = Principal(PrincipalKind.SERVICE, "redemptions")  # CALLER, as the service layer takes it
 
 Pair = Callable[[uuid.UUID], Awaitable[None]]
 
@@ -56,18 +59,18 @@ Pair = Callable[[uuid.UUID], Awaitable[None]]
 def service_pair(db: Database, beneficiary: uuid.UUID) -> Pair:
     async def pair(member: uuid.UUID) -> None:
         hold = await hold_points(
-            db, member_id=member, points=POINTS, ttl_seconds=600, reference="bench", idempotency_key=uuid.uuid4().hex, caller=CALLER
+            db, PRINCIPAL, member_id=member, points=POINTS, ttl_seconds=600, reference="bench", idempotency_key=uuid.uuid4().hex
         )
         await capture_hold(
-            db, hold_id=hold.id, points=POINTS, beneficiary_partner_id=beneficiary, value_minor=VALUE, currency="CNY",
-            idempotency_key=uuid.uuid4().hex, caller=CALLER,
+            db, PRINCIPAL, hold_id=hold.id, points=POINTS, beneficiary_partner_id=beneficiary, value_minor=VALUE, currency="CNY",
+            idempotency_key=uuid.uuid4().hex,
         )
 
     return pair
 
 
 def driver_statements(on: bool) -> None:
-    """Switches the service's driver statements (see services/points/driver.py) for what follows."""
+    """Switches the service's driver statements (see shared/database/statements.py) for what follows."""
     os.environ["ABG_POINTS_DRIVER_STATEMENTS"] = "true" if on else "false"
     reset_points_settings_cache()
 
@@ -221,9 +224,8 @@ async def main() -> None:
 
     async with bench_database("bench_hold_capture") as url:
         db = Database(url, pool_size=args.concurrency, max_overflow=0)
-        settings = get_points_settings()
-        issuer = await set_partner(db, settings, partner_id=uuid.uuid4(), currency="CNY", return_window_days=0, cost_per_point_minor=1)
-        beneficiary = await set_partner(db, settings, partner_id=uuid.uuid4(), currency="CNY")
+        issuer = await set_programme(db, SYSTEM, partner_id=uuid.uuid4(), currency="CNY", return_window_days=0, cost_per_point_minor=1)
+        beneficiary = await set_programme(db, SYSTEM, partner_id=uuid.uuid4(), currency="CNY")
         # Enough points for every pair the run could make.
         many = await seed_members(db, issuer.id, args.members, points_each=POINTS * 2000)
         hot = await seed_members(db, issuer.id, 1, points_each=POINTS * 10**6)

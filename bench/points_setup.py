@@ -68,15 +68,16 @@ async def seed_members(db, partner_id: uuid.UUID, count: int, points_each: int) 
     """`count` members with `points_each` available points, through bulk purchases."""
     from shared.timeutil import utcnow
     from services.points.directory import TrustingDirectory
-    from services.points.purchases import PurchaseInput
-    from services.points.service import record_purchases
+    from services.points.earning.rules import PurchaseInput
+    from services.points.earning.service import record_purchases
+    from shared.auth import Principal, PrincipalKind
 
     members = [uuid.uuid4() for _ in range(count)]
     now = utcnow()
     for start in range(0, count, 1000):
         chunk = members[start : start + 1000]
         items = [PurchaseInput(partner_id, m, f"seed-{m}", points_each * 100, "CNY", now) for m in chunk]
-        results = await record_purchases(db, items, caller="bench", directory=TrustingDirectory())
+        results = await record_purchases(db, Principal(PrincipalKind.SERVICE, "bench"), items, directory=TrustingDirectory())
         failed = [r for r in results if isinstance(r, Exception)]
         assert not failed, failed[:3]
     return members

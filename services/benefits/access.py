@@ -20,16 +20,20 @@ service layer (never by resolvers).
 | a recharge's delivery attempts               | yes      | yes              | own benefits   | no            | yes     |
 | write-off (and undo)                         | no       | no               | own benefits   | no            | no      |
 | budgets                                      | any      | read             | its own        | no            | read    |
+| a benefit's settlement price                 | yes      | yes              | its own        | no            | yes     |
+| a member's eligible benefits                 | yes      | yes              | no             | their own     | yes     |
 """
 
 from __future__ import annotations
 
+import enum
 import uuid
 
 from shared.auth.principals import (
     Principal,
     PrincipalKind,
     require_authenticated,
+    require_member_or_staff,
     require_operator,
     require_partner_or_operator,
     require_service,
@@ -37,8 +41,10 @@ from shared.auth.principals import (
 from shared.errors import Forbidden
 
 __all__ = [
+    "CatalogueScope",
     "actor",
     "calling_partner",
+    "catalogue_scope",
     "is_partner_manager",
     "may_read_partner_private",
     "may_see_benefit",
@@ -48,6 +54,7 @@ __all__ = [
     "require_operator",
     "require_partner_directory_reader",
     "require_partner_manager",
+    "require_eligibility_reader",
     "require_partner_reader",
     "require_reservation_reader",
     "require_service",
@@ -142,3 +149,29 @@ def require_writing_partner(principal: Principal) -> uuid.UUID:
     if partner_id is None:
         raise Forbidden("only a partner writes off its own codes")
     return partner_id
+
+
+# --- catalogue and budgets ---------------------------------------------------------------------------
+
+
+class CatalogueScope(enum.Enum):
+    ALL = "all"  # staff and alliance services: every benefit, in any status
+    OWN_AND_ACTIVE = "own_and_active"  # a partner: its own in any status, others' as members see them
+    ACTIVE = "active"  # members: ACTIVE benefits of ACTIVE partners
+
+
+def catalogue_scope(principal: Principal) -> CatalogueScope:
+    """Which benefits the caller sees (signed-in callers only)."""
+    require_authenticated(principal)
+    if principal.is_staff or principal.is_service:
+        return CatalogueScope.ALL
+    if principal.kind is PrincipalKind.PARTNER:
+        return CatalogueScope.OWN_AND_ACTIVE
+    return CatalogueScope.ACTIVE
+
+
+def require_eligibility_reader(principal: Principal, member_id: uuid.UUID) -> None:
+    """A member's eligible benefits: the member themself, staff and alliance services."""
+    if principal.is_service:
+        return
+    require_member_or_staff(principal, member_id)

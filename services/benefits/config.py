@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -58,6 +58,17 @@ class BenefitsSettings(BaseSettings):
     job_batch_size: int = Field(500, ge=1)
     # Background loops (reservation expiry, webhook delivery); 0 turns them off.
     job_interval_seconds: float = Field(5.0, ge=0)
+    # Member tiers from lowest to highest, comma-separated: a benefit's minimum tier is compared in this
+    # order. Keep it in step with the members service's tier policy; a tier not listed ranks lowest.
+    tier_order: str = "BASIC,SILVER,GOLD,DIAMOND"
+
+    @field_validator("tier_order")
+    @classmethod
+    def _some_tiers(cls, value: str) -> str:
+        codes = [code.strip() for code in value.split(",") if code.strip()]
+        if not codes or any(len(code) > 20 for code in codes):
+            raise ValueError("ABG_BENEFITS_TIER_ORDER lists tier codes (1–20 characters each), lowest first")
+        return value
 
     @property
     def subscribers(self) -> tuple[str, ...]:
@@ -66,6 +77,11 @@ class BenefitsSettings(BaseSettings):
     @property
     def redemption_subscribers(self) -> tuple[str, ...]:
         return _names(self.redemption_event_subscribers)
+
+    @property
+    def tiers(self) -> tuple[str, ...]:
+        """`tier_order` as upper-case codes, lowest first."""
+        return tuple(dict.fromkeys(code.strip().upper() for code in self.tier_order.split(",") if code.strip()))
 
 
 def _names(value: str) -> tuple[str, ...]:

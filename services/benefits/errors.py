@@ -3,7 +3,9 @@
 Delivery through a partner can end three ways besides success, and callers must treat them
 differently: a refusal is final (release what was held), an unknown outcome is not (retry later
 with the same idempotency key, never assume either way), and a bad signature on something a
-partner sent us is an authentication failure.
+partner sent us is an authentication failure. Each eligibility error carries `reason`, the
+`IneligibilityReason` that refused the redemption, so a client can tell e.g. NOT_IN_WINDOW from
+NOT_BIRTHDAY_MONTH. Classes in alphabetical order.
 """
 
 from __future__ import annotations
@@ -14,14 +16,17 @@ from shared.errors import DomainError, Unauthenticated
 
 __all__ = [
     "AlreadyUsed",
+    "BudgetExhausted",
     "DeliveryUnknown",
     "Expired",
+    "MemberNotActive",
     "NotAvailable",
     "NotYours",
     "OutOfStock",
     "PartnerRefused",
     "RateLimited",
     "SignatureRejected",
+    "TierTooLow",
 ]
 
 
@@ -31,15 +36,25 @@ class AlreadyUsed(DomainError):
     code = "ALREADY_USED"
 
 
+class BudgetExhausted(DomainError):
+    """The benefit's or its partner's budget for the period cannot pay for another redemption."""
+
+    code = "BUDGET_EXHAUSTED"
+
+
 class Expired(DomainError):
     """The code's validity has ended."""
 
     code = "EXPIRED"
 
 
+class MemberNotActive(DomainError):
+    code = "MEMBER_NOT_ACTIVE"
+
+
 class NotAvailable(DomainError):
     """Exists, but cannot be had now (a partner that is not active, a benefit not ACTIVE or out of
-    its window); `extensions["reason"]` says why where there is more than one."""
+    its window, not the member's birthday month); `extensions["reason"]` says why."""
 
     code = "NOT_AVAILABLE"
 
@@ -85,3 +100,7 @@ class SignatureRejected(Unauthenticated):
     def __init__(self, message: str, *, reason: str) -> None:
         super().__init__(message, reason=reason)
         self.reason = reason
+
+
+class TierTooLow(DomainError):
+    code = "TIER_TOO_LOW"

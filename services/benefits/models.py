@@ -166,6 +166,8 @@ class Benefit(BenefitsModel, table=True):
         ),
         sa.Index("ix_benefits_partner", "partner_id"),
         sa.Index("ix_benefits_status_points", "status", "points_price", "id"),
+        sa.Index("ix_benefits_status_created", "status", "created_at", "id"),
+        sa.Index("ix_benefits_status_title", "status", "title", "id"),
         sa.Index("ix_benefits_categories", "categories", postgresql_using="gin"),
         sa.Index("ix_benefits_tags", "tags", postgresql_using="gin"),
         {"schema": SCHEMA},
@@ -213,7 +215,7 @@ class Benefit(BenefitsModel, table=True):
 
 
 class Budget(BenefitsModel, table=True):
-    """A spending cap in settlement value per period, for one benefit or for all of one partner's."""
+    """A spending cap in settlement value per period, for one benefit or (benefit_id NULL) all of one partner's."""
 
     __tablename__ = "budgets"
     __table_args__ = (
@@ -222,7 +224,7 @@ class Budget(BenefitsModel, table=True):
         sa.CheckConstraint(
             "(scope = 'BENEFIT' AND benefit_id IS NOT NULL) OR (scope = 'PARTNER' AND benefit_id IS NULL)", name="ck_budgets_target"
         ),
-        sa.UniqueConstraint("partner_id", "benefit_id", name="uq_budgets_target"),
+        sa.UniqueConstraint("partner_id", "benefit_id", name="uq_budgets_target", postgresql_nulls_not_distinct=True),
         {"schema": SCHEMA},
     )
 

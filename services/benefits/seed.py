@@ -1,4 +1,5 @@
-"""Demo data (only into an empty partners table): the alliance's demo partners.
+"""Demo data: the alliance's demo partners (only into an empty partners table), then the demo catalogue
+with its budgets and generated code pools (each only when empty).
 
 Their ids are points' demo ids — uuid5 of `abg:partner:<slug>` in the URL namespace — so a lot's
 issuer in points is a partner here. Each is registered ACTIVE, and its status is published like
@@ -16,9 +17,12 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from shared.auth.principals import Principal, PrincipalKind
 from shared.database import Database
 from shared.settings import get_settings
 
+from services.benefits.catalogue.seed import DEMO_BENEFITS, demo_benefit_id, seed_catalogue
+from services.benefits.codes import ingest as codes
 from services.benefits.delivery.demo import demo_fulfilment_secret_bytes
 from services.benefits.partners import store as partners_store
 from services.benefits.partners.rules import PartnerRole, PartnerStatus
@@ -64,4 +68,20 @@ async def seed_demo(db: Database) -> list[uuid.UUID]:
                     await add_secret(session, row.id, SecretPurpose.FULFILMENT, demo_fulfilment_secret_bytes())
         return created
 
-    return await db.run_transaction(work)
+    created = await db.run_transaction(work)
+    await _seed_code_pools(db, await seed_catalogue(db))
+    return created
+
+
+_SEEDER = Principal(PrincipalKind.STAFF, "benefits-seed", frozenset({"operator"}))
+DEMO_CODES_PER_POOL = 50
+
+
+async def _seed_code_pools(db: Database, benefit_ids: list[uuid.UUID]) -> None:
+    """Generated codes for the demo benefits just created that deliver codes (the key makes a rerun a no-op)."""
+    code_benefits = {demo_benefit_id(slug) for slug, _, columns, _ in DEMO_BENEFITS if columns.get("delivery", "CODE") == "CODE"}
+    for benefit_id in [b for b in benefit_ids if b in code_benefits]:
+        await codes.generate_codes(
+            db, _SEEDER, benefit_id=benefit_id, count=DEMO_CODES_PER_POOL, length=None, alphabet=None,
+            idempotency_key=f"demo-pool-{benefit_id}",
+        )

@@ -35,7 +35,7 @@ class PointsSettings(BaseSettings):
     # come ("trust": for development setups that run points without members).
     member_check: str = Field("members", pattern="^(members|trust)$")
     # Run the ledger's hot statements on the asyncpg driver under SQLAlchemy's transaction (see
-    # services/points/driver.py); off runs everything through SQLAlchemy Core (slower; to compare).
+    # shared/database/statements.py); off runs everything through SQLAlchemy Core (slower; to compare).
     driver_statements: bool = True
     # Services that receive points' events, by type (comma-separated).
     purchase_event_subscribers: str = "members"

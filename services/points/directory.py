@@ -14,10 +14,8 @@ from typing import Protocol
 
 import httpx
 import orjson
-from sqlalchemy import select
-
 from services.points.config import get_points_settings
-from services.points.models import accounts_t
+from services.points.ledger.store import known_accounts
 from shared.auth.tokens import service_token
 from shared.database import Database
 from shared.errors import UpstreamError
@@ -33,20 +31,12 @@ class MemberDirectory(Protocol):
         ...
 
 
-async def _known_locally(db: Database, ids: set[uuid.UUID]) -> set[uuid.UUID]:
-    if not ids:
-        return set()
-    async with db.engine.connect() as connection:
-        rows = await connection.execute(select(accounts_t.c.member_id).where(accounts_t.c.member_id.in_(list(ids))))
-        return {row.member_id for row in rows}
-
-
 class MembersServiceDirectory:
     """Known accounts first; the rest confirmed by the members subgraph."""
 
     async def existing(self, db: Database, member_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
         ids = set(member_ids)
-        known = await _known_locally(db, ids)
+        known = await known_accounts(db, ids)
         unknown = sorted(ids - known)
         if unknown:
             known |= await self._ask_members(unknown)

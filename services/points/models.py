@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -110,6 +110,20 @@ class Partner(PointsModel, table=True):
     cost_per_point_minor: int = Field(default=0, sa_column=_big())
     created_at: datetime = Field(sa_column=_tz(server_default=sa.func.now()))
     updated_at: datetime = Field(sa_column=_tz(server_default=sa.func.now()))
+
+
+class PartnerRegistryStatus(PointsModel, table=True):
+    """What the partner registry (the benefits service) last said of a partner: its status and roles,
+    from `benefits.PartnerStatusChanged`; the highest version wins, whatever order events arrive in."""
+
+    __tablename__ = "partner_registry"
+    __table_args__ = ({"schema": SCHEMA},)
+
+    partner_id: uuid.UUID = Field(sa_column=_uuid(primary_key=True))
+    status: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
+    roles: list[str] = Field(sa_column=sa.Column(ARRAY(sa.String(16)), nullable=False))
+    version: int = Field(sa_column=_big(default=None))
+    updated_at: datetime = Field(sa_column=_tz())
 
 
 class EarningPolicy(PointsModel, table=True):
@@ -362,19 +376,3 @@ class ExpiryNotice(PointsModel, table=True):
     points: int = Field(sa_column=_big(default=None))
     expires_at: datetime = Field(sa_column=_tz())
     notified_at: datetime = Field(sa_column=_tz())
-
-
-# Core handles for the hot paths (the ORM classes above define the schema).
-accounts_t = MemberAccount.__table__
-partners_t = Partner.__table__
-policy_t = EarningPolicy.__table__
-campaigns_t = Campaign.__table__
-transactions_t = LedgerTransaction.__table__
-postings_t = Posting.__table__
-lots_t = Lot.__table__
-holds_t = Hold.__table__
-allocations_t = HoldAllocation.__table__
-settlements_t = Settlement.__table__
-purchases_t = Purchase.__table__
-returns_t = PurchaseReturn.__table__
-notices_t = ExpiryNotice.__table__

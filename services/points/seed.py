@@ -14,11 +14,8 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
-
-from services.points.config import get_points_settings
-from services.points.models import partners_t
-from services.points.partners import set_partner
+from services.points import access
+from services.points.partners import service as partners
 from shared.auth.tokens import mint_token
 from shared.database import Database
 from shared.http import get_http_client
@@ -40,14 +37,12 @@ def demo_partner_id(slug: str) -> uuid.UUID:
 
 async def seed_demo(db: Database) -> list[uuid.UUID]:
     """Registers the demo partners' programmes unless some partner is registered; returns their ids."""
-    async with db.engine.connect() as connection:
-        if (await connection.execute(select(func.count()).select_from(partners_t))).scalar_one():
-            return []
-    settings = get_points_settings()
+    if await partners.any_registered(db, access.SYSTEM):
+        return []
     created = []
     for slug, name, currency, earn_points, window, months, cost in DEMO_PARTNERS:
-        program = await set_partner(
-            db, settings, partner_id=demo_partner_id(slug), currency=currency, name=name, earn_points=earn_points,
+        program = await partners.set_programme(
+            db, access.SYSTEM, partner_id=demo_partner_id(slug), currency=currency, name=name, earn_points=earn_points,
             earn_per_minor=100, return_window_days=window, expiry_months=months, cost_per_point_minor=cost,
         )
         created.append(program.id)

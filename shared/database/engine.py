@@ -6,29 +6,18 @@ so several services may share one database server (the embedded default) or have
 
 from __future__ import annotations
 
-import asyncio
-import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TypeVar
 
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from shared.database.retry import DEFAULT_ATTEMPTS, retrying
 from shared.database.urls import to_async_url
 from shared.settings import get_settings
 
 T = TypeVar("T")
-
-# SQLSTATEs worth retrying the whole transaction for: serialization failure, deadlock.
-_RETRYABLE_SQLSTATES = {"40001", "40P01"}
-
-
-def is_serialization_failure(error: BaseException) -> bool:
-    orig = getattr(error, "orig", None)
-    sqlstate = getattr(orig, "sqlstate", None) or getattr(getattr(orig, "__cause__", None), "sqlstate", None)
-    return isinstance(error, DBAPIError) and sqlstate in _RETRYABLE_SQLSTATES
 
 
 class Database:
@@ -56,30 +45,48 @@ class Database:
     @asynccontextmanager
     async def transaction(self, isolation_level: str | None = None) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction: committed on success, rolled back on any error."""
-        async with self.sessions() as session:
-            if isolation_level:
+        async with self.sessions() as session, session.begin():
+            if isolation_level:  # set as the transaction procures its connection, before any SQL
                 await session.connection(execution_options={"isolation_level": isolation_level})
-            async with session.begin():
-                yield session
+            yield session
 
     async def run_transaction(
         self,
         work: Callable[[AsyncSession], Awaitable[T]],
         *,
         isolation_level: str | None = None,
-        attempts: int = 8,
+        attempts: int = DEFAULT_ATTEMPTS,
     ) -> T:
-        """Runs `work` in a transaction, retrying the whole of it on serialization failures and
-        deadlocks with jittered exponential backoff. `work` must not call other services."""
-        for attempt in range(1, attempts + 1):
-            try:
-                async with self.transaction(isolation_level) as session:
-                    return await work(session)
-            except DBAPIError as error:
-                if attempt == attempts or not is_serialization_failure(error):
-                    raise
-                await asyncio.sleep(random.uniform(0, 0.005 * 2**attempt))
-        raise AssertionError("unreachable")
+        """Runs `work` on an ORM session in a transaction, retrying the whole of it on
+        serialization failures and deadlocks (see `retry`). `work` must not call other services."""
+
+        async def attempt() -> T:
+            async with self.transaction(isolation_level) as session:
+                return await work(session)
+
+        return await retrying(attempt, attempts=attempts)
+
+    async def run_core_transaction(
+        self,
+        work: Callable[[AsyncConnection], Awaitable[T]],
+        *,
+        isolation_level: str | None = None,
+        attempts: int = DEFAULT_ATTEMPTS,
+    ) -> T:
+        """`run_transaction` on a Core connection: no ORM session (which costs about 0.1 ms of CPU
+        per transaction that Core-only code never uses). Statements `work` runs on the asyncpg
+        connection underneath (see `statements`) are inside the same transaction and retried alike."""
+
+        async def attempt() -> T:
+            if not isolation_level:
+                async with self.engine.begin() as connection:
+                    return await work(connection)
+            async with self.engine.connect() as connection:
+                connection = await connection.execution_options(isolation_level=isolation_level)
+                async with connection.begin():
+                    return await work(connection)
+
+        return await retrying(attempt, attempts=attempts)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -8,22 +8,37 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 
 import pytest
+from sqlalchemy import select
 
-from services.points import service
-from services.points.answers import HoldView, PurchaseAnswer
-from services.points.checks import ledger_check, verify_chains
+from services.points.audit.service import ledger_check, verify_chains
+from services.points.config import reset_points_settings_cache
 from services.points.directory import TrustingDirectory
-from services.points.config import get_points_settings, reset_points_settings_cache
-from services.points.partners import PartnerProgram, set_partner
-from services.points.purchases import PurchaseInput
-from services.points.reads import Balances, balances_of
+from services.points.earning import service as earning
+from services.points.earning.answers import PurchaseAnswer
+from services.points.earning.rules import PurchaseInput
+from services.points.ledger.answers import Balances
+from services.points.ledger.service import set_points_profile
+from services.points.models import Lot, Posting
+from services.points.partners.answers import PartnerProgram
+from services.points.partners.service import set_programme
+from services.points.reporting.service import balances_of
+from services.points.spending import service as spending
+from services.points.spending.answers import HoldAnswer
+from shared.auth import OPERATOR as OPERATOR_ROLE
+from shared.auth import Principal, PrincipalKind
 from shared.database import Database, get_database
 from shared.timeutil import utcnow
 
-# Shared test helpers (the suite imports with importlib, so their folder goes on the path).
+# Who calls the service layer in these tests.
+SERVICE = Principal(PrincipalKind.SERVICE, "redemptions")
+OPERATOR = Principal(PrincipalKind.STAFF, "ops", frozenset({OPERATOR_ROLE}))
 
-SERVICE = "service:redemptions"
-OPERATOR = "staff:ops"
+
+LOTS, POSTINGS = Lot.__table__, Posting.__table__
+
+
+def partner_principal(partner_id: uuid.UUID) -> Principal:
+    return Principal(PrincipalKind.PARTNER, str(partner_id))
 
 
 @pytest.fixture(autouse=True)
@@ -49,8 +64,8 @@ class Kit:
 
     async def partner(self, *, currency: str = "CNY", cost: int = 1, window: int = 0, months: int | None = None,
                       earn_points: int = 1, earn_per_minor: int = 100, name: str | None = None) -> PartnerProgram:
-        return await set_partner(
-            self.db, get_points_settings(), partner_id=uuid.uuid4(), currency=currency, name=name, earn_points=earn_points,
+        return await set_programme(
+            self.db, OPERATOR, partner_id=uuid.uuid4(), currency=currency, name=name, earn_points=earn_points,
             earn_per_minor=earn_per_minor, return_window_days=window, expiry_months=months, cost_per_point_minor=cost,
         )
 
@@ -62,46 +77,60 @@ class Kit:
             partner_id=partner.id, member_id=member_id, external_id=external_id or self.key("p"), amount_minor=amount,
             currency=partner.currency, occurred_at=at or utcnow(), category=category,
         )
-        return await service.record_purchase(self.db, item, caller=f"partner:{partner.id}", directory=TrustingDirectory(), now=now)
+        return await earning.record_purchase(self.db, partner_principal(partner.id), item, directory=TrustingDirectory(), now=now)
 
     async def member(self, points: int = 0, *, partner: PartnerProgram | None = None) -> uuid.UUID:
         member_id = uuid.uuid4()
         if points:
             await self.earn(member_id, partner or await self.partner(), points)
         else:
-            await service.set_points_profile(self.db, member_id=member_id, birthday_month=None, directory=TrustingDirectory())
+            await set_points_profile(self.db, SERVICE, member_id=member_id, birthday_month=None, directory=TrustingDirectory())
         return member_id
 
     async def hold(self, member_id: uuid.UUID, points: int, *, ttl: int = 600, key: str | None = None,
-                   now: datetime | None = None) -> HoldView:
-        return await service.hold_points(
-            self.db, member_id=member_id, points=points, ttl_seconds=ttl, reference="order-1",
-            idempotency_key=key or self.key("h"), caller=SERVICE, now=now,
+                   now: datetime | None = None) -> HoldAnswer:
+        return await spending.hold_points(
+            self.db, SERVICE, member_id=member_id, points=points, ttl_seconds=ttl, reference="order-1",
+            idempotency_key=key or self.key("h"), now=now,
         )
 
     async def capture(self, hold_id: uuid.UUID, points: int, beneficiary: PartnerProgram, value: int = 0, *,
                       key: str | None = None, now: datetime | None = None):  # type: ignore[no-untyped-def]
-        return await service.capture_hold(
-            self.db, hold_id=hold_id, points=points, beneficiary_partner_id=beneficiary.id, value_minor=value,
-            currency=beneficiary.currency, idempotency_key=key or self.key("c"), caller=SERVICE, now=now,
+        return await spending.capture_hold(
+            self.db, SERVICE, hold_id=hold_id, points=points, beneficiary_partner_id=beneficiary.id, value_minor=value,
+            currency=beneficiary.currency, idempotency_key=key or self.key("c"), now=now,
         )
 
     async def release(self, hold_id: uuid.UUID, *, key: str | None = None, now: datetime | None = None):  # type: ignore[no-untyped-def]
-        return await service.release_hold(self.db, hold_id=hold_id, idempotency_key=key or self.key("r"), caller=SERVICE, now=now)
+        return await spending.release_hold(self.db, SERVICE, hold_id=hold_id, idempotency_key=key or self.key("r"), now=now)
 
     async def refund(self, hold_id: uuid.UUID, points: int, *, key: str | None = None, now: datetime | None = None):  # type: ignore[no-untyped-def]
-        return await service.refund_capture(
-            self.db, hold_id=hold_id, points=points, idempotency_key=key or self.key("f"), caller=SERVICE, now=now
+        return await spending.refund_capture(
+            self.db, SERVICE, hold_id=hold_id, points=points, idempotency_key=key or self.key("f"), now=now
         )
 
     async def balances(self, member_id: uuid.UUID) -> Balances:
-        (found,) = await balances_of(self.db, [member_id])
+        (found,) = await balances_of(self.db, SERVICE, [member_id])
+        assert isinstance(found, Balances)
         return found
 
+    async def postings(self, transaction_id: uuid.UUID) -> list[tuple[str, int, uuid.UUID | None]]:
+        """The transaction's legs as (account, amount, lot id), sorted."""
+        async with self.db.engine.connect() as c:
+            rows = await c.execute(
+                select(POSTINGS.c.account, POSTINGS.c.amount, POSTINGS.c.lot_id).where(POSTINGS.c.transaction_id == transaction_id)
+            )
+            return sorted((r.account, r.amount, r.lot_id) for r in rows)
+
+    async def lot(self, lot_id: uuid.UUID):  # type: ignore[no-untyped-def]  # noqa: ANN201
+        """The lot's row as stored."""
+        async with self.db.engine.connect() as c:
+            return (await c.execute(select(LOTS).where(LOTS.c.id == lot_id))).one()
+
     async def assert_consistent(self) -> None:
-        check = await ledger_check(self.db)
+        check = await ledger_check(self.db, OPERATOR)
         assert check.ok, check.problems
-        chains = await verify_chains(self.db)
+        chains = await verify_chains(self.db, OPERATOR)
         assert chains.ok, chains.broken
 
 

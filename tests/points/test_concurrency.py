@@ -7,24 +7,25 @@ import asyncio
 import uuid
 from datetime import timedelta
 
-from services.points import service
-from services.points.answers import HoldView
+from services.points.access import SYSTEM
 from services.points.directory import TrustingDirectory
-from services.points.jobs import expire_hold
-from services.points.purchases import PurchaseInput
-from services.points.reads import hold_of
+from services.points.earning import service as earning
+from services.points.earning.rules import PurchaseInput
+from services.points.spending.answers import HoldAnswer
+from services.points.spending.service import expire_hold, get_hold
+from shared.auth import Principal, PrincipalKind
 from shared.errors import Conflict, DomainError, InsufficientPoints
 from shared.timeutil import utcnow
 
-SERVICE = "service:redemptions"
+SERVICE = Principal(PrincipalKind.SERVICE, "redemptions")
 
 
 async def test_200_concurrent_holds_against_a_balance_for_50(kit) -> None:  # noqa: ANN001
     member = await kit.member(500)
     results = await asyncio.gather(*(kit.hold(member, 10) for _ in range(200)), return_exceptions=True)
-    won = [r for r in results if isinstance(r, HoldView)]
+    won = [r for r in results if isinstance(r, HoldAnswer)]
     refused = [r for r in results if isinstance(r, InsufficientPoints)]
-    assert len(won) == 50 and len(refused) == 150, [r for r in results if not isinstance(r, (HoldView, InsufficientPoints))]
+    assert len(won) == 50 and len(refused) == 150, [r for r in results if not isinstance(r, (HoldAnswer, InsufficientPoints))]
     balances = await kit.balances(member)
     assert (balances.available, balances.held) == (0, 500)
     await kit.assert_consistent()
@@ -57,11 +58,11 @@ async def test_capture_release_and_expiry_racing_for_one_hold_exactly_one_wins(k
     later = utcnow() + timedelta(seconds=30)  # the capture and release see a live hold
     job_time = utcnow() + timedelta(seconds=120)  # the job sees it expired
 
-    async def race(hold: HoldView, order: list[int]) -> list[object]:
+    async def race(hold: HoldAnswer, order: list[int]) -> list[object]:
         contenders = [
             lambda: kit.capture(hold.id, 10, beneficiary, 100, now=later),
             lambda: kit.release(hold.id, now=later),
-            lambda: expire_hold(kit.db, hold.id, now=job_time),
+            lambda: expire_hold(kit.db, SYSTEM, hold.id, now=job_time),
         ]
         results = await asyncio.gather(*(contenders[i]() for i in order), return_exceptions=True)
         return [results[order.index(i)] for i in range(3)]  # back in capture, release, expiry order
@@ -69,7 +70,7 @@ async def test_capture_release_and_expiry_racing_for_one_hold_exactly_one_wins(k
     # Each contender starts first in some races.
     orders = [[0, 1, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]]
     outcomes = await asyncio.gather(*(race(hold, orders[i % 4]) for i, hold in enumerate(holds)))
-    statuses = [(await hold_of(kit.db, hold.id)).status for hold in holds]
+    statuses = [(await get_hold(kit.db, SERVICE, hold.id)).status for hold in holds]
     for status, (captured, released, expired) in zip(statuses, outcomes):
         unexpected = [o for o in (captured, released) if isinstance(o, Exception) and not isinstance(o, Conflict)]
         assert not unexpected, unexpected
@@ -86,7 +87,7 @@ async def test_different_members_hold_in_parallel_and_the_ledger_stays_balanced(
     partner = await kit.partner()
     members = [await kit.member(100, partner=partner) for _ in range(20)]
     results = await asyncio.gather(*(kit.hold(m, 25) for m in members for _ in range(5)), return_exceptions=True)
-    assert sum(isinstance(r, HoldView) for r in results) == 80  # 4 per member
+    assert sum(isinstance(r, HoldAnswer) for r in results) == 80  # 4 per member
     assert sum(isinstance(r, InsufficientPoints) for r in results) == 20
     await kit.assert_consistent()
 
@@ -104,7 +105,7 @@ async def test_concurrent_bulk_ingestion_over_shared_members_neither_deadlocks_n
         ]
 
     results = await asyncio.gather(
-        *(service.record_purchases(kit.db, batch(o), caller="svc", directory=TrustingDirectory()) for o in (0, 50, 25, 75))
+        *(earning.record_purchases(kit.db, SERVICE, batch(o), directory=TrustingDirectory()) for o in (0, 50, 25, 75))
     )
     answers = [r for batch_results in results for r in batch_results]
     assert not [r for r in answers if isinstance(r, DomainError)]
@@ -119,7 +120,7 @@ async def test_concurrent_bulk_ingestion_over_shared_members_neither_deadlocks_n
 
 async def test_a_failure_after_the_writes_rolls_everything_back(kit, monkeypatch) -> None:  # noqa: ANN001
     """The hot statements run on the driver connection: they must be inside the one transaction."""
-    from services.points.unit import Unit
+    from shared.database import Unit
 
     member = await kit.member(100)
     original = Unit.flush

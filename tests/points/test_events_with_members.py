@@ -12,15 +12,16 @@ import respx
 from starlette.applications import Starlette
 
 from services.members import events as members_events
-from services.members.growth import rolling_growth
+from services.members.tiers.service import rolling_growth as member_rolling_growth
 from services.members.models import OUTBOX as MEMBERS_OUTBOX
 from services.members.schema import schema as members_schema
-from services.members.service import register_member
+from services.members.profiles.service import register_member
+from shared.auth.principals import Principal, PrincipalKind
 from services.points import events as points_events
-from services.points import service
 from services.points.directory import MembersServiceDirectory
+from services.points.earning import service as earning
+from services.points.earning.rules import PurchaseInput
 from services.points.models import OUTBOX as POINTS_OUTBOX
-from services.points.purchases import PurchaseInput
 from services.points.schema import schema as points_schema
 from shared.auth.principals import Principal, PrincipalKind
 from shared.events import dispatch_once
@@ -42,6 +43,7 @@ async def test_purchases_move_growth_in_members_and_tier_changes_come_back(kit) 
     signup = Principal(PrincipalKind.SERVICE, "signup")
     member = (await register_member(kit.db, signup, phone="+8613812345678", display_name="Points Test")).id
     partner = await kit.partner()
+    as_partner = Principal(PrincipalKind.PARTNER, str(partner.id))
 
     async with _client_of(points_app) as to_points, _client_of(members_app) as to_members:
 
@@ -52,7 +54,7 @@ async def test_purchases_move_growth_in_members_and_tier_changes_come_back(kit) 
         with respx.mock(assert_all_called=True) as router:
             router.post(get_settings().url_of("members")).mock(side_effect=members_graphql)
             first = PurchaseInput(partner.id, member, "till-1", 250_000, "CNY", utcnow())  # 2,500.00 CNY
-            earned = await service.record_purchase(kit.db, first, caller="partner", directory=MembersServiceDirectory())
+            earned = await earning.record_purchase(kit.db, as_partner, first, directory=MembersServiceDirectory())
         assert earned.points == 2500  # BASIC: 1x
 
         delivered = await dispatch_once(kit.db, "points", POINTS_OUTBOX, client=to_members)
@@ -66,10 +68,18 @@ async def test_purchases_move_growth_in_members_and_tier_changes_come_back(kit) 
 
         # Known now: no call to members; and the SILVER multiplier (1.25x) applies.
         second = PurchaseInput(partner.id, member, "till-2", 10_000, "CNY", utcnow())
-        assert (await service.record_purchase(kit.db, second, caller="partner", directory=MembersServiceDirectory())).points == 125
+        assert (await earning.record_purchase(kit.db, as_partner, second, directory=MembersServiceDirectory())).points == 125
 
-        await service.record_return(kit.db, partner_id=partner.id, external_id="till-1", return_key="ret-1",
-                                    amount_minor=250_000, currency="CNY", caller="partner")
+        await earning.record_return(kit.db, as_partner, partner_id=partner.id, external_id="till-1", return_key="ret-1",
+                                    amount_minor=250_000, currency="CNY")
         delivered = await dispatch_once(kit.db, "points", POINTS_OUTBOX, client=to_members)
         assert (delivered.delivered, delivered.retried, delivered.dead) == (2, 0, 0)
         assert (await rolling_growth(kit.db, [member]))[member] == 100  # the return took its growth back
+
+
+_OPERATOR = Principal(PrincipalKind.STAFF, "ops-test", frozenset({"operator"}))
+
+
+async def rolling_growth(db, member_ids):  # noqa: ANN001, ANN201
+    """Members' rolling growth, read as an operator would."""
+    return await member_rolling_growth(db, _OPERATOR, member_ids)

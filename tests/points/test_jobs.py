@@ -7,11 +7,16 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from services.points.events import POINTS_EXPIRING
 from services.points.jobs import run_all, run_expiry_notices
-from services.points.models import OUTBOX, transactions_t
-from services.points.reads import partner_figures
+from services.points.models import OUTBOX, LedgerTransaction
+from services.points.outbox import POINTS_EXPIRING
+from services.points.reporting.service import partner_figures
+from shared.auth import OPERATOR as OPERATOR_ROLE
+from shared.auth import Principal, PrincipalKind
 from shared.timeutil import add_months, utcnow
+
+OPERATOR = Principal(PrincipalKind.STAFF, "ops", frozenset({OPERATOR_ROLE}))
+TRANSACTIONS = LedgerTransaction.__table__
 
 
 async def _expiring_events(kit) -> list[dict]:  # noqa: ANN001
@@ -49,12 +54,12 @@ async def test_running_every_job_again_changes_nothing(kit) -> None:  # noqa: AN
     assert first["EXPIRE"].points == 90  # the short-lived lots, their held points back first
     snapshot = [(b.available, b.pending, b.held, b.lifetime_expired) for b in [await kit.balances(m) for m in members]]
     async with kit.db.engine.connect() as c:
-        count = (await c.execute(select(func.count()).select_from(transactions_t))).scalar_one()
+        count = (await c.execute(select(func.count()).select_from(TRANSACTIONS))).scalar_one()
     again = await run_all(kit.db, now=later)
     assert all(r.lots == 0 and r.holds == 0 and r.points == 0 for r in again)
     assert snapshot == [(b.available, b.pending, b.held, b.lifetime_expired) for b in [await kit.balances(m) for m in members]]
     async with kit.db.engine.connect() as c:
-        assert (await c.execute(select(func.count()).select_from(transactions_t))).scalar_one() == count
+        assert (await c.execute(select(func.count()).select_from(TRANSACTIONS))).scalar_one() == count
     assert snapshot[0] == (20, 0, 0, 30)
     await kit.assert_consistent()
 
@@ -67,15 +72,15 @@ async def test_partner_figures_follow_issue_redemption_and_breakage(kit) -> None
     await kit.earn(member, issuer, 50, at=now - timedelta(days=1))
     hold = await kit.hold(member, 30)
     await kit.capture(hold.id, 30, beneficiary, value=150)
-    (figures,) = await partner_figures(kit.db, [issuer.id])
+    (figures,) = await partner_figures(kit.db, OPERATOR, [issuer.id])
     assert (figures.points_issued, figures.outstanding_points, figures.breakage_points) == (150, 120, 0)
     assert [(m.currency, m.amount_minor) for m in figures.outstanding_value] == [("CNY", 600)]
     assert sum(month.points for month in figures.expiry_forecast) == 120
-    (at_beneficiary,) = await partner_figures(kit.db, [beneficiary.id])
+    (at_beneficiary,) = await partner_figures(kit.db, OPERATOR, [beneficiary.id])
     assert at_beneficiary.redeemed_points == 30 and at_beneficiary.points_issued == 0
 
     await run_all(kit.db, now=now + timedelta(days=400))
-    (figures,) = await partner_figures(kit.db, [issuer.id])
+    (figures,) = await partner_figures(kit.db, OPERATOR, [issuer.id])
     assert (figures.outstanding_points, figures.breakage_points) == (0, 120)
     assert [(m.currency, m.amount_minor) for m in figures.breakage_value] == [("CNY", 600)]
     assert figures.expiry_forecast == []
@@ -91,6 +96,6 @@ async def test_the_demo_seed_registers_partners_once(kit) -> None:  # noqa: ANN0
 
 
 async def _program_of(kit, partner_id: uuid.UUID):  # noqa: ANN001, ANN202
-    from services.points.partners import get_partner
+    from services.points.partners.service import programme
 
-    return await get_partner(kit.db, partner_id)
+    return await programme(kit.db, OPERATOR, partner_id)

@@ -19,21 +19,26 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, multiple, rule, run_state_machine_as_test
 from sqlalchemy import func, select, text
 
-from services.points import service
-from services.points.checks import ledger_check, verify_chains
-from services.points.config import get_points_settings
+from services.points.audit.service import ledger_check, verify_chains
 from services.points.directory import TrustingDirectory
+from services.points.earning import service as earning
+from services.points.earning.rules import PurchaseInput
 from services.points.jobs import run_expiry, run_hold_expiry, run_vesting
-from services.points.models import lots_t
-from services.points.partners import set_partner
-from services.points.purchases import PurchaseInput
-from services.points.reads import balances_of
+from services.points.models import Lot
+from services.points.partners.service import set_programme
+from services.points.reporting.service import balances_of
+from services.points.spending import service as spending
+from shared.auth import OPERATOR as OPERATOR_ROLE
+from shared.auth import Principal, PrincipalKind
 from shared.database import Database
 from shared.errors import Conflict, InsufficientPoints, InvalidInput
 from shared.timeutil import utcnow
 
 T = TypeVar("T")
-CALLER = "service:redemptions"
+CALLER = Principal(PrincipalKind.SERVICE, "redemptions")
+PARTNER = Principal(PrincipalKind.SERVICE, "partner-gateway")
+OPERATOR = Principal(PrincipalKind.STAFF, "ops", frozenset({OPERATOR_ROLE}))
+LOTS = Lot.__table__
 
 
 class Runner:
@@ -71,12 +76,11 @@ class PointsMachine(RuleBasedStateMachine):
         self.run(_truncate(self.db))
         self.now = utcnow()
         self.keys = itertools.count()
-        config = get_points_settings()
         self.issuers = [
-            self.run(set_partner(self.db, config, partner_id=uuid.uuid4(), currency="CNY", expiry_months=12, return_window_days=0, cost_per_point_minor=1)),
-            self.run(set_partner(self.db, config, partner_id=uuid.uuid4(), currency="CNY", expiry_months=24, return_window_days=7, cost_per_point_minor=2)),
+            self.run(set_programme(self.db, OPERATOR, partner_id=uuid.uuid4(), currency="CNY", expiry_months=12, return_window_days=0, cost_per_point_minor=1)),
+            self.run(set_programme(self.db, OPERATOR, partner_id=uuid.uuid4(), currency="CNY", expiry_months=24, return_window_days=7, cost_per_point_minor=2)),
         ]
-        self.beneficiary = self.run(set_partner(self.db, config, partner_id=uuid.uuid4(), currency="CNY"))
+        self.beneficiary = self.run(set_programme(self.db, OPERATOR, partner_id=uuid.uuid4(), currency="CNY"))
         self.members = [uuid.uuid4() for _ in range(3)]
         # The model: what each member has earned (net of clawbacks) and spent (net of refunds).
         self.earned = dict.fromkeys(self.members, 0)
@@ -97,7 +101,7 @@ class PointsMachine(RuleBasedStateMachine):
     def _earn(self, member: int, issuer: int, points: int) -> tuple[uuid.UUID, uuid.UUID, str, int]:
         partner, member_id = self.issuers[issuer], self.members[member]
         item = PurchaseInput(partner.id, member_id, self.key(), points * 100, "CNY", self.now)
-        answer = self.run(service.record_purchase(self.db, item, caller="partner", directory=TrustingDirectory(), now=self.now))
+        answer = self.run(earning.record_purchase(self.db, PARTNER, item, directory=TrustingDirectory(), now=self.now))
         assert answer.points == points
         self.earned[member_id] += points
         return member_id, partner.id, item.external_id, points * 100
@@ -107,9 +111,9 @@ class PointsMachine(RuleBasedStateMachine):
         member_id, partner_id, external_id, amount = purchase
         try:
             answer = self.run(
-                service.record_return(
-                    self.db, partner_id=partner_id, external_id=external_id, return_key=self.key(),
-                    amount_minor=amount // share, currency="CNY", caller="partner", now=self.now,
+                earning.record_return(
+                    self.db, PARTNER, partner_id=partner_id, external_id=external_id, return_key=self.key(),
+                    amount_minor=amount // share, currency="CNY", now=self.now,
                 )
             )
         except InvalidInput:
@@ -123,8 +127,8 @@ class PointsMachine(RuleBasedStateMachine):
         spendable = self.run(self._spendable(member_id))
         try:
             view = self.run(
-                service.hold_points(self.db, member_id=member_id, points=points, ttl_seconds=3600, reference="r",
-                                    idempotency_key=self.key(), caller=CALLER, now=self.now)
+                spending.hold_points(self.db, CALLER, member_id=member_id, points=points, ttl_seconds=3600, reference="r",
+                                     idempotency_key=self.key(), now=self.now)
             )
         except InsufficientPoints:
             assert spendable < points
@@ -140,9 +144,9 @@ class PointsMachine(RuleBasedStateMachine):
         async with self.db.engine.connect() as c:
             return (
                 await c.execute(
-                    select(func.coalesce(func.sum(lots_t.c.remaining), 0)).where(
-                        lots_t.c.member_id == member_id, lots_t.c.vested_at.is_not(None),
-                        lots_t.c.expired_at.is_(None), lots_t.c.expires_at > self.now,
+                    select(func.coalesce(func.sum(LOTS.c.remaining), 0)).where(
+                        LOTS.c.member_id == member_id, LOTS.c.vested_at.is_not(None),
+                        LOTS.c.expired_at.is_(None), LOTS.c.expires_at > self.now,
                     )
                 )
             ).scalar_one()
@@ -153,8 +157,8 @@ class PointsMachine(RuleBasedStateMachine):
         points = max(1, amount // fraction)
         try:
             self.run(
-                service.capture_hold(self.db, hold_id=hold_id, points=points, beneficiary_partner_id=self.beneficiary.id,
-                                     value_minor=points * 3, currency="CNY", idempotency_key=self.key(), caller=CALLER, now=self.now)
+                spending.capture_hold(self.db, CALLER, hold_id=hold_id, points=points, beneficiary_partner_id=self.beneficiary.id,
+                                      value_minor=points * 3, currency="CNY", idempotency_key=self.key(), now=self.now)
             )
         except Conflict:
             return  # no longer active
@@ -163,7 +167,7 @@ class PointsMachine(RuleBasedStateMachine):
     @rule(hold=holds)
     def release(self, hold: tuple[uuid.UUID, uuid.UUID, int]) -> None:
         try:
-            self.run(service.release_hold(self.db, hold_id=hold[0], idempotency_key=self.key(), caller=CALLER, now=self.now))
+            self.run(spending.release_hold(self.db, CALLER, hold_id=hold[0], idempotency_key=self.key(), now=self.now))
         except Conflict:
             pass
 
@@ -171,7 +175,7 @@ class PointsMachine(RuleBasedStateMachine):
     def refund(self, hold: tuple[uuid.UUID, uuid.UUID, int], points: int) -> None:
         try:
             answer = self.run(
-                service.refund_capture(self.db, hold_id=hold[0], points=points, idempotency_key=self.key(), caller=CALLER, now=self.now)
+                spending.refund_capture(self.db, CALLER, hold_id=hold[0], points=points, idempotency_key=self.key(), now=self.now)
             )
         except (Conflict, InvalidInput):
             return  # not captured, or more than is left to refund
@@ -196,15 +200,15 @@ class PointsMachine(RuleBasedStateMachine):
 
     @invariant()
     def ledger_holds(self) -> None:
-        check = self.run(ledger_check(self.db))
+        check = self.run(ledger_check(self.db, OPERATOR))
         assert check.ok, check.problems
-        for balances in self.run(balances_of(self.db, self.members)):
+        for balances in self.run(balances_of(self.db, CALLER, self.members)):
             assert min(balances.available, balances.pending, balances.held, balances.debt) >= 0
             assert balances.lifetime_earned == self.earned[balances.member_id]
             assert balances.lifetime_spent == self.spent[balances.member_id]
 
     def teardown(self) -> None:
-        chains = self.run(verify_chains(self.db))
+        chains = self.run(verify_chains(self.db, OPERATOR))
         assert chains.ok, chains.broken
 
 

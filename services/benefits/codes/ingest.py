@@ -27,7 +27,7 @@ from services.benefits.codes.upload import CodeUpload
 from services.benefits.config import get_benefits_settings
 from shared.auth.principals import Principal
 from shared.database import Database
-from shared.database.engine import is_serialization_failure
+from shared.database import is_retryable
 from shared.errors import Conflict, IdempotencyKeyReused, InvalidInput, NotFound
 from shared.idempotency import check_key, fingerprint
 from shared.ids import new_id
@@ -73,7 +73,7 @@ async def upload_stream(
         async with db.transaction() as session:
             return await _upload(session, principal, benefit_id, idempotency_key, chunks)
     except DBAPIError as error:
-        if is_serialization_failure(error):
+        if is_retryable(error):
             raise Conflict("the upload clashed with a concurrent upload of the same codes; send it again with the same key") from None
         raise
 

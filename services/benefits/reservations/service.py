@@ -1,6 +1,10 @@
 """Reservations: a benefit held for one redemption in flight, then issued to the member, released,
 or (after a refund) voided. Service-only, each step idempotent by the redemption's key.
 
+Budgets follow the reservation: reserve takes its settlement price from the benefit's and its
+partner's budget for the period (BUDGET_EXHAUSTED when a hard stop would be passed), issue turns
+that into spent, release (or expiry) gives it back, and void (a refund) gives back what was spent.
+
 - reserve: a CODE benefit's oldest AVAILABLE code that no one else holds (`FOR UPDATE SKIP LOCKED`
   on ix_codes_available) becomes RESERVED until the reservation expires; a RECHARGE benefit's
   `stock_reserved` grows by a conditional UPDATE (unlimited without `stock_total`). None left:
@@ -19,6 +23,7 @@ still works (nobody else can have its code), which spares a slow redemption a ne
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,11 +31,15 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.benefits import access, statements
+from services.benefits.catalogue.budgets import commit_budget, release_budget, reserve_budget
+from services.benefits.catalogue.eligibility import check_eligibility
+from services.benefits.catalogue.rules import MemberFacts
 from services.benefits.codes import keys, lowstock, rules
 from services.benefits.codes import store as codes
 from services.benefits.config import get_benefits_settings
 from services.benefits.errors import AlreadyUsed, Expired, NotAvailable, OutOfStock
 from services.benefits.models import IDEMPOTENCY
+from services.benefits.partners.service import require_redeemable_partner
 from services.benefits.reservations import store
 from services.benefits.reservations.answers import IssuedAnswer, ReservationAnswer
 from shared.auth.principals import Principal
@@ -44,14 +53,18 @@ MIN_TTL, MAX_TTL = 10, 86_400
 MAX_REFERENCE = 200
 
 
-async def _checks_before_reserving(session: AsyncSession, benefit: Any, member_id: uuid.UUID, now: datetime) -> None:
+async def _checks_before_reserving(session: AsyncSession, benefit: Any, member: MemberFacts | None, now: datetime) -> None:
     """Everything that must hold before a benefit is reserved for a member, in the reserving
     transaction (so what it reads and what it reserves are decided together).
 
-    Today: the benefit is ACTIVE, inside its availability window, and its vouchers' fixed end (if
-    any) is still ahead. The catalogue's budget reservation (BUDGET_EXHAUSTED), the per-member
-    limits (LIMIT_EXCEEDED: per day, month, lifetime, counted over `reservations`), the member's
-    eligibility (tier, birthday perk) and the owning partner's status are added here."""
+    The owning partner is ACTIVE and redeems (a share lock on its row, so a suspension waits for
+    reservations in flight); the benefit is ACTIVE, inside its availability window, and its vouchers'
+    fixed end (if any) is still ahead. With the member's facts (from the redemption, which reads them
+    from members), the whole eligibility decision as well: tier, birthday perk, per-member limits
+    (counted over `reservations` under a per member-and-benefit lock), stock and budget as they stand."""
+    await require_redeemable_partner(session, benefit.partner_id, hold=True)
+    if member is not None:
+        await check_eligibility(session, benefit.id, member, now)
     if benefit.status != "ACTIVE":
         raise NotAvailable(f"this benefit is {benefit.status.lower()}, not redeemable", benefitId=str(benefit.id))
     if benefit.available_from is not None and now < benefit.available_from:
@@ -60,6 +73,18 @@ async def _checks_before_reserving(session: AsyncSession, benefit: Any, member_i
         raise NotAvailable("this benefit is no longer available", benefitId=str(benefit.id))
     if rules.is_past(benefit.valid_until, now):
         raise NotAvailable("this benefit's vouchers are no longer valid", benefitId=str(benefit.id))
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """A reservation's benefit as the budget functions name it."""
+
+    id: uuid.UUID
+    partner_id: uuid.UUID
+
+    def __init__(self, reservation: Any) -> None:
+        object.__setattr__(self, "id", reservation.benefit_id)
+        object.__setattr__(self, "partner_id", reservation.partner_id)
 
 
 def _month_start(now: datetime) -> datetime:
@@ -93,19 +118,25 @@ async def _step_in(
 
 async def reserve(
     db: Database, principal: Principal, *, benefit_id: uuid.UUID, member_id: uuid.UUID, key: str,
-    ttl_seconds: int | None = None, now: datetime | None = None,
+    ttl_seconds: int | None = None, member: MemberFacts | None = None, now: datetime | None = None,
 ) -> ReservationAnswer:
+    """`member`: the member's tier, status and birthday month as the redemption read them from members;
+    with them the reservation applies every eligibility rule, without them the benefit's own."""
+    if member is not None and member.member_id != member_id:
+        raise InvalidInput("the member's facts are of another member", field="member")
     ttl = get_benefits_settings().reservation_ttl_seconds if ttl_seconds is None else ttl_seconds
     if isinstance(ttl, bool) or not MIN_TTL <= ttl <= MAX_TTL:
         raise InvalidInput(f"ttlSeconds must be between {MIN_TTL} and {MAX_TTL}", field="ttlSeconds")
-    request = {"benefitId": benefit_id, "memberId": member_id, "ttlSeconds": ttl}
+    request = {"benefitId": benefit_id, "memberId": member_id, "ttlSeconds": ttl,
+               "member": [member.tier, member.status, member.birthday_month] if member else None}
 
     async def work(session: AsyncSession) -> dict[str, Any]:
         at = now or utcnow()
         benefit = await codes.benefit(session, benefit_id)
         if benefit is None:
             raise NotFound("no such benefit", benefitId=str(benefit_id))
-        await _checks_before_reserving(session, benefit, member_id, at)
+        await _checks_before_reserving(session, benefit, member, at)
+        await reserve_budget(session, benefit, benefit.settlement_minor, _month_start(at))
         reservation_id, expires_at = new_id(), at + timedelta(seconds=ttl)
         values = dict(id=reservation_id, key=key, benefit_id=benefit_id, member_id=member_id,
                       settlement_minor=benefit.settlement_minor, period_start=_month_start(at), expires_at=expires_at, now=at,
@@ -172,6 +203,7 @@ async def issue_in(
             await store.move_stock(session, reservation.benefit_id, reserved=-1, issued=1)
             await store.set_state(session, reservation.id, from_state="RESERVED", to_state="ISSUED", issued_at=at,
                                   delivery_reference=delivery_reference)
+        await commit_budget(session, _Target(reservation), reservation.settlement_minor, reservation.period_start)
         issued = ReservationAnswer.of(reservation).model_copy(
             update={"state": "ISSUED", "issued_at": at, "delivery_reference": delivery_reference})
         return IssuedAnswer(reservation=issued, valid_until=valid_until).model_dump(mode="json")
@@ -217,6 +249,7 @@ async def release_locked(session: AsyncSession, reservation: Any, now: datetime)
     else:
         await store.move_stock(session, reservation.benefit_id, reserved=-1, issued=0)
     await store.set_state(session, reservation.id, from_state="RESERVED", to_state="RELEASED", released_at=now)
+    await release_budget(session, _Target(reservation), reservation.settlement_minor, reservation.period_start)
 
 
 async def void(db: Database, principal: Principal, *, key: str, now: datetime | None = None) -> ReservationAnswer:
@@ -245,6 +278,8 @@ async def void_in(session: AsyncSession, principal: Principal, *, key: str, now:
             else:
                 await store.move_stock(session, reservation.benefit_id, reserved=0, issued=-1)
             await store.set_state(session, reservation.id, from_state="ISSUED", to_state="VOIDED", released_at=at)
+            await release_budget(session, _Target(reservation), reservation.settlement_minor, reservation.period_start,
+                                 spent=True)
         elif reservation.state != "VOIDED":
             raise _wrong_state(reservation, "voided")
         return await _answer(session, reservation.id)

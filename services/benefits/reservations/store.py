@@ -17,7 +17,7 @@ from services.benefits import statements
 
 _COLUMNS = """r.id, r.key, r.benefit_id, r.member_id, r.state, r.settlement_minor, r.period_start, r.code_id,
     r.delivery_reference, r.expires_at, r.created_at, r.issued_at, r.released_at, r.created_by,
-    b.currency, c.last4"""
+    b.currency, b.partner_id, c.last4"""
 _FROM = """benefits.reservations r JOIN benefits.benefits b ON b.id = r.benefit_id
     LEFT JOIN benefits.codes c ON c.id = r.code_id"""
 

@@ -7,29 +7,33 @@ Each concept contributes its root fields in its own module (`partners`, `catalog
 
 from __future__ import annotations
 
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from shared.federation import build_schema
 
-from services.benefits.schema import types
+from services.benefits.schema import catalogue, types
 from services.benefits.schema.codes import CodeMutations, CodeQueries
 from services.benefits.schema.credentials import CredentialMutations
 from services.benefits.schema.delivery import DeliveryMutations, DeliveryQueries
 from services.benefits.schema.health import HealthQueries
 from services.benefits.schema.partners import PartnerMutations, PartnerQueries
 from services.benefits.schema.reservations import ReservationMutations, ReservationQueries
+from services.benefits.schema.scalars import SCALARS
 from services.benefits.schema.webhooks import WebhookMutations
 from services.benefits.schema.writeoffs import WriteOffMutations, WriteOffQueries
 
 QUERIES: tuple[type, ...] = (
-    HealthQueries, PartnerQueries, CodeQueries, ReservationQueries, WriteOffQueries, DeliveryQueries,
+    HealthQueries, PartnerQueries, catalogue.Queries, CodeQueries, ReservationQueries, WriteOffQueries, DeliveryQueries,
 )
 MUTATIONS: tuple[type, ...] = (
-    PartnerMutations, CredentialMutations, WebhookMutations, CodeMutations, ReservationMutations, WriteOffMutations,
-    DeliveryMutations,
+    PartnerMutations, CredentialMutations, WebhookMutations, catalogue.Mutations, CodeMutations, ReservationMutations,
+    WriteOffMutations, DeliveryMutations,
 )
 
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS) if MUTATIONS else None
 
-schema = build_schema(query=Query, mutation=Mutation, types=types.ENTITY_TYPES)
+schema = build_schema(
+    query=Query, mutation=Mutation, types=types.ENTITY_TYPES, config=StrawberryConfig(scalar_map=SCALARS)  # type: ignore[arg-type]
+)

@@ -8,7 +8,7 @@ from shared.federation import Info
 from shared.ids import parse_id
 
 from services.benefits.credentials import service
-from services.benefits.schema.types import PartnerApiKey
+from services.benefits.schema.partner_types import PartnerApiKey
 
 
 @strawberry.type(description="A key just issued. `apiKey` is shown this once and kept nowhere: store it now.")

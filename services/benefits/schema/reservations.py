@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import uuid
+
 import strawberry
 
+from services.benefits.catalogue.rules import MemberFacts
 from services.benefits.reservations import expiry
 from services.benefits.reservations import service as reservations
 from services.benefits.schema.codes_types import BenefitsJob, BenefitsJobRun, IssuedReservation, Reservation
 from shared.federation import Info
 from shared.ids import parse_id
+
+
+@strawberry.input(description="The member as the redemption read them from the members service.")
+class ReservingMemberInput:
+    tier: str
+    status: str
+    birthday_month: int | None = None
+
+    def facts(self, member_id: uuid.UUID) -> MemberFacts:
+        return MemberFacts(member_id=member_id, tier=self.tier, status=self.status, birthday_month=self.birthday_month)
 
 
 @strawberry.type
@@ -22,11 +35,15 @@ class ReservationQueries:
 @strawberry.type
 class ReservationMutations:
     @strawberry.mutation(description="Services: hold one code (or one unit of stock) of a benefit for a redemption until it "
-                                     "expires (ttlSeconds, default the service's). OUT_OF_STOCK when none is left.")
+                                     "expires (ttlSeconds, default the service's), taking its settlement price from the "
+                                     "budgets. With `member`, every eligibility rule applies (tier, birthday perk, limits). "
+                                     "OUT_OF_STOCK, BUDGET_EXHAUSTED, NOT_AVAILABLE, TIER_TOO_LOW, LIMIT_EXCEEDED …")
     async def reserve_benefit(self, info: Info, benefit_id: strawberry.ID, member_id: strawberry.ID, key: str,
-                              ttl_seconds: int | None = None) -> Reservation:
+                              ttl_seconds: int | None = None, member: ReservingMemberInput | None = None) -> Reservation:
+        member_uuid = parse_id(member_id, "memberId")
         answer = await reservations.reserve(info.context.db, info.context.principal, benefit_id=parse_id(benefit_id, "benefitId"),
-                                            member_id=parse_id(member_id, "memberId"), key=key, ttl_seconds=ttl_seconds)
+                                            member_id=member_uuid, key=key, ttl_seconds=ttl_seconds,
+                                            member=member.facts(member_uuid) if member else None)
         return Reservation.of(answer)
 
     @strawberry.mutation(description="Services: issue the reserved code to the member; the answer carries it in clear for delivery.")

@@ -1,147 +1,99 @@
-"""The entity types of the benefits subgraph.
+"""The entity types of the benefits subgraph, and the entity fields each concept gives them.
 
 `Partner @key(id)` and `Benefit @key(id)` are owned here; `Member @key(id)` is the members
-subgraph's, referenced (and given `eligibleBenefits`, `codes`) here. Each concept writes its fields
-in its own section below, with the resolvers in that concept's schema module, so the concepts can
-grow side by side.
+subgraph's, referenced (and given `eligibleBenefits`, `codes`) here. The concepts' other types live
+in partner_types.py, catalogue_types.py and codes_types.py; the codes fields come in as mixins, and
+the concepts' types reach the entities through `refs` (filled at the end of this module), so no
+module imports this one back.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import uuid
-from collections.abc import Sequence
 from datetime import datetime
 
 import strawberry
 
+from shared.errors import InvalidInput
 from shared.federation import Info
 from shared.graphql_pagination import Connection
 from shared.ids import parse_id
-from shared.pagination import Page
 
-from services.benefits.credentials import service as credentials
-from services.benefits.credentials.answers import ApiKeyView
-from services.benefits.partners import service as partners
+from services.benefits.catalogue import eligibility, inputs, service
+from services.benefits.catalogue.answers import BenefitView
+from services.benefits.catalogue.answers import EligibleBenefit as EligibleAnswer
+from services.benefits.catalogue.rules import MemberFacts
 from services.benefits.partners.answers import PartnerView
-from services.benefits.partners.rules import PartnerRole as DomainPartnerRole
-from services.benefits.partners.rules import PartnerStatus as DomainPartnerStatus
 from services.benefits.schema import refs
+from services.benefits.schema.catalogue_types import (
+    Amount,
+    BenefitFilter,
+    BenefitKind,
+    BenefitLimits,
+    BenefitSort,
+    BenefitStatus,
+    Budget,
+    DeliveryMode,
+    IneligibilityReason,
+    _amount,
+    benefits_loader,
+    budgets_loader,
+)
 from services.benefits.schema.codes_types import BenefitCodeFields, MemberCodeFields, PartnerCodeFields
 from services.benefits.schema.delivery_types import PartnerDeliveryFields
-from services.benefits.webhooks import service as webhooks
-from services.benefits.webhooks.answers import DeliveryView, SecretInfo
-from services.benefits.webhooks.answers import WebhookAttempt as AttemptView
-from services.benefits.webhooks.rules import DeliveryStatus
-
-# --- partners (schema/partners.py) ------------------------------------------------------------------
-
-PartnerStatus = strawberry.enum(
-    DomainPartnerStatus, name="PartnerStatus", description="PENDING until an operator activates it; SUSPENDED by an operator."
+from services.benefits.schema.partner_types import (
+    PartnerApiKey,
+    PartnerContact,
+    PartnerRole,
+    PartnerStatus,
+    WebhookDelivery,
+    WebhookDeliveryStatus,
+    WebhookSecret,
+    api_keys_loader,
+    deliveries_loader,
+    partners_loader,
+    secrets_loader,
 )
-PartnerRole = strawberry.enum(
-    DomainPartnerRole, name="PartnerRole", description="EARNING: its purchases earn points; REDEMPTION: it offers benefits."
-)
-WebhookDeliveryStatus = strawberry.enum(
-    DeliveryStatus, name="WebhookDeliveryStatus",
-    description="PENDING (being tried), DELIVERED (a 2xx answer), FAILED (out of attempts, or nowhere to send it).",
-)
+from services.benefits.schema.scalars import Long
+
+# --- the catalogue's entity fields (resolvers; the classes below use them) -------------------------------
 
 
-def partners_loader(info: Info):  # noqa: ANN201
-    db, principal = info.context.db, info.context.principal
-    return info.context.loader("benefits.partners", lambda ids: partners.load_partners(db, principal, ids))
+async def benefit_budget(root: Benefit, info: Info) -> Budget | None:
+    found = await budgets_loader(info).load((root.view.partner_id, root.view.id))
+    return Budget.of(found) if found else None
 
 
-def _api_keys_loader(info: Info):  # noqa: ANN202
-    db, principal = info.context.db, info.context.principal
-    return info.context.loader("benefits.apiKeys", lambda ids: credentials.keys_of(db, principal, ids))
+async def partner_budget(root: Partner, info: Info) -> Budget | None:
+    found = await budgets_loader(info).load((parse_id(root.id), None))
+    return Budget.of(found) if found else None
 
 
-def _secrets_loader(info: Info):  # noqa: ANN202
-    db, principal = info.context.db, info.context.principal
-    return info.context.loader("benefits.webhookSecrets", lambda ids: webhooks.secrets_of(db, principal, ids))
+async def partner_benefits(
+    root: Partner,
+    info: Info,
+    filter: BenefitFilter | None = None,
+    sort: BenefitSort = inputs.Sort.POINTS_ASC,  # type: ignore[valid-type]
+    first: int | None = None,
+    after: str | None = None,
+) -> Connection[Benefit]:
+    flt = dataclasses.replace(filter.domain() if filter else inputs.CatalogueFilter(), partner_id=parse_id(root.id))
+    page = await service.list_benefits(info.context.db, info.context.principal, flt, inputs.Sort(sort.value), first, after)
+    return Connection.from_page(page, Benefit.of)
 
 
-def _deliveries_loader(info: Info, status: DeliveryStatus | None, first: int | None, after: str | None):  # noqa: ANN202
-    db, principal = info.context.db, info.context.principal
-
-    async def load(ids: Sequence[uuid.UUID]) -> list[Page[DeliveryView] | None]:
-        return await webhooks.deliveries_of(db, principal, ids, status=status, first=first, after=after)
-
-    return info.context.loader(f"benefits.webhookDeliveries:{status}:{first}:{after}", load)
-
-
-@strawberry.type(description="Who to talk to at a partner.")
-class PartnerContact:
-    name: str | None
-    email: str | None
+async def member_eligible_benefits(
+    root: Member, info: Info, first: int | None = None, after: str | None = None, category: str | None = None
+) -> Connection[EligibleBenefit]:
+    page = await eligibility.eligible_benefits(
+        info.context.db, info.context.principal, root.facts(), first=first, after=after, category=category
+    )
+    return Connection.from_page(page, EligibleBenefit.of)
 
 
-@strawberry.type(description="An API key of a partner: its metadata (the secret is shown only when issued).")
-class PartnerApiKey:
-    id: strawberry.ID
-    prefix: str = strawberry.field(description="The public part of the key (abk_<prefix>_…), to tell keys apart.")
-    label: str | None
-    active: bool = strawberry.field(description="False once revoked.")
-    created_at: datetime
-    created_by: str
-    last_used_at: datetime | None = strawberry.field(description="The last exchange for a token (to the minute).")
-    revoked_at: datetime | None
-    revoked_by: str | None
-
-    @classmethod
-    def of(cls, key: ApiKeyView) -> PartnerApiKey:
-        return cls(
-            id=strawberry.ID(str(key.id)), prefix=key.prefix, label=key.label, active=key.active, created_at=key.created_at,
-            created_by=key.created_by, last_used_at=key.last_used_at, revoked_at=key.revoked_at, revoked_by=key.revoked_by,
-        )
-
-
-@strawberry.type(description="A webhook signing secret that still signs (the secret itself is shown only when made).")
-class WebhookSecret:
-    id: strawberry.ID
-    created_at: datetime
-    expires_at: datetime | None = strawberry.field(description="When it stops signing; null for the current secret.")
-
-    @classmethod
-    def of(cls, info: SecretInfo) -> WebhookSecret:
-        return cls(id=strawberry.ID(str(info.id)), created_at=info.created_at, expires_at=info.expires_at)
-
-
-@strawberry.type(description="One try to deliver a webhook.")
-class WebhookAttempt:
-    at: datetime
-    attempt: int = strawberry.field(description="Its number since the delivery was (re)queued.")
-    url: str | None
-    http_status: int | None = strawberry.field(description="The endpoint's answer; null if none came.")
-    error: str | None
-    latency_ms: int | None
-
-    @classmethod
-    def of(cls, a: AttemptView) -> WebhookAttempt:
-        return cls(at=a.at, attempt=a.attempt, url=a.url, http_status=a.http_status, error=a.error, latency_ms=a.latency_ms)
-
-
-@strawberry.type(description="One event sent to a partner's webhook endpoint, and every attempt to send it.")
-class WebhookDelivery:
-    id: strawberry.ID
-    event_id: strawberry.ID = strawberry.field(description="The `id` of the JSON sent: the same on every attempt.")
-    event_type: str
-    status: WebhookDeliveryStatus  # type: ignore[valid-type]
-    attempt_count: int = strawberry.field(description="Attempts since it was (re)queued.")
-    attempts: list[WebhookAttempt] = strawberry.field(description="Every attempt, oldest first (the newest 50).")
-    body: str = strawberry.field(description="The JSON sent: {id, type, occurredAt, data}.")
-    created_at: datetime
-    next_attempt_at: datetime | None = strawberry.field(description="While PENDING: when it is tried next.")
-    delivered_at: datetime | None
-
-    @classmethod
-    def of(cls, d: DeliveryView) -> WebhookDelivery:
-        return cls(
-            id=strawberry.ID(str(d.id)), event_id=strawberry.ID(str(d.event_id)), event_type=d.event_type, status=d.status,
-            attempt_count=d.attempt_count, attempts=[WebhookAttempt.of(a) for a in d.attempts], body=d.body,
-            created_at=d.created_at, next_attempt_at=d.next_attempt_at, delivered_at=d.delivered_at,
-        )
+# --- partners -------------------------------------------------------------------------------------------
 
 
 @strawberry.federation.type(
@@ -189,12 +141,12 @@ class Partner(PartnerCodeFields, PartnerDeliveryFields):
 
     @strawberry.field(description="Its API keys (metadata), newest first.")
     async def api_keys(self, info: Info) -> list[PartnerApiKey] | None:
-        found = await _api_keys_loader(info).load(self.view.id)
+        found = await api_keys_loader(info).load(self.view.id)
         return [PartnerApiKey.of(k) for k in found] if found is not None else None
 
     @strawberry.field(description="The webhook signing secrets that sign now (two during a rotation's overlap).")
     async def webhook_secrets(self, info: Info) -> list[WebhookSecret] | None:
-        found = await _secrets_loader(info).load(self.view.id)
+        found = await secrets_loader(info).load(self.view.id)
         return [WebhookSecret.of(s) for s in found] if found is not None else None
 
     @strawberry.field(description="Webhooks sent to it, newest first.")
@@ -202,41 +154,187 @@ class Partner(PartnerCodeFields, PartnerDeliveryFields):
         self, info: Info, first: int | None = None, after: str | None = None,
         status: WebhookDeliveryStatus | None = None,  # type: ignore[valid-type]
     ) -> Connection[WebhookDelivery] | None:
-        page = await _deliveries_loader(info, status, first, after).load(self.view.id)
+        page = await deliveries_loader(info, status, first, after).load(self.view.id)
         return Connection[WebhookDelivery].from_page(page, WebhookDelivery.of) if page is not None else None
 
+    benefits = strawberry.field(
+        resolver=partner_benefits,
+        description="The partner's benefits as the caller may see them (the catalogue, for this partner).",
+    )
+    budget = strawberry.field(
+        resolver=partner_budget,
+        description="The budget of all the partner's benefits this period: the partner, staff and services; else null.",
+    )
 
-# --- catalogue and budgets (schema/catalogue.py) -------------------------------------------------------
 
-# --- codes, reservations, write-offs (schema/codes.py) -------------------------------------------------
-# Fields added to the entities as mixins (Benefit.stock/codes, Member.codes, Partner.writeOffs/codeUsage),
-# from schema/codes_types.py; the entities below put them together.
+
+# --- benefits -------------------------------------------------------------------------------------------
+
 
 @strawberry.federation.type(keys=["id"], description="Something a member can redeem points for, owned by one partner.")
 class Benefit(BenefitCodeFields):
     id: strawberry.ID
+    kind: BenefitKind
+    delivery: DeliveryMode
+    status: BenefitStatus
+    title: str
+    description: str
+    image_url: str | None
+    categories: list[str]
+    tags: list[str]
+    points_price: Long
+    settlement_price: Amount | None = strawberry.field(
+        description="Paid to the partner per redemption: for the partner, staff and services; else null."
+    )
+    face_value: Amount | None = strawberry.field(description="Vouchers: what the code is worth at the partner.")
+    terms: str | None
+    validity_days: int | None = strawberry.field(description="Vouchers: valid this many days after issue.")
+    valid_until: datetime | None = strawberry.field(description="Vouchers: valid until this time.")
+    platform: str | None = strawberry.field(description="Video memberships: the platform.")
+    duration_days: int | None = strawberry.field(description="Video memberships: days of membership.")
+    min_tier: str | None
+    available_from: datetime | None
+    available_until: datetime | None
+    limits: BenefitLimits
+    stock_total: Long | None = strawberry.field(description="RECHARGE: the total stock, null if unlimited. CODE: null (the pool).")
+    birthday_perk: bool = strawberry.field(description="Redeemable once a year, in the member's birthday month.")
+    redeemable_now: bool = strawberry.field(description="ACTIVE, its partner redeeming, in its window, in stock, within budget.")
+    unavailable_reasons: list[IneligibilityReason] = strawberry.field(  # type: ignore[valid-type]
+        description="Why nobody can redeem it now (empty when redeemableNow)."
+    )
+    created_at: datetime
+    updated_at: datetime
+    view: strawberry.Private[BenefitView]
+
+    budget = strawberry.field(
+        resolver=benefit_budget,
+        description="This benefit's own budget this period: for the partner, staff and services; else null.",
+    )
 
     @classmethod
-    async def resolve_reference(cls, id: strawberry.ID) -> Benefit:
-        return cls(id=id)
+    def of(cls, view: BenefitView) -> Benefit:
+        return cls(
+            id=strawberry.ID(str(view.id)), kind=BenefitKind(view.kind), delivery=DeliveryMode(view.delivery),
+            status=BenefitStatus(view.status), title=view.title, description=view.description, image_url=view.image_url,
+            categories=list(view.categories), tags=list(view.tags), points_price=Long(view.points_price),
+            settlement_price=_amount(view.settlement_minor, view.currency), face_value=_amount(view.face_value_minor, view.currency),
+            terms=view.terms, validity_days=view.validity_days, valid_until=view.valid_until, platform=view.platform,
+            duration_days=view.duration_days, min_tier=view.min_tier, available_from=view.available_from,
+            available_until=view.available_until,
+            limits=BenefitLimits(per_day=view.limit_per_day, per_month=view.limit_per_month, lifetime=view.limit_lifetime),
+            stock_total=Long(view.stock_total) if view.stock_total is not None else None, birthday_perk=view.birthday_perk,
+            redeemable_now=view.redeemable_now, unavailable_reasons=list(view.unavailable), created_at=view.created_at,
+            updated_at=view.updated_at, view=view,
+        )
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Benefit | None:
+        """References from other subgraphs: one query per batch (the request's DataLoader); null for a
+        benefit the caller may not see."""
+        found = await benefits_loader(info).load(parse_id(id))
+        return cls.of(found) if found is not None else None
+
+    @strawberry.field(description="The partner that owns the benefit.")
+    async def partner(self, info: Info) -> Partner:
+        return await Partner.resolve_reference(info=info, id=strawberry.ID(str(self.view.partner_id)))
 
 
+@strawberry.type(description="A benefit as one member sees it: can they redeem it now, and if not, why.")
+class EligibleBenefit:
+    benefit: Benefit
+    redeemable: bool
+    reasons: list[IneligibilityReason] = strawberry.field(  # type: ignore[valid-type]
+        description="Every reason the member cannot redeem it now, most basic first (empty when redeemable)."
+    )
+    interest_matches: int = strawberry.field(description="How many of the member's categories of interest it matches.")
+
+    @classmethod
+    def of(cls, answer: EligibleAnswer) -> EligibleBenefit:
+        return cls(benefit=Benefit.of(answer.benefit), redeemable=answer.redeemable, reasons=list(answer.reasons),
+                   interest_matches=answer.interest)
+
+
+# --- members (the members subgraph's entity, referenced here) -------------------------------------------
+
+# Declared exactly as the members subgraph declares them: composition requires it of external types.
+
+
+@strawberry.enum(description="ACTIVE, SUSPENDED or ERASED.")
+class MemberStatus(enum.Enum):
+    ACTIVE = "ACTIVE"
+    SUSPENDED = "SUSPENDED"
+    ERASED = "ERASED"
+
+
+@strawberry.federation.type(description="A member's benefit interests and how often they may be notified.")
+class MemberPreferences:
+    categories: list[str] = strawberry.federation.field(external=True)
+
+
+# `eligibleBenefits` takes the member's tier, status, birthday month and interests by @requires rather
+# than by calling members itself: the gateway fetches them in the one members fetch it plans anyway
+# (batched for every member in the response), with the caller's own credentials so the members
+# subgraph's rules decide what the caller may see, and benefits makes no service-to-service call
+# while answering a read. The facts are only as trustworthy as the gateway: a client calling this
+# subgraph directly could pass itself a higher tier, which only changes its own view — a redemption
+# decides with `check_eligibility` on facts the redemption saga reads from members itself.
 @strawberry.federation.type(keys=["id"], description="An alliance member (owned by the members subgraph).")
 class Member(MemberCodeFields):
     id: strawberry.ID
+    tier: str = strawberry.federation.field(external=True, default="")
+    status: MemberStatus = strawberry.federation.field(external=True, default=MemberStatus.ACTIVE)
+    birthday_month: int | None = strawberry.federation.field(external=True, default=None)
+    preferences: MemberPreferences | None = strawberry.federation.field(external=True, default=None)
+    known: strawberry.Private[bool] = False  # whether the representation carried the required fields
+
+    eligible_benefits = strawberry.federation.field(
+        resolver=member_eligible_benefits,
+        requires=["tier status birthdayMonth preferences { categories }"],
+        description=(
+            "Every ACTIVE benefit with whether this member can redeem it now and why not, best first: matching their "
+            "interests, then redeemable, then cheaper. The member themself, staff and services."
+        ),
+    )
 
     @classmethod
-    async def resolve_reference(cls, id: strawberry.ID) -> Member:
-        return cls(id=id)
+    def resolve_reference(
+        cls,
+        id: strawberry.ID,
+        tier: str | None = None,
+        status: str | None = None,
+        birthdayMonth: int | None = None,  # noqa: N803 - the representation's own key
+        preferences: dict | None = None,
+        **_: object,
+    ) -> Member:
+        categories = (preferences or {}).get("categories") or []
+        known = tier is not None and status in MemberStatus.__members__
+        return cls(
+            id=id, tier=tier or "", status=MemberStatus(status) if known else MemberStatus.ACTIVE,
+            birthday_month=birthdayMonth if isinstance(birthdayMonth, int) else None,
+            preferences=MemberPreferences(categories=[c for c in categories if isinstance(c, str)]) if preferences else None,
+            known=known,
+        )
+
+    def facts(self) -> MemberFacts:
+        if not self.known:
+            raise InvalidInput(
+                "eligibleBenefits needs the member's tier and status from the members subgraph: ask through the gateway",
+                field="tier",
+            )
+        return MemberFacts(
+            member_id=parse_id(self.id), tier=self.tier, status=self.status.value, birthday_month=self.birthday_month,
+            categories=tuple(self.preferences.categories) if self.preferences else (),
+        )
+
+
+async def _benefit_ref(info: Info, benefit_id: uuid.UUID) -> Benefit | None:
+    found = await benefits_loader(info).load(benefit_id)
+    return Benefit.of(found) if found is not None else None
 
 
 async def _partner_ref(info: Info, partner_id: uuid.UUID) -> Partner | None:
     found = await partners_loader(info).load(partner_id)
     return Partner.of(found) if found is not None else None
-
-
-async def _benefit_ref(info: Info, benefit_id: uuid.UUID) -> Benefit:
-    return Benefit(id=strawberry.ID(str(benefit_id)))
 
 
 async def _member_ref(info: Info, member_id: uuid.UUID) -> Member:

@@ -9,7 +9,7 @@ import strawberry
 from shared.federation import Info
 from shared.ids import parse_id
 
-from services.benefits.schema.types import WebhookDelivery, WebhookSecret
+from services.benefits.schema.partner_types import WebhookDelivery, WebhookSecret
 from services.benefits.webhooks import service
 
 

@@ -18,12 +18,13 @@ from shared.settings import reset_settings_cache
 
 from abg.demo.video_platform import DemoSettings, DemoVideoPlatform, create_app
 from services.benefits import seed
+from services.benefits.catalogue.seed import demo_benefit_id
 from services.benefits.delivery.rules import recharge_key
 from services.benefits.partner_http import aclose_partner_client
 from services.benefits.partners import service as partners
 from services.benefits.partners.answers import ProfileChanges
 from services.benefits.reservations import service as reservations
-from tests.benefits.delivery.delivery_kit import Video, add_benefit
+from tests.benefits.delivery.delivery_kit import Video
 from tests.benefits.kit import OPERATOR, SERVICE, gql
 
 DELIVER = """mutation($key: String!, $account: String!) { deliverRecharge(key: $key, account: $account) {
@@ -59,7 +60,7 @@ async def platform() -> AsyncIterator[tuple[DemoVideoPlatform, str]]:
 @pytest.fixture
 async def streambox(database: Database, platform: tuple[DemoVideoPlatform, str],
                     monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Video]:
-    """The demo partners seeded as in development; StreamBox's endpoint moved to the test's port."""
+    """The demo partners and catalogue seeded as in development; StreamBox's endpoint moved to the test's port."""
     monkeypatch.setenv("ABG_ENV", "development")
     reset_settings_cache()
     try:
@@ -69,7 +70,7 @@ async def streambox(database: Database, platform: tuple[DemoVideoPlatform, str],
         reset_settings_cache()
     partner_id = seed.demo_partner_id("streambox")
     await partners.update_partner(database, OPERATOR, partner_id, ProfileChanges(fulfilment_url=platform[1]))
-    yield Video(database, partner_id, await add_benefit(database, partner_id), secret="")
+    yield Video(database, partner_id, demo_benefit_id("streambox-30"), secret="")  # the demo catalogue's recharge
     await aclose_partner_client()
 
 

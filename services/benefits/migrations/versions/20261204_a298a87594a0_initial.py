@@ -137,7 +137,9 @@ def upgrade() -> None:
     )
     op.create_index('ix_benefits_categories', 'benefits', ['categories'], unique=False, schema='benefits', postgresql_using='gin')
     op.create_index('ix_benefits_partner', 'benefits', ['partner_id'], unique=False, schema='benefits')
+    op.create_index('ix_benefits_status_created', 'benefits', ['status', 'created_at', 'id'], unique=False, schema='benefits')
     op.create_index('ix_benefits_status_points', 'benefits', ['status', 'points_price', 'id'], unique=False, schema='benefits')
+    op.create_index('ix_benefits_status_title', 'benefits', ['status', 'title', 'id'], unique=False, schema='benefits')
     op.create_index('ix_benefits_tags', 'benefits', ['tags'], unique=False, schema='benefits', postgresql_using='gin')
     op.create_table('outbox_deliveries',
     sa.Column('event_id', sa.UUID(), nullable=False),
@@ -205,7 +207,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['benefit_id'], ['benefits.benefits.id'], ),
     sa.ForeignKeyConstraint(['partner_id'], ['benefits.partners.id'], ),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('partner_id', 'benefit_id', name='uq_budgets_target'),
+    sa.UniqueConstraint('partner_id', 'benefit_id', name='uq_budgets_target', postgresql_nulls_not_distinct=True),
     schema='benefits'
     )
     op.create_table('code_uploads',
@@ -353,7 +355,9 @@ def downgrade() -> None:
     op.drop_index('ix_outbox_deliveries_due', table_name='outbox_deliveries', schema='benefits', postgresql_where=sa.text("status = 'pending'"))
     op.drop_table('outbox_deliveries', schema='benefits')
     op.drop_index('ix_benefits_tags', table_name='benefits', schema='benefits', postgresql_using='gin')
+    op.drop_index('ix_benefits_status_title', table_name='benefits', schema='benefits')
     op.drop_index('ix_benefits_status_points', table_name='benefits', schema='benefits')
+    op.drop_index('ix_benefits_status_created', table_name='benefits', schema='benefits')
     op.drop_index('ix_benefits_partner', table_name='benefits', schema='benefits')
     op.drop_index('ix_benefits_categories', table_name='benefits', schema='benefits', postgresql_using='gin')
     op.drop_table('benefits', schema='benefits')

@@ -1,0 +1,1 @@
+"""The catalogue: benefits, their budgets, and what a member may redeem (eligibility)."""
