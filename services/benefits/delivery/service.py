@@ -191,7 +191,9 @@ async def attempts(db: Database, principal: Principal, key: str) -> list[Attempt
         return [AttemptAnswer.of(row) for row in await store.attempts_of(session, [owner.id])]
 
 
-async def attempts_of(db: Database, principal: Principal, reservation_ids: Sequence[uuid.UUID]) -> list[list[AttemptAnswer] | None]:
+async def attempts_of(
+    db: Database, principal: Principal, reservation_ids: Sequence[uuid.UUID]
+) -> list[list[AttemptAnswer] | None]:
     """`Reservation.deliveryAttempts` in one batch: each reservation's log, None where the caller
     may not read it."""
     if not principal.is_authenticated:
