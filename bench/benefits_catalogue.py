@@ -24,20 +24,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import statistics
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("ABG_LOG_LEVEL", "WARNING")
 
-import asyncpg  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
 from services.benefits.access import CatalogueScope  # noqa: E402
@@ -46,10 +44,8 @@ from services.benefits.catalogue.inputs import CatalogueFilter, Sort  # noqa: E4
 from services.benefits.catalogue.rules import MemberFacts  # noqa: E402
 from shared.auth.principals import Principal, PrincipalKind  # noqa: E402
 from shared.database import Database, get_database  # noqa: E402
-from shared.database.migrations import upgrade_async  # noqa: E402
-from shared.database.urls import redact, to_async_url, to_libpq_url, with_database  # noqa: E402
+from bench_db import bench_database  # noqa: E402
 from shared.pagination import PageRequest  # noqa: E402
-from shared.settings import get_settings  # noqa: E402
 from shared.timeutil import utcnow  # noqa: E402
 
 CATALOGUE_QUERY = """query Catalogue { benefits(first: 20, filter: {redeemableNow: true}) {
@@ -58,42 +54,6 @@ ELIGIBILITY_QUERY = """query Eligible($id: ID!) { member(id: $id) { id tier elig
   edges { node { redeemable reasons interestMatches benefit { id title pointsPrice } } } pageInfo { hasNextPage } } } }"""
 
 Call = Callable[[], Awaitable[object]]
-
-
-@contextlib.asynccontextmanager
-async def bench_database() -> AsyncIterator[str]:
-    """A migrated, empty database on DATABASE_URL's server or an embedded one; dropped afterwards."""
-    embedded = None
-    server = os.environ.get("DATABASE_URL")
-    if server:
-        server = to_async_url(server)
-    else:
-        from shared.database.embedded import start_embedded
-
-        embedded = start_embedded(get_settings().data_dir / "pg-bench-benefits", for_tests=True)
-        server = embedded.url
-    name = f"bench_benefits_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(to_libpq_url(server))
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    url = with_database(server, name)
-    print(f"database: {redact(url)}", flush=True)
-    try:
-        await upgrade_async("benefits", url)
-        yield url
-    finally:
-        from shared.database import dispose_databases
-
-        await dispose_databases()
-        admin = await asyncpg.connect(to_libpq_url(server))
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
-        if embedded is not None:
-            embedded.stop()
 
 
 async def seed(db: Database, count: int, member_id: uuid.UUID) -> None:
@@ -168,7 +128,7 @@ async def measure(name: str, call: Call, *, seconds: float, concurrency: int, wa
 
 
 async def service_layer(args: argparse.Namespace) -> None:
-    async with bench_database() as url:
+    async with bench_database("bench_benefits", "benefits") as url:
         db = get_database(url)
         member_id = uuid.uuid4()
         await seed(db, args.benefits, member_id)

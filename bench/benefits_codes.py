@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import socket
 import sys
@@ -27,7 +26,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("ABG_LOG_LEVEL", "WARNING")
 os.environ.setdefault("ABG_BENEFITS_JOB_INTERVAL_SECONDS", "0")
 
-import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
@@ -38,47 +36,11 @@ from services.benefits.reservations import service as reservations  # noqa: E402
 from shared.auth.principals import Principal, PrincipalKind  # noqa: E402
 from shared.auth.tokens import mint_token  # noqa: E402
 from shared.database import Database  # noqa: E402
-from shared.database.migrations import upgrade_async  # noqa: E402
-from shared.database.urls import redact, to_async_url, to_libpq_url, with_database  # noqa: E402
-from shared.settings import get_settings, reset_settings_cache  # noqa: E402
+from bench_db import bench_database  # noqa: E402
+from shared.settings import reset_settings_cache  # noqa: E402
 from shared.timeutil import utcnow  # noqa: E402
 
 SERVICE = Principal(PrincipalKind.SERVICE, "redemptions")
-
-
-@contextlib.asynccontextmanager
-async def bench_database() -> AsyncIterator[str]:
-    """A migrated, empty database on DATABASE_URL's server or an embedded one (no fsync); dropped afterwards."""
-    embedded, server = None, os.environ.get("DATABASE_URL")
-    if server:
-        server = to_async_url(server)
-    else:
-        from shared.database.embedded import start_embedded
-
-        embedded = start_embedded(get_settings().data_dir / "pg-bench-benefits", for_tests=True)
-        server = embedded.url
-    name = f"bench_codes_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(to_libpq_url(server))
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    url = with_database(server, name)
-    print(f"database: {redact(url)}", flush=True)
-    try:
-        await upgrade_async("benefits", url)
-        yield url
-    finally:
-        from shared.database import dispose_databases
-
-        await dispose_databases()
-        admin = await asyncpg.connect(to_libpq_url(server))
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
-        if embedded is not None:
-            embedded.stop()
 
 
 async def new_benefit(db: Database, *, threshold: int | None = None) -> tuple[uuid.UUID, uuid.UUID]:
@@ -178,7 +140,7 @@ async def main() -> None:
     parser.add_argument("--benefits", type=int, default=100, help="benefits of the spread run")
     args = parser.parse_args()
 
-    async with bench_database() as url:
+    async with bench_database("bench_codes", "benefits") as url:
         db = Database(url, pool_size=args.callers + 2, max_overflow=0)
         print(f"\ncode upload, {args.codes:,} codes, one transaction, batches of 1,000:", flush=True)
         partner, hot = await new_benefit(db)
