@@ -19,7 +19,7 @@ from services.benefits.schema.delivery import DeliveryMutations, DeliveryQueries
 from services.benefits.schema.health import HealthQueries
 from services.benefits.schema.partners import PartnerMutations, PartnerQueries
 from services.benefits.schema.reservations import ReservationMutations, ReservationQueries
-from services.benefits.schema.scalars import SCALARS
+from shared.federation.scalars import SCALARS
 from services.benefits.schema.webhooks import WebhookMutations
 from services.benefits.schema.writeoffs import WriteOffMutations, WriteOffQueries
 

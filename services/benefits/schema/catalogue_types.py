@@ -13,7 +13,7 @@ import strawberry
 
 from services.benefits.catalogue import budgets, inputs, rules, service
 from services.benefits.catalogue.answers import BudgetView
-from services.benefits.schema.scalars import Long
+from shared.federation.scalars import Long
 from shared.federation import Info
 from shared.ids import parse_id
 

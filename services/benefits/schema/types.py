@@ -56,7 +56,7 @@ from services.benefits.schema.partner_types import (
     partners_loader,
     secrets_loader,
 )
-from services.benefits.schema.scalars import Long
+from shared.federation.scalars import Long
 
 # --- the catalogue's entity fields (resolvers; the classes below use them) -------------------------------
 

@@ -8,7 +8,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from services.points.schema.mutations import Mutation
 from services.points.schema.queries import Query
-from services.points.schema.scalars import SCALARS
+from shared.federation.scalars import SCALARS
 from services.points.schema.types import Member, Partner
 from shared.federation import build_schema
 

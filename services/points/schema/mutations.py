@@ -33,7 +33,7 @@ from services.points.schema.results import (
     ReleaseResult,
     ReturnResult,
 )
-from services.points.schema.scalars import Long
+from shared.federation.scalars import Long
 from services.points.schema.types import Hold, MemberPoints, PointsProgram
 from services.points.spending import service as spending
 from shared.errors import DomainError

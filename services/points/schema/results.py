@@ -11,7 +11,7 @@ from services.points.audit.answers import ChainCheck, LedgerCheck
 from services.points.earning.answers import AdjustAnswer, PurchaseAnswer, ReturnAnswer
 from services.points.earning.rules import CampaignRule, EarningPolicy
 from services.points.ledger.chain import BrokenLink as BrokenLinkAnswer
-from services.points.schema.scalars import Long
+from shared.federation.scalars import Long
 from services.points.schema.types import Hold, Member, Money, Partner, SettlementEntry, member_ref, partner_ref
 from services.points.spending.answers import CaptureAnswer, RefundAnswer, ReleaseAnswer, StatementLine as StatementLineAnswer
 from shared.errors import DomainError

@@ -21,7 +21,7 @@ from services.points.partners import service as partners
 from services.points.partners.answers import PartnerProgram
 from services.points.reporting import service as reporting
 from services.points.reporting.answers import LotAnswer, MoneyAmount, PartnerFigures
-from services.points.schema.scalars import Long
+from shared.federation.scalars import Long
 from services.points.spending.answers import HoldAnswer, SettlementLine
 from shared.federation import Info
 from shared.graphql_pagination import Connection

@@ -1,30 +1,35 @@
-"""The subgraph's custom scalar: Long (points and money exceed GraphQL's 32-bit Int)."""
+"""Custom scalars the subgraphs share (for a schema's `StrawberryConfig.scalar_map`).
+
+`Long`: points and money in minor units exceed GraphQL's 32-bit Int. One definition for every
+subgraph, so their SDLs agree and composition merges them. Bad values raise `GraphQLError`, not
+`ValueError`: the error policy takes any other exception under a variable's coercion error for an
+internal one and masks it, where the client should get BAD_USER_INPUT.
+"""
 
 from __future__ import annotations
 
 from typing import NewType
 
 import strawberry
-from graphql import IntValueNode
+from graphql import GraphQLError, IntValueNode
 
 MAX_LONG = 2**53 - 1  # exact in JSON numbers everywhere (JavaScript included)
 
 
 def _parse_long(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or abs(value) > MAX_LONG:
-        raise ValueError("a Long is a whole number within ±2^53-1")
+        raise GraphQLError("a Long is a whole number within ±2^53-1")
     return value
 
 
 def _parse_long_literal(node: object, _variables: object = None) -> int:
     if not isinstance(node, IntValueNode):
-        raise ValueError("a Long is a whole number")
+        raise GraphQLError("a Long is a whole number")
     return _parse_long(int(node.value))
 
 
 Long = NewType("Long", int)
 
-# Custom scalars, for the schema's `StrawberryConfig.scalar_map`.
 SCALARS = {
     Long: strawberry.scalar(
         name="Long",
