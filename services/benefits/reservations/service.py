@@ -82,9 +82,9 @@ class _Target:
     id: uuid.UUID
     partner_id: uuid.UUID
 
-    def __init__(self, reservation: Any) -> None:
-        object.__setattr__(self, "id", reservation.benefit_id)
-        object.__setattr__(self, "partner_id", reservation.partner_id)
+
+def _budget_target(reservation: Any) -> _Target:
+    return _Target(reservation.benefit_id, reservation.partner_id)
 
 
 def _month_start(now: datetime) -> datetime:
@@ -203,7 +203,7 @@ async def issue_in(
             await store.move_stock(session, reservation.benefit_id, reserved=-1, issued=1)
             await store.set_state(session, reservation.id, from_state="RESERVED", to_state="ISSUED", issued_at=at,
                                   delivery_reference=delivery_reference)
-        await commit_budget(session, _Target(reservation), reservation.settlement_minor, reservation.period_start)
+        await commit_budget(session, _budget_target(reservation), reservation.settlement_minor, reservation.period_start)
         issued = ReservationAnswer.of(reservation).model_copy(
             update={"state": "ISSUED", "issued_at": at, "delivery_reference": delivery_reference})
         return IssuedAnswer(reservation=issued, valid_until=valid_until).model_dump(mode="json")
@@ -249,7 +249,7 @@ async def release_locked(session: AsyncSession, reservation: Any, now: datetime)
     else:
         await store.move_stock(session, reservation.benefit_id, reserved=-1, issued=0)
     await store.set_state(session, reservation.id, from_state="RESERVED", to_state="RELEASED", released_at=now)
-    await release_budget(session, _Target(reservation), reservation.settlement_minor, reservation.period_start)
+    await release_budget(session, _budget_target(reservation), reservation.settlement_minor, reservation.period_start)
 
 
 async def void(db: Database, principal: Principal, *, key: str, now: datetime | None = None) -> ReservationAnswer:
@@ -278,7 +278,7 @@ async def void_in(session: AsyncSession, principal: Principal, *, key: str, now:
             else:
                 await store.move_stock(session, reservation.benefit_id, reserved=0, issued=-1)
             await store.set_state(session, reservation.id, from_state="ISSUED", to_state="VOIDED", released_at=at)
-            await release_budget(session, _Target(reservation), reservation.settlement_minor, reservation.period_start,
+            await release_budget(session, _budget_target(reservation), reservation.settlement_minor, reservation.period_start,
                                  spent=True)
         elif reservation.state != "VOIDED":
             raise _wrong_state(reservation, "voided")
