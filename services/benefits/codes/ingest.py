@@ -36,7 +36,7 @@ from shared.timeutil import utcnow
 DUPLICATE = "DUPLICATE"
 ALREADY_EXISTS = "ALREADY_EXISTS"
 _GENERATION_ROUNDS = 20  # batches in a row that may add nothing before the code space counts as full
-_CROWD_SAMPLE = 50  # a batch at least this large that is mostly taken means the space is crowded
+_CROWD_SAMPLE = 1000  # after this many codes tried, mostly taken ones mean the space is crowded
 
 
 # --- operations ----------------------------------------------------------------------------------------
@@ -108,14 +108,17 @@ async def generate_codes(
             return await _replay(session, benefit_id, idempotency_key, print_)
         writer = _Writer(session, benefit, upload_id, now)
         await writer.open()
-        remaining, idle = count, 0
+        remaining, idle, tried, taken = count, 0, 0, 0
         while remaining:
             batch = [fmt.generate() for _ in range(min(remaining, settings.code_batch_size))]
             added = await writer.write(batch, lines=None)
             remaining -= added
             idle = 0 if added else idle + 1
-            # Most of a batch already taken: the space is over half full (codes there are guessable).
-            crowded = len(batch) >= _CROWD_SAMPLE and added * 2 < len(batch)
+            tried, taken = tried + len(batch), taken + added
+            # Most of the codes tried so far were taken: the space is over half full (codes there are
+            # guessable). Judged over everything this call tried, not one batch: a small last batch
+            # can be unlucky by chance alone, and a test of a few dozen draws would refuse at random.
+            crowded = tried >= _CROWD_SAMPLE and taken * 2 < tried
             if crowded or idle >= _GENERATION_ROUNDS:
                 raise Conflict("codes of this length and alphabet are mostly taken already; choose longer codes", field="length")
         return await _finish(session, writer, print_, [], 0)

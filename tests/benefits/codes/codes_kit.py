@@ -81,7 +81,7 @@ class Kit:
         """A partner, one CODE benefit of it and `count` uploaded codes."""
         partner_id = await self.partner()
         benefit_id = await self.benefit(partner_id, **benefit)  # type: ignore[arg-type]
-        stem = prefix or uuid.uuid4().hex[:8].upper()
+        stem = prefix or "C" + uuid.uuid4().hex[:8].upper()  # a letter, so a lower-cased code always differs
         codes = [f"{stem}{i:05d}" for i in range(count)]
         answer = await self.upload(benefit_id, partner_id, codes)
         assert answer.accepted == count, answer
