@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
+from migration_drift import migration_drift
+
 
 from shared.database import Database
 
@@ -28,17 +28,5 @@ async def test_the_demo_seed_is_varied_and_runs_once(database: Database) -> None
 
 
 async def test_the_migrations_create_exactly_what_the_models_say(database: Database) -> None:
-    def diff(connection) -> list:  # noqa: ANN001
-        context = MigrationContext.configure(
-            connection,
-            opts={
-                "include_schemas": True,
-                "include_name": lambda name, type_, _: type_ != "schema" or name == SCHEMA,
-                "compare_type": True,
-                "version_table_schema": SCHEMA,
-            },
-        )
-        return compare_metadata(context, metadata)
-
     async with database.engine.connect() as connection:
-        assert await connection.run_sync(diff) == []
+        assert await migration_drift(connection, metadata, SCHEMA) == []

@@ -4,14 +4,14 @@ creates what the models say."""
 
 from __future__ import annotations
 
+from migration_drift import migration_drift
+
 import itertools
 import uuid
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from catalogue_kit import OPERATOR, recharge, voucher
 
 from services.benefits.access import CatalogueScope
@@ -117,23 +117,8 @@ async def test_a_members_reservations_are_counted_through_their_index(kit, big) 
 
 
 async def test_the_migrations_create_exactly_what_the_models_say(kit) -> None:  # noqa: ANN001
-    def diff(connection) -> list:  # noqa: ANN001
-        context = MigrationContext.configure(
-            connection,
-            opts={
-                "include_schemas": True,
-                "include_name": lambda name, type_, _: type_ != "schema" or name == SCHEMA,
-                "include_object": lambda obj, name, type_, reflected, compare_to: getattr(
-                    obj if type_ == "table" else getattr(obj, "table", None), "schema", SCHEMA
-                ) == SCHEMA,
-                "compare_type": True,
-                "version_table_schema": SCHEMA,
-            },
-        )
-        return compare_metadata(context, metadata)
-
     async with kit.db.engine.connect() as connection:
-        assert await connection.run_sync(diff) == []
+        assert await migration_drift(connection, metadata, SCHEMA) == []
         definition = (await connection.execute(sa.text(
             "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'uq_budgets_target'"
         ))).scalar_one()

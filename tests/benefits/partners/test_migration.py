@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from migration_drift import migration_drift
+
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
@@ -14,23 +14,8 @@ from services.benefits.models import SCHEMA, metadata
 
 
 async def test_the_migration_matches_the_models(database: Database) -> None:
-    def diff(connection) -> list:  # noqa: ANN001
-        context = MigrationContext.configure(
-            connection,
-            opts={
-                "include_schemas": True,
-                "include_name": lambda name, type_, _: type_ != "schema" or name == SCHEMA,
-                "include_object": lambda obj, name, type_, reflected, compare_to: getattr(
-                    obj if type_ == "table" else getattr(obj, "table", None), "schema", SCHEMA
-                ) == SCHEMA,
-                "compare_type": True,
-                "version_table_schema": SCHEMA,
-            },
-        )
-        return compare_metadata(context, metadata)
-
     async with database.engine.connect() as connection:
-        assert await connection.run_sync(diff) == []
+        assert await migration_drift(connection, metadata, SCHEMA) == []
 
 
 @pytest.mark.parametrize("roles", [[], ["EARNING", "SPENDING"]])
