@@ -160,6 +160,7 @@ class Benefit(BenefitsModel, table=True):
         sa.CheckConstraint("points_price >= 0 AND settlement_minor >= 0", name="ck_benefits_prices"),
         sa.CheckConstraint("face_value_minor IS NULL OR face_value_minor >= 0", name="ck_benefits_face_value"),
         sa.CheckConstraint("available_until IS NULL OR available_from IS NULL OR available_until > available_from", name="ck_benefits_window"),
+        sa.CheckConstraint("refund_window_days IS NULL OR refund_window_days BETWEEN 0 AND 365", name="ck_benefits_refund_window"),
         sa.CheckConstraint(
             "stock_total IS NULL OR (stock_reserved >= 0 AND stock_issued >= 0 AND stock_reserved + stock_issued <= stock_total)",
             name="ck_benefits_stock",
@@ -202,6 +203,9 @@ class Benefit(BenefitsModel, table=True):
     limit_per_month: int | None = Field(default=None, sa_column=_int())
     limit_lifetime: int | None = Field(default=None, sa_column=_int())
     birthday_perk: bool = Field(default=False, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.false()))
+    # Members may ask for a refund of an unused redemption within this many days of it; NULL: only
+    # operators refund.
+    refund_window_days: int | None = Field(default=None, sa_column=sa.Column(sa.SmallInteger, nullable=True))
     # Stock: null total = unlimited (recharges); codes count from the pool instead.
     stock_total: int | None = Field(default=None, sa_column=_big(nullable=True, default=None))
     stock_reserved: int = Field(default=0, sa_column=_big())

@@ -40,6 +40,8 @@ class BenefitView:
     limit_lifetime: int | None
     stock_total: int | None
     birthday_perk: bool
+    # Days after a redemption in which the member may ask for its refund (None: only operators refund).
+    refund_window_days: int | None
     created_at: datetime
     updated_at: datetime
     # Whatever stops anyone from redeeming it now (empty: redeemable now).

@@ -34,6 +34,7 @@ MAX_MONEY_MINOR = 10**12
 MAX_DAYS = 3660
 MAX_LIMIT = 1_000_000
 MAX_STOCK = 1_000_000_000
+MAX_REFUND_WINDOW_DAYS = 365
 # The same slugs as members' categories of interest, so the two can be matched.
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
 PLATFORM = re.compile(r"[a-z0-9][a-z0-9_.-]{0,49}")
@@ -60,6 +61,7 @@ FIELD_NAMES = {
     "limit_lifetime": "limits.lifetime",
     "stock_total": "stockTotal",
     "birthday_perk": "birthdayPerk",
+    "refund_window_days": "refundWindowDays",
 }
 
 
@@ -190,6 +192,8 @@ def check_benefit(row: Mapping[str, Any], tier_order: Sequence[str], now: dateti
 
     for column in ("limit_per_day", "limit_per_month", "limit_lifetime"):
         _int(column, row.get(column), low=1, high=MAX_LIMIT)
+    # 0 is a window that has closed at once: members may not ask, as with none, but the partner said so.
+    _int("refund_window_days", row.get("refund_window_days"), low=0, high=MAX_REFUND_WINDOW_DAYS)
     stock = _int("stock_total", row.get("stock_total"), low=0, high=MAX_STOCK)
     if stock is not None and delivery == "CODE":
         raise _bad("stock_total", "a CODE benefit's stock is its code pool: leave stockTotal out")

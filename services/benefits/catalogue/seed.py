@@ -5,6 +5,7 @@ are uuid5 of `abg:benefit:<slug>`, so other demo data (code pools, say) can name
 that are not registered yet are skipped. Everything goes through the service layer, as an operator.
 Prices: members earn about 1 point per ¥1 at the demo partners, and a point is worth about ¥0.01
 to them here (a ¥20 voucher for 2,000 points); partners are paid a little under face value.
+Every demo benefit may be refunded to the member within a week of its redemption, if unused.
 """
 
 from __future__ import annotations
@@ -67,6 +68,9 @@ DEMO_BENEFITS: tuple[tuple[str, str, dict[str, Any], int | None], ...] = (
         "description": "A code for 7 days of StreamBox Premium: redeem it in the StreamBox app."}, None),
 )
 
+# Days after a redemption in which a demo member may ask for its refund (every demo benefit).
+DEMO_REFUND_WINDOW_DAYS = 7
+
 # Monthly budget of all of a demo partner's benefits, in fen.
 DEMO_PARTNER_BUDGETS = {"metro-mart": 2_000_000, "skyline-air": 6_000_000, "streambox": 1_000_000}
 
@@ -84,7 +88,7 @@ async def seed_catalogue(db: Database) -> list[uuid.UUID]:
             continue
         partner_id = demo_partner_id(partner_slug)
         benefit = await service.create_benefit(
-            db, SEEDER, partner_id, {**columns, "available_from": now - timedelta(days=1)},
+            db, SEEDER, partner_id, {"refund_window_days": DEMO_REFUND_WINDOW_DAYS, **columns, "available_from": now - timedelta(days=1)},
             benefit_id=demo_benefit_id(slug), now=now,
         )
         await service.set_benefit_status(db, SEEDER, benefit.id, "ACTIVE", now)

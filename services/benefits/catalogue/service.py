@@ -40,7 +40,7 @@ def view(row: Any, principal: Principal, now: datetime) -> BenefitView:
         valid_until=row.valid_until, platform=row.platform, duration_days=row.duration_days, min_tier=row.min_tier,
         available_from=row.available_from, available_until=row.available_until, limit_per_day=row.limit_per_day,
         limit_per_month=row.limit_per_month, limit_lifetime=row.limit_lifetime, stock_total=row.stock_total,
-        birthday_perk=row.birthday_perk, created_at=row.created_at, updated_at=row.updated_at,
+        birthday_perk=row.birthday_perk, refund_window_days=row.refund_window_days, created_at=row.created_at, updated_at=row.updated_at,
         unavailable=rules.benefit_reasons(store.facts_of(row), now),
     )
 

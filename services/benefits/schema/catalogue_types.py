@@ -54,6 +54,11 @@ IneligibilityReason = strawberry.enum(
 
 # --- inputs -----------------------------------------------------------------------------------------
 
+REFUND_WINDOW = (
+    "Members may ask for a refund of an unused redemption within this many days of it; null: only operators refund."
+)
+REFUND_WINDOW_INPUT = f"{REFUND_WINDOW} From 0 to {inputs.MAX_REFUND_WINDOW_DAYS}."
+
 
 @strawberry.input(description="Money: minor units and an ISO 4217 currency (a benefit's are its partner's).")
 class AmountInput:
@@ -96,7 +101,7 @@ def _columns(given: Any, names: tuple[str, ...]) -> dict[str, Any]:
 _EDITABLE = (
     "title", "description", "image_url", "categories", "tags", "points_price", "settlement_price", "face_value", "terms",
     "validity_days", "valid_until", "platform", "duration_days", "min_tier", "available_from", "available_until",
-    "limits", "stock_total", "birthday_perk",
+    "limits", "stock_total", "birthday_perk", "refund_window_days",
 )
 
 
@@ -124,6 +129,7 @@ class CreateBenefitInput:
     limits: BenefitLimitsInput | None = None
     stock_total: Long | None = strawberry.field(default=None, description="RECHARGE only; null: unlimited.")
     birthday_perk: bool = strawberry.field(default=False, description="Once a year, in the member's birthday month.")
+    refund_window_days: int | None = strawberry.field(default=None, description=REFUND_WINDOW_INPUT)
 
     def columns(self) -> dict[str, Any]:
         return {**_columns(self, _EDITABLE), "kind": self.kind.value, "delivery": self.delivery.value if self.delivery else None}
@@ -150,6 +156,7 @@ class UpdateBenefitInput:
     limits: BenefitLimitsInput | None = strawberry.UNSET
     stock_total: Long | None = strawberry.UNSET
     birthday_perk: bool | None = strawberry.UNSET
+    refund_window_days: int | None = strawberry.field(default=strawberry.UNSET, description=REFUND_WINDOW_INPUT)
 
     def columns(self) -> dict[str, Any]:
         return _columns(self, _EDITABLE)

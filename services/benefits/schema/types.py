@@ -36,6 +36,7 @@ from services.benefits.schema.catalogue_types import (
     BenefitStatus,
     Budget,
     DeliveryMode,
+    REFUND_WINDOW,
     IneligibilityReason,
     _amount,
     benefits_loader,
@@ -198,6 +199,7 @@ class Benefit(BenefitCodeFields):
     limits: BenefitLimits
     stock_total: Long | None = strawberry.field(description="RECHARGE: the total stock, null if unlimited. CODE: null (the pool).")
     birthday_perk: bool = strawberry.field(description="Redeemable once a year, in the member's birthday month.")
+    refund_window_days: int | None = strawberry.field(description=REFUND_WINDOW)
     redeemable_now: bool = strawberry.field(description="ACTIVE, its partner redeeming, in its window, in stock, within budget.")
     unavailable_reasons: list[IneligibilityReason] = strawberry.field(  # type: ignore[valid-type]
         description="Why nobody can redeem it now (empty when redeemableNow)."
@@ -223,7 +225,7 @@ class Benefit(BenefitCodeFields):
             available_until=view.available_until,
             limits=BenefitLimits(per_day=view.limit_per_day, per_month=view.limit_per_month, lifetime=view.limit_lifetime),
             stock_total=Long(view.stock_total) if view.stock_total is not None else None, birthday_perk=view.birthday_perk,
-            redeemable_now=view.redeemable_now, unavailable_reasons=list(view.unavailable), created_at=view.created_at,
+            refund_window_days=view.refund_window_days, redeemable_now=view.redeemable_now, unavailable_reasons=list(view.unavailable), created_at=view.created_at,
             updated_at=view.updated_at, view=view,
         )
 
