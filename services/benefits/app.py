@@ -7,6 +7,7 @@ from shared.federation import create_subgraph_app
 
 from services.benefits.codes.http import BulkUploads
 from services.benefits.credentials import oauth
+from services.benefits import inbox
 from services.benefits.events import SERVICE, WEBHOOKS
 from services.benefits.models import OUTBOX
 from services.benefits.partner_http import closed_on_shutdown
@@ -18,6 +19,7 @@ subgraph = create_subgraph_app(
     service=SERVICE,
     schema=schema,
     public_routes=[oauth.route()],
+    routes=[inbox.route()],
     background=[
         outbox_dispatcher(SERVICE, OUTBOX, local={WEBHOOKS: webhooks.fan_out}),
         delivery.webhook_loop,

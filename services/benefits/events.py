@@ -7,13 +7,25 @@ Published (outbox, in the transaction of the change):
   seen (deliveries retry and overtake one another).
 - `benefits.CodeWrittenOff` {partnerId, benefitId, codeId, writeOffId, reservationKey, memberId,
   storeId, occurredAt}: a code was written off at the owner's store; the owner gets a webhook and
-  the services in ABG_BENEFITS_REDEMPTION_EVENT_SUBSCRIBERS (the redemptions service, once it runs)
+  the services in ABG_BENEFITS_REDEMPTION_EVENT_SUBSCRIBERS (default redemptions)
   learn the member's voucher is used. `benefits.CodeWriteOffUndone`: the same fields, undone.
 - `benefits.LowStock` {partnerId, benefitId, available, threshold}: a pool fell below its owner's
   threshold; once per crossing.
+- `benefits.BenefitRedeemed` {partnerId, benefitId, redemptionId, kind, points, settlementMinor,
+  currency, redeemedAt}: a member redeemed one of the partner's benefits (`points` paid by the member,
+  `settlementMinor` in `currency` owed to the partner). `benefits.RedemptionRefunded`: the same
+  fields with `refundedAt` instead, the redemption was refunded (the settlement is not owed). To the
+  owner's webhook only; they carry no member data (no memberId, no refund reason).
 Partner-facing events go to the subscriber `webhooks` with a `partnerId` (or a `partnerIds` list) in
 the payload: the outbox dispatcher hands them to services/benefits/webhooks, which delivers them to
-the partner's endpoint as signed webhooks. List each type in `_SUBSCRIPTIONS` below.
+the partner's endpoint as signed webhooks (what partners receive: webhooks/WEBHOOKS.md; keep it in
+step). List each type in `_SUBSCRIPTIONS` below.
+
+Consumed (POST /events, services/benefits/inbox.py; each event once, by its id): from the
+redemptions service only, `redemptions.RedemptionCompleted` {redemptionId, memberId, benefitId,
+partnerId, kind, points, settlementMinor, currency, completedAt, occurredAt} → `benefits.BenefitRedeemed`,
+and `redemptions.RedemptionRefunded` {…, refundedAt, occurredAt, reason} → `benefits.RedemptionRefunded`,
+each published in the inbox's transaction (services/benefits/webhooks/redemptions.py).
 """
 
 from __future__ import annotations
@@ -38,6 +50,13 @@ WEBHOOK_PING = "benefits.WebhookPing"
 CODE_WRITTEN_OFF = "benefits.CodeWrittenOff"
 CODE_WRITE_OFF_UNDONE = "benefits.CodeWriteOffUndone"
 LOW_STOCK = "benefits.LowStock"
+BENEFIT_REDEEMED = "benefits.BenefitRedeemed"
+REDEMPTION_REFUNDED = "benefits.RedemptionRefunded"
+
+# Consumed (see services/benefits/inbox.py).
+REDEMPTIONS_PRODUCER = "redemptions"
+REDEMPTION_COMPLETED_IN = "redemptions.RedemptionCompleted"
+REDEMPTION_REFUNDED_IN = "redemptions.RedemptionRefunded"
 
 _SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     PARTNER_STATUS_CHANGED: (CONFIGURED,),
@@ -45,6 +64,8 @@ _SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     CODE_WRITTEN_OFF: (WEBHOOKS, REDEMPTIONS),
     CODE_WRITE_OFF_UNDONE: (WEBHOOKS, REDEMPTIONS),
     LOW_STOCK: (WEBHOOKS,),
+    BENEFIT_REDEEMED: (WEBHOOKS,),
+    REDEMPTION_REFUNDED: (WEBHOOKS,),
 }
 
 
