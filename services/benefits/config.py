@@ -13,8 +13,8 @@ class BenefitsSettings(BaseSettings):
 
     # Services that receive benefits' events (partner status changes, alerts), comma-separated.
     event_subscribers: str = "points"
-    # Services told of code write-offs (the redemptions service, once it runs), comma-separated.
-    redemption_event_subscribers: str = ""
+    # Services told of code write-offs (the redemptions service), comma-separated.
+    redemption_event_subscribers: str = "redemptions"
     # Partner bearer tokens exchanged for an API key live this long.
     partner_token_ttl_seconds: int = Field(900, ge=60, le=86400)
     # Unrevoked API keys a partner may hold at once (rotation needs two).
