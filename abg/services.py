@@ -66,6 +66,7 @@ SERVICES: tuple[Service, ...] = (
     Service("members"),
     Service("points"),
     Service("benefits"),
+    Service("redemptions"),
 )
 
 

@@ -89,6 +89,7 @@ async def call_service(
     caller: str | None = None,
     headers: Mapping[str, str] | None = None,
     settings: Settings | None = None,
+    timeout: float | None = None,
 ) -> dict[str, Any]:
     """POST a GraphQL operation to `service` with this process's service token; return `data`.
 
@@ -98,8 +99,10 @@ async def call_service(
         idempotency key;
       - "status": an HTTP status other than 200;
       - "graphql": the service answered with errors (even alongside partial data);
-        `extensions["upstreamCodes"]` lists their codes;
+        `extensions["upstreamCodes"]` lists their codes, and `upstreamMessage` and
+        `upstreamExtensions` are the first error's (what a caller tells its own caller);
       - "invalid_response": not a GraphQL response.
+    `timeout` (seconds) replaces the client's for this call, for operations known to be slow.
     """
     settings = settings or get_settings()
     body: dict[str, Any] = {"query": query, "variables": dict(variables or {})}
@@ -119,7 +122,8 @@ async def call_service(
 
     try:
         response = await client.post(
-            settings.url_of(service), content=orjson.dumps(body), headers=request_headers
+            settings.url_of(service), content=orjson.dumps(body), headers=request_headers,
+            **({"timeout": httpx.Timeout(timeout, connect=min(5.0, timeout))} if timeout is not None else {}),
         )
     except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
         raise fail(f"service {service} is unreachable ({type(exc).__name__})", "unreachable") from exc
@@ -142,8 +146,10 @@ async def call_service(
     if errors:
         first = errors[0] if isinstance(errors, list) else None
         message = first.get("message") if isinstance(first, dict) else None
+        first_extensions = first.get("extensions") if isinstance(first, dict) else None
         raise fail(f"service {service} answered with errors: {message or 'unknown error'}", "graphql",
-                   upstreamCodes=codes)
+                   upstreamCodes=codes, upstreamMessage=message if isinstance(message, str) else None,
+                   upstreamExtensions=first_extensions if isinstance(first_extensions, dict) else {})
     data = payload.get("data") if isinstance(payload, dict) else None
     if not isinstance(data, dict):
         raise fail(f"service {service} did not answer with GraphQL data", "invalid_response")

@@ -54,4 +54,4 @@ def test_unknown_service_names_are_refused() -> None:
 def test_migrate_applies_every_history_and_is_idempotent(database_url: str) -> None:
     result = CliRunner().invoke(main, ["migrate"])
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines() == ["members: migrated", "points: migrated", "benefits: migrated"]
+    assert result.output.splitlines() == ["members: migrated", "points: migrated", "benefits: migrated", "redemptions: migrated"]

@@ -149,6 +149,15 @@ async def test_graphql_errors_carry_the_upstream_codes(mock) -> None:
     assert error.extensions["reason"] == "graphql"
     assert error.extensions["upstreamCodes"] == ["INSUFFICIENT_POINTS", "UNKNOWN"]
     assert "only 10 points available" in error.message
+    # The first error's own words and extensions, for a caller that passes them on.
+    assert error.extensions["upstreamMessage"] == "only 10 points available"
+    assert error.extensions["upstreamExtensions"] == {"code": "INSUFFICIENT_POINTS"}
+
+
+async def test_a_call_may_wait_longer_than_the_clients_timeout(mock) -> None:
+    route = mock.post(POINTS_URL).respond(json={"data": {"x": 1}})
+    await call_service("points", "{ x }", settings=S, timeout=42.0)
+    assert route.calls.last.request.extensions["timeout"]["read"] == 42.0
 
 
 async def test_partial_data_with_errors_is_an_error(mock) -> None:

@@ -1,0 +1,1 @@
+"""Refunds and after-sales: a redemption taken back, its points returned to their lots."""

@@ -1,0 +1,19 @@
+"""The redemptions subgraph: one GraphQL layer, thin over the service layers. Each concept's root
+fields live in its own module, merged here; the entity types live in `types`."""
+
+from __future__ import annotations
+
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+
+from shared.federation import build_schema
+from shared.federation.scalars import SCALARS
+
+from services.redemptions.schema import types
+from services.redemptions.schema.abuse import AbuseMutations, AbuseQueries
+from services.redemptions.schema.redeeming import RedeemingMutations, RedeemingQueries
+
+Query = merge_types("Query", (RedeemingQueries, AbuseQueries))
+Mutation = merge_types("Mutation", (RedeemingMutations, AbuseMutations))
+
+schema = build_schema(query=Query, mutation=Mutation, types=types.ENTITY_TYPES, config=StrawberryConfig(scalar_map=SCALARS))  # type: ignore[arg-type]
