@@ -51,12 +51,15 @@ async def drive(db: Database, row: Redemption, owner: str = OWNER) -> Redemption
             return row
         faults.crash_point(step, "called")
         now = utcnow()
+        # How long the step's call took, in its timeline entry: where a redemption's time goes.
+        timeline = [(name, outcome, {**detail, "ms": round((now - started).total_seconds() * 1000, 1)}) if i == 0 else (name, outcome, detail)
+                    for i, (name, outcome, detail) in enumerate(transition.timeline)]
         changes = {**transition.changes}
         if changes.get("lease_owner", owner) is not None:
             changes["lease_until"] = now + timedelta(seconds=settings.lease_seconds)
 
         async def record(session: Any) -> bool:
-            if not await store.record(session, row.id, owner, changes, transition.timeline, now):
+            if not await store.record(session, row.id, owner, changes, timeline, now):
                 return False
             for type_, payload in transition.events:
                 await publish(session, OUTBOX, type=type_, payload={**payload, "occurredAt": now}, subscribers=subscribers())
