@@ -124,7 +124,7 @@ class World:
     async def redeem(self, member_id: uuid.UUID, benefit_id: uuid.UUID, key: str | None = None, *, account: str | None = None,
                      device: str | None = None, as_: Principal | None = None) -> RedemptionAnswer:
         return await redeeming.redeem(
-            self.db, as_ or member_principal(member_id), benefit_id=benefit_id, idempotency_key=key or uuid.uuid4().hex,
+            self.db, as_ or member_principal(member_id), benefit_id=benefit_id, idempotency_key=uuid.uuid4().hex if key is None else key,
             account=account, member_id=member_id if as_ is not None and as_.is_service else None,
             client=ClientContext(device_id=device),
         )
