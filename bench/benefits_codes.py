@@ -23,7 +23,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("ABG_LOG_LEVEL", "WARNING")
 os.environ.setdefault("ABG_BENEFITS_JOB_INTERVAL_SECONDS", "0")
 
 import httpx  # noqa: E402

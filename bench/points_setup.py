@@ -18,7 +18,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 os.environ.setdefault("ABG_POINTS_MEMBER_CHECK", "trust")
-os.environ.setdefault("ABG_LOG_LEVEL", "WARNING")
 
 
 from bench_db import bench_database as _bench_database  # noqa: E402
