@@ -4,6 +4,7 @@ Redemptions themselves go through the redemptions service layer, which calls the
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import random
 import uuid
@@ -84,7 +85,16 @@ class World:
         await benefits_gql(self.db, _ACTIVATE, id=str(partner_id))
         await set_programme(self.db, OPERATOR, partner_id=partner_id, currency=currency, name=name, earn_points=1, earn_per_minor=100,
                             return_window_days=0, cost_per_point_minor=1)
+        await self._registered_in_points(partner_id)
         return partner_id
+
+    async def _registered_in_points(self, partner_id: uuid.UUID) -> None:
+        """Benefits tells points of the partner by event: wait until points has heard it is ACTIVE."""
+        for _ in range(200):
+            if await self.scalar("SELECT status FROM points.partner_registry WHERE partner_id = :p", p=partner_id) == "ACTIVE":
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"points never heard that partner {partner_id} is ACTIVE")
 
     async def benefit(self, partner: uuid.UUID, *, points: int = 100, settlement: int = 500, codes: int = 50,
                       kind: str = "VOUCHER", delivery: str = "CODE", **extra: Any) -> uuid.UUID:
