@@ -139,6 +139,28 @@ class World:
             client=ClientContext(device_id=device),
         )
 
+    async def answer(self, member_id: uuid.UUID, redemption_id: uuid.UUID) -> RedemptionAnswer:
+        return await redeeming.answer(self.db, member_principal(member_id), redemption_id)
+
+    async def wait_for(self, read: Any, done: Any, *, seconds: float = 20.0) -> Any:
+        """Polls `read()` until `done(value)`; the value."""
+        for _ in range(int(seconds / 0.1)):
+            value = await read()
+            if done(value):
+                return value
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"not done after {seconds} s: {value}")
+
+    async def deliver_event(self, type_: str, payload: dict[str, Any], *, producer: str = "benefits",
+                            event_id: uuid.UUID | None = None) -> str:
+        """An event taken by redemptions' inbox as its /events route takes it (once per id)."""
+        from services.redemptions.events import HANDLERS
+        from services.redemptions.models import INBOX
+        from shared.events import Event, consume
+
+        event = Event(id=event_id or uuid.uuid4(), type=type_, payload=payload, producer=producer, occurred_at=utcnow())
+        return (await consume(self.db, INBOX, HANDLERS, event)).name
+
     async def balances(self, member_id: uuid.UUID) -> Balances:
         (found,) = await balances_of(self.db, SERVICE, [member_id])
         assert isinstance(found, Balances)
@@ -151,6 +173,11 @@ class World:
     async def scalar(self, sql: str, **params: Any) -> Any:
         async with self.db.session() as session:
             return (await session.exec(sa.text(sql), params=params)).scalar()  # type: ignore[call-overload]
+
+    async def execute(self, sql: str, **params: Any) -> None:
+        """A change a test makes behind the services' backs (a clock moved back, say), committed."""
+        async with self.db.transaction() as session:
+            await session.exec(sa.text(sql), params=params)  # type: ignore[call-overload]
 
     async def rows(self, sql: str, **params: Any) -> list[Any]:
         async with self.db.session() as session:
