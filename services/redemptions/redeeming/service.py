@@ -16,6 +16,7 @@ exists (blocked, rules, a member or benefit that cannot redeem) is a typed error
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -40,6 +41,8 @@ from services.redemptions.redeeming import rules, store
 from services.redemptions.redeeming.answers import RedemptionAnswer
 from services.redemptions.saga import driver, faults
 from services.redemptions.saga import store as saga_store
+
+log = logging.getLogger("abg.redemptions")
 
 MAX_ACCOUNT = 200
 MAX_DEVICE = 200
@@ -181,6 +184,8 @@ async def drive_and_answer(db: Database, principal: Principal, row: Redemption) 
         await asyncio.wait_for(asyncio.shield(task), get_redemptions_settings().answer_within_seconds)
     except TimeoutError:
         pass  # PENDING: the saga goes on; the member polls
+    except Exception:  # noqa: BLE001 - the saga stays PENDING; the recovery loop takes it up when its lease ends
+        log.exception("redemption %s: driving the saga failed; left to the recovery loop", row.id)
     return await answer(db, principal, row.id)
 
 
