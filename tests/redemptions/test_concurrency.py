@@ -37,7 +37,10 @@ async def test_200_members_race_for_50_codes(world: World) -> None:
 
     assert outcomes == Counter({"COMPLETED:None": 50, "FAILED:OUT_OF_STOCK": 150})
     assert await world.scalar("SELECT count(*) FROM benefits.codes WHERE benefit_id = :b AND state = 'ISSUED'", b=benefit) == 50
-    assert await world.scalar("SELECT count(DISTINCT code_masked) FROM redemptions.redemptions WHERE status = 'COMPLETED'") == 50
+    # no code issued twice: 50 issued reservations, 50 different codes, each the one its redemption delivered
+    assert await world.scalar("SELECT count(DISTINCT code_id) FROM benefits.reservations WHERE state = 'ISSUED'") == 50
+    assert await world.scalar("SELECT count(*) FROM redemptions.redemptions r JOIN benefits.reservations v"
+                              " ON v.key = 'redemption:' || r.id WHERE r.status = 'COMPLETED' AND v.state = 'ISSUED'") == 50
     spent = [(await world.balances(m)) for m in members]
     assert sum(b.held for b in spent) == 0  # every hold of a failed redemption was released
     assert sorted(b.available for b in spent) == [50] * 50 + [150] * 150
