@@ -55,9 +55,16 @@ def partner_ids(payload: Mapping[str, Any]) -> list[uuid.UUID]:
     return found
 
 
+# Fields of our events that are about a member: partners receive no member data, whatever the event.
+MEMBER_FIELDS = frozenset({"memberId"})
+
+
 def envelope(event: Event) -> dict[str, Any]:
-    """What the partner receives: the same `id` on every attempt, so it can drop duplicates."""
-    return {"id": str(event.id), "type": event.type, "occurredAt": event.occurred_at.isoformat(), "data": event.payload}
+    """What the partner receives: the same `id` on every attempt, so it can drop duplicates; the
+    event's data without any member field (a write-off event tells the redemptions service whose code
+    it was, and the partner nothing of the member)."""
+    data = {key: value for key, value in event.payload.items() if key not in MEMBER_FIELDS}
+    return {"id": str(event.id), "type": event.type, "occurredAt": event.occurred_at.isoformat(), "data": data}
 
 
 def retry_delay(attempts: int, *, base_seconds: float, max_seconds: float) -> float:

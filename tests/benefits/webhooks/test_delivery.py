@@ -29,7 +29,9 @@ def _received(request: httpx.Request) -> dict:
 
 
 async def test_an_event_is_delivered_signed_to_its_partner_only(hooks: Hooks) -> None:
-    event_id = await hooks.event({"partnerId": str(hooks.metro.id), "codeLast4": "7Q2K", "storeId": "s-1"})
+    # The event names the member (the redemptions service needs it); the partner is not told.
+    event_id = await hooks.event({"partnerId": str(hooks.metro.id), "codeLast4": "7Q2K", "storeId": "s-1",
+                                  "memberId": "01a23fe1-0000-7000-8000-000000000001"})
     await hooks.fan_out()
     with respx.mock(assert_all_called=False) as partner:
         metro = partner.post(METRO_HOOK).respond(204)
