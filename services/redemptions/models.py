@@ -80,7 +80,7 @@ class Redemption(RedemptionsModel, table=True):
         _in("delivery", DELIVERIES, "ck_redemptions_delivery"),
         sa.CheckConstraint(f"code_state IS NULL OR code_state IN {CODE_STATES}", name="ck_redemptions_code_state"),
         sa.CheckConstraint(f"refund_state IS NULL OR refund_state IN {REFUND_STATES}", name="ck_redemptions_refund_state"),
-        sa.CheckConstraint("points > 0", name="ck_redemptions_points"),
+        sa.CheckConstraint("points >= 0", name="ck_redemptions_points"),
         {"schema": SCHEMA},
     )
 

@@ -22,7 +22,7 @@ DEMO_RULES = Rules(per_member_per_hour=10, points_per_member_per_day=50_000, mem
                    young_account_days=7, high_value_points=5_000)
 
 _CATALOGUE = """{ benefits(first: 50, filter: {kind: VOUCHER, redeemableNow: true}, sort: POINTS_ASC) {
-  nodes { id pointsPrice delivery } } }"""
+  nodes { id pointsPrice delivery birthdayPerk } } }"""
 _REDEEM = """mutation($b: ID!, $k: String!) { redeem(benefitId: $b, idempotencyKey: $k) { id status failureReason } }"""
 
 
@@ -47,7 +47,7 @@ async def seed_live(seeded: Mapping[str, Sequence[Any]]) -> str | None:
     for member in members:
         headers = {"authorization": f"Bearer {mint_token('member', str(member), settings=settings)}"}
         catalogue = (await client.post(settings.url_of("benefits"), json={"query": _CATALOGUE}, headers=headers)).json()
-        vouchers = [b for b in ((catalogue.get("data") or {}).get("benefits") or {}).get("nodes", []) if b["delivery"] == "CODE"]
+        vouchers = [b for b in ((catalogue.get("data") or {}).get("benefits") or {}).get("nodes", []) if b["delivery"] == "CODE" and not b["birthdayPerk"]]
         if not vouchers:
             continue
         body = (await client.post(settings.url_of("redemptions"), headers=headers, timeout=30.0, json={

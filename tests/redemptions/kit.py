@@ -114,10 +114,10 @@ class World:
         await benefits_gql(self.db, _STATUS, id=str(benefit_id))
         return benefit_id
 
-    async def member(self, points: int = 0) -> uuid.UUID:
+    async def member(self, points: int = 0, *, birthday: str | None = None) -> uuid.UUID:
         """A registered member (in members) with `points` available (earned at an earning partner)."""
         phone = f"+86139{next(self._phones) % 10**8:08d}"
-        member_id = (await register_member(self.db, SIGNUP, phone=phone, display_name="Test Member")).id
+        member_id = (await register_member(self.db, SIGNUP, phone=phone, display_name="Test Member", birthday=birthday)).id
         if points:
             await self.give(member_id, points)
         return member_id

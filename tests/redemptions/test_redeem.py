@@ -9,6 +9,7 @@ import pytest
 from services.redemptions.redeeming import service as redeeming
 from shared.auth.principals import Principal, PrincipalKind
 from shared.errors import Forbidden, IdempotencyKeyReused, InvalidInput, NotFound
+from shared.timeutil import utcnow
 
 from tests.redemptions.kit import OPERATOR, SERVICE, World, member_principal
 
@@ -127,3 +128,20 @@ async def test_bad_input_is_refused_before_anything_moves(world: World) -> None:
         await world.redeem(uuid.uuid4(), benefit)
     assert await world.scalar("SELECT count(*) FROM redemptions.redemptions") == 0
     assert (await world.balances(member)).available == 300
+
+
+async def test_a_free_benefit_is_delivered_without_touching_points(world: World) -> None:
+    partner = await world.partner()
+    # a birthday treat: free, in the member's birthday month
+    benefit = await world.benefit(partner, points=0, settlement=100, codes=2, refundWindowDays=7, birthdayPerk=True)
+    member = await world.member(birthday=f"{utcnow().month:02d}-01")
+
+    done = await world.redeem(member, benefit)
+
+    assert (done.status, done.points, done.code_state) == ("COMPLETED", 0, "ISSUED")
+    assert [(s.step, s.outcome) for s in done.timeline if s.outcome == "SKIPPED"] == [("HOLD", "SKIPPED"), ("CAPTURE", "SKIPPED")]
+    from services.redemptions.refunds import service as refunds
+
+    refunded = await refunds.refund(world.db, member_principal(member), done.id)
+    assert (refunded.status, refunded.code_state) == ("REFUNDED", "VOIDED")
+    await world.ledger_ok()

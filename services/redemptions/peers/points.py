@@ -29,7 +29,7 @@ class Held:
 
 @dataclass(frozen=True, slots=True)
 class Refunded:
-    transaction_id: uuid.UUID
+    transaction_id: uuid.UUID | None
     to_original_lots: int
     to_grace_lots: int
     grace_expires_at: datetime | None

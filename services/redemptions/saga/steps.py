@@ -71,6 +71,8 @@ def failed(code: str, message: str, now: datetime) -> dict[str, Any]:
 
 
 async def hold(row: Redemption, now: datetime) -> Transition:
+    if row.points == 0:  # a free benefit (a birthday treat, say): no points to hold or capture
+        return Transition({"step": "RESERVE", "attempts": 0, "step_started_at": now}, [("HOLD", "SKIPPED", {"points": 0})])
     settings = get_redemptions_settings()
     try:
         held = await points.hold(row.member_id, row.points, ttl_seconds=settings.hold_ttl_seconds,
@@ -113,6 +115,8 @@ async def deliver(row: Redemption, now: datetime) -> Transition:
 
 
 async def capture(row: Redemption, now: datetime) -> Transition:
+    if row.points == 0:  # nothing was held; the alliance pays the owner of a free benefit outside points' ledger
+        return Transition({"step": "COMPLETE", "attempts": 0, "step_started_at": now}, [("CAPTURE", "SKIPPED", {"points": 0})])
     assert row.hold_id is not None and row.settlement_minor is not None and row.currency is not None
     try:
         transaction = await points.capture(row.hold_id, row.points, beneficiary=row.partner_id, value_minor=row.settlement_minor,
@@ -142,7 +146,7 @@ async def release(row: Redemption, now: datetime) -> Transition:
                 return attention(row, "RELEASE", f"the reservation could not be released: {refusal.code}: {refusal.message}",
                                  {"code": refusal.code})
     hold_id = row.hold_id
-    if hold_id is None:
+    if hold_id is None and row.points > 0:
         # The hold's outcome was never learnt: asking again with the same key answers the same hold
         # (or places one now, released at once), so nothing stays held by a saga that gave up.
         try:
@@ -184,9 +188,12 @@ async def void(row: Redemption, now: datetime) -> Transition:
 
 
 async def refund_points(row: Redemption, now: datetime) -> Transition:
-    assert row.hold_id is not None
     try:
-        refunded = await points.refund(row.hold_id, row.points, reason=row.refund_reason, key=step_key(row, "refund"))
+        if row.points == 0:
+            refunded = points.Refunded(None, 0, 0, None)
+        else:
+            assert row.hold_id is not None
+            refunded = await points.refund(row.hold_id, row.points, reason=row.refund_reason, key=step_key(row, "refund"))
     except Refused as refusal:
         return attention(row, "REFUND_POINTS", f"voided, but points refused the refund: {refusal.code}: {refusal.message}",
                          {"code": refusal.code})

@@ -144,7 +144,7 @@ def upgrade() -> None:
     sa.CheckConstraint("refund_state IS NULL OR refund_state IN ('PENDING', 'DONE')", name='ck_redemptions_refund_state'),
     sa.CheckConstraint("status IN ('PENDING', 'COMPLETED', 'FAILED', 'REFUNDED', 'NEEDS_ATTENTION')", name='ck_redemptions_status'),
     sa.CheckConstraint("step IN ('HOLD', 'RESERVE', 'DELIVER', 'CAPTURE', 'COMPLETE', 'RELEASE', 'DONE')", name='ck_redemptions_step'),
-    sa.CheckConstraint('points > 0', name='ck_redemptions_points'),
+    sa.CheckConstraint('points >= 0', name='ck_redemptions_points'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('member_id', 'idempotency_key', name='uq_redemptions_member_key'),
     schema='redemptions'
