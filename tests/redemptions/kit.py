@@ -4,8 +4,10 @@ Redemptions themselves go through the redemptions service layer, which calls the
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import random
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +19,7 @@ from services.members.profiles.service import register_member
 from services.points.audit.service import ledger_check
 from services.points.directory import TrustingDirectory
 from services.points.earning import service as earning
-from services.points.earning.rules import PurchaseInput
+from services.points.earning.rules import PartnerNotActive, PurchaseInput
 from services.points.ledger.answers import Balances
 from services.points.partners.service import set_programme
 from services.points.reporting.service import balances_of
@@ -117,8 +119,18 @@ class World:
             self._earning = await self.partner(name="Earning Co", roles=("EARNING",))
         item = PurchaseInput(partner_id=self._earning, member_id=member_id, external_id=uuid.uuid4().hex, amount_minor=points * 100,
                              currency="CNY", occurred_at=utcnow())
-        earned = await earning.record_purchase(self.db, Principal(PrincipalKind.PARTNER, str(self._earning)), item,
-                                               directory=TrustingDirectory())
+        # Benefits tells points of the partner's registration and activation by events, delivered
+        # asynchronously: points may have heard "registered" (PENDING) and not yet "activated".
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                earned = await earning.record_purchase(self.db, Principal(PrincipalKind.PARTNER, str(self._earning)), item,
+                                                       directory=TrustingDirectory())
+                break
+            except PartnerNotActive:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.1)
         assert earned.points == points, earned
 
     async def redeem(self, member_id: uuid.UUID, benefit_id: uuid.UUID, key: str | None = None, *, account: str | None = None,
