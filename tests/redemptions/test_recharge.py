@@ -23,6 +23,7 @@ import httpx
 import orjson
 import pytest
 import respx
+import sqlalchemy as sa
 
 from shared.errors import IdempotencyKeyReused
 from shared.settings import reset_settings_cache
@@ -40,6 +41,7 @@ FULFILMENT = "https://video.streambox.example/abg"
 RECHARGES = f"{FULFILMENT}/recharges"
 POINTS, SETTLEMENT, STOCK = 300, 1500, 5
 
+_RUN_JOBS = """mutation { runBenefitsJob(job: RELEASE_EXPIRED_RESERVATIONS) { releasedReservations } }"""
 _ROTATE = """mutation($id: ID!) { rotateFulfilmentSecret(partnerId: $id) { secret } }"""
 
 
@@ -57,12 +59,15 @@ class FakePartner:
     - "lost_answer": delivered, but the answer times out on the way back;
     - "slow": delivered and answered after `delay` seconds.
 
-    While `down`, every request (status lookups included) is a 503."""
+    While `down`, every request (status lookups included) is a 503; with `delivers_when_down`, a
+    recharge request is delivered all the same before its 503 (the contract allows for it: a 5xx
+    is not an answer)."""
 
     secret: str
     script: list[str] = field(default_factory=list)
     default: str = "ok"
     down: bool = False
+    delivers_when_down: bool = False
     delay: float = 0.0
     deliveries: dict[str, str] = field(default_factory=dict)  # key -> reference: value actually moved
     refusals: set[str] = field(default_factory=set)
@@ -83,6 +88,9 @@ class FakePartner:
         key = sent["idempotencyKey"]
         self.requests.append(("POST", key))
         if self.down:
+            if self.delivers_when_down:
+                self.bodies.setdefault(key, sent)
+                self.deliveries.setdefault(key, f"SBX-{len(self.deliveries) + 1}")
             return httpx.Response(503, json={"error": "try later"})
         action = self.script.pop(0) if self.script else self.default
         if action == "lost_request":
@@ -368,3 +376,42 @@ async def test_a_replayed_redeem_answers_the_same_redemption_and_another_account
         await world.redeem(member, streambox.benefit_id, "watch-1", account="bob@streambox")
     assert streambox.api.posts() == 1 and len(streambox.api.deliveries) == 1
     await assert_completed(streambox, done, member, before=1000)
+
+
+async def test_a_recharge_whose_reservation_ran_out_while_unknown_is_never_given_back_silently(
+    streambox: Streambox, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The partner delivered during a 5xx storm (its answers were 503s), the redemption went to
+    NEEDS_ATTENTION, and the reservation ran out before an operator retried it. Benefits then
+    answers CONFLICT (the reservation is released): the recharge may well have been delivered, so
+    the saga must not release the member's points and end FAILED; it needs attention again."""
+    tune_all(monkeypatch, ABG_REDEMPTIONS_GIVE_UP_AFTER_SECONDS="0.5", ABG_BENEFITS_RECHARGE_MAX_REQUESTS="2")
+    world = streambox.world
+    member = await world.member(points=1000)
+    streambox.api.down = streambox.api.delivers_when_down = True
+
+    first = await world.redeem(member, streambox.benefit_id, account="alice@streambox")
+    stuck = await resume_until(world, first)
+    assert stuck.status == "NEEDS_ATTENTION", why(stuck)
+    key = f"abg.r.redemption:{first.id}"
+    assert list(streambox.api.deliveries) == [key]  # delivered, though nobody heard it
+
+    # the reservation's time runs out while the redemption waits for an operator
+    async with world.db.transaction() as session:
+        await session.exec(sa.text(  # type: ignore[call-overload]
+            "UPDATE benefits.reservations SET expires_at = now() - interval '1 second' WHERE key = :k"),
+            params={"k": f"redemption:{first.id}"})
+    assert (await benefits_gql(world.db, _RUN_JOBS))["runBenefitsJob"]["releasedReservations"] >= 1
+    assert await streambox.reservation(first.id) == ("RELEASED", None)
+
+    streambox.api.down = False
+    await retry_redemption(world.db, OPERATOR, first.id)
+    again = await resume_until(world, first)
+
+    assert again.status == "NEEDS_ATTENTION", why(again)
+    assert again.attention_reason and "CONFLICT" in again.attention_reason
+    assert again.step == "DELIVER" and again.failure_code is None
+    balances = await world.balances(member)  # the points stay held for the operator's decision
+    assert (balances.available, balances.held, balances.lifetime_spent) == (1000 - POINTS, POINTS, 0)
+    assert len(streambox.api.deliveries) == 1
+    await world.ledger_ok()
