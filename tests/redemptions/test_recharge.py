@@ -25,7 +25,7 @@ import pytest
 import respx
 import sqlalchemy as sa
 
-from shared.errors import IdempotencyKeyReused
+from shared.errors import IdempotencyKeyReused, InvalidInput
 from shared.settings import reset_settings_cache
 
 from services.benefits.config import reset_benefits_settings_cache
@@ -415,3 +415,17 @@ async def test_a_recharge_whose_reservation_ran_out_while_unknown_is_never_given
     assert (balances.available, balances.held, balances.lifetime_spent) == (1000 - POINTS, POINTS, 0)
     assert len(streambox.api.deliveries) == 1
     await world.ledger_ok()
+
+
+async def test_an_account_benefits_cannot_recharge_is_refused_before_anything_is_held(streambox: Streambox) -> None:
+    world = streambox.world
+    member = await world.member(points=1000)
+
+    with pytest.raises(InvalidInput) as error:
+        await world.redeem(member, streambox.benefit_id, account="a" * 101)
+
+    assert error.value.extensions.get("field") == "deliverTo.account"
+    assert await world.scalar("SELECT count(*) FROM redemptions.redemptions WHERE member_id = :m", m=member) == 0
+    assert streambox.api.requests == []
+    balances = await world.balances(member)
+    assert (balances.available, balances.held) == (1000, 0)
