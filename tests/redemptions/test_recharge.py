@@ -352,7 +352,7 @@ async def test_a_slow_partner_gets_a_pending_answer_and_the_saga_completes_in_th
     answered_in = time.monotonic() - started
 
     assert first.status == "PENDING" and first.step == "DELIVER", why(first)
-    assert answered_in < 1.5, answered_in
+    assert answered_in < 2.0, answered_in  # before the partner answered (its 2 s), however busy the machine
     deadline = time.monotonic() + 20
     while (done := await read(world, first)).status == "PENDING":  # the member polls redemption(id)
         assert time.monotonic() < deadline, why(done)
