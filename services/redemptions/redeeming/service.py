@@ -44,7 +44,9 @@ from services.redemptions.saga import store as saga_store
 
 log = logging.getLogger("abg.redemptions")
 
-MAX_ACCOUNT = 200
+# Benefits' deliverRecharge takes accounts of up to 100 characters: a longer one is refused here,
+# before any points are held, not at delivery.
+MAX_ACCOUNT = 100
 MAX_DEVICE = 200
 # Sagas this process drives in the background after answering PENDING (kept so they are not
 # garbage-collected mid-flight).

@@ -4,7 +4,9 @@ the redemption), and the transition it leads to. No database here: the driver re
 Forward: HOLD (points) → RESERVE (code or stock, and budget) → DELIVER (issue the code, or recharge
 the member's platform account) → CAPTURE (points, with settlement to the benefit's owner) →
 COMPLETE. A refusal before delivery compensates (RELEASE gives back the reservation and the hold)
-and ends FAILED; after delivery nothing is taken back: a refused capture goes to NEEDS_ATTENTION.
+and ends FAILED; after delivery nothing is taken back: a refused capture goes to NEEDS_ATTENTION,
+and so does a recharge benefits answers CONFLICT for (its reservation ran out, so the partner may
+have delivered under the key).
 
 Refund (refund_step): VOID (void the unused code, or revoke the recharge) → POINTS (points back to
 their lots, settlement reversed) → DONE: REFUNDED.
@@ -110,6 +112,12 @@ async def deliver(row: Redemption, now: datetime) -> Transition:
                        "code_valid_until": issued.valid_until, "code_state": "ISSUED"}
             detail = {"code": secrets.mask_code(code)}
     except Refused as refusal:
+        if row.delivery == "RECHARGE" and refusal.code == "CONFLICT":
+            # The reservation is no longer RESERVED (its time ran out while the outcome was unknown,
+            # or while the partner was asked): the partner may have delivered under this key, so
+            # giving the points back would hand out a recharge for nothing. Operators decide.
+            return attention(row, "DELIVER", f"the recharge may have been delivered, but benefits answered "
+                             f"{refusal.code}: {refusal.message}", {"code": refusal.code, **refusal.extensions})
         return compensate(row, "DELIVER", refusal.code, refusal.message, reserve_sent=True, detail=refusal.extensions)
     return Transition({**changes, "step": "CAPTURE", "attempts": 0, "step_started_at": now}, [("DELIVER", "DONE", detail)])
 
