@@ -9,12 +9,19 @@ import pytest
 
 from services.redemptions import events
 from services.redemptions.errors import NotRefundable, RefundRefused
+from services.points.spending.service import settlement_statement
 from services.redemptions.refunds import service as refunds
 from shared.auth.principals import Principal, PrincipalKind
 from shared.errors import Forbidden
 from shared.timeutil import utcnow
 
 from tests.redemptions.kit import OPERATOR, World, member_principal
+
+
+async def _receivable(world: World, partner: uuid.UUID) -> int:
+    now = utcnow()
+    lines = await settlement_statement(world.db, OPERATOR, partner, now - timedelta(days=1), now + timedelta(days=1))
+    return sum(line.receivable_minor for line in lines)
 
 
 async def _completed(world: World, *, window: int | None = 7, points: int = 200):  # type: ignore[no-untyped-def]
@@ -29,8 +36,10 @@ async def _completed(world: World, *, window: int | None = 7, points: int = 200)
 async def test_a_member_refunds_an_unused_voucher_and_everything_comes_back(world: World) -> None:
     partner, benefit, member, done = await _completed(world)
     budget_spent = await world.scalar("SELECT coalesce(sum(spent_minor), 0) FROM benefits.budget_periods")
+    assert await _receivable(world, partner) == 800  # the owner is owed the settlement price for it
 
     refunded = await refunds.refund(world.db, member_principal(member), done.id, reason="changed my mind")
+    assert await _receivable(world, partner) == 0  # and no longer: the settlement was reversed
 
     assert refunded.status == "REFUNDED" and refunded.code_state == "VOIDED"
     assert (refunded.refund_to_lots, refunded.refund_to_grace) == (200, 0)
