@@ -69,6 +69,7 @@ class FakePartner:
     down: bool = False
     delivers_when_down: bool = False
     delay: float = 0.0
+    revokes: bool = False  # offers revocation (the contract's optional endpoint)
     deliveries: dict[str, str] = field(default_factory=dict)  # key -> reference: value actually moved
     refusals: set[str] = field(default_factory=set)
     bodies: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> the first body under it
@@ -123,7 +124,11 @@ class FakePartner:
 
     def revoke(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(("REVOKE", request.url.path))
-        return httpx.Response(501)
+        if not self.revokes:
+            return httpx.Response(501)
+        for key in [k for k in self.deliveries if f"/{k}/revoke" in request.url.path]:
+            self.deliveries.pop(key)
+        return httpx.Response(200, json={"status": "REVOKED"})
 
     def keys(self) -> set[str]:
         return {key for _, key in self.requests}
@@ -414,6 +419,36 @@ async def test_a_recharge_whose_reservation_ran_out_while_unknown_is_never_given
     balances = await world.balances(member)  # the points stay held for the operator's decision
     assert (balances.available, balances.held, balances.lifetime_spent) == (1000 - POINTS, POINTS, 0)
     assert len(streambox.api.deliveries) == 1
+    await world.ledger_ok()
+
+
+async def test_a_recharge_whose_reservation_ran_out_is_revoked_before_the_points_go_back(
+    streambox: Streambox, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As above, but the platform offers revocation: the saga revokes the recharge (it may have
+    arrived) and only then gives the points back and fails."""
+    tune_all(monkeypatch, ABG_REDEMPTIONS_GIVE_UP_AFTER_SECONDS="0.5", ABG_BENEFITS_RECHARGE_MAX_REQUESTS="2")
+    world = streambox.world
+    member = await world.member(points=1000)
+    streambox.api.down = streambox.api.delivers_when_down = True
+    streambox.api.revokes = True
+
+    first = await world.redeem(member, streambox.benefit_id, account="alice@streambox")
+    assert (await resume_until(world, first)).status == "NEEDS_ATTENTION"
+    async with world.db.transaction() as session:
+        await session.exec(sa.text(  # type: ignore[call-overload]
+            "UPDATE benefits.reservations SET expires_at = now() - interval '1 second' WHERE key = :k"),
+            params={"k": f"redemption:{first.id}"})
+    assert (await benefits_gql(world.db, _RUN_JOBS))["runBenefitsJob"]["releasedReservations"] >= 1
+
+    streambox.api.down = False
+    await retry_redemption(world.db, OPERATOR, first.id)
+    ended = await resume_until(world, first)
+
+    assert (ended.status, ended.failure_code) == ("FAILED", "RESERVATION_EXPIRED"), why(ended)
+    assert any(kind == "REVOKE" for kind, _ in streambox.api.requests) and streambox.api.deliveries == {}
+    balances = await world.balances(member)
+    assert (balances.available, balances.held, balances.lifetime_spent) == (1000, 0, 0)
     await world.ledger_ok()
 
 

@@ -113,13 +113,24 @@ async def deliver(row: Redemption, now: datetime) -> Transition:
             detail = {"code": secrets.mask_code(code)}
     except Refused as refusal:
         if row.delivery == "RECHARGE" and refusal.code == "CONFLICT":
-            # The reservation is no longer RESERVED (its time ran out while the outcome was unknown,
-            # or while the partner was asked): the partner may have delivered under this key, so
-            # giving the points back would hand out a recharge for nothing. Operators decide.
-            return attention(row, "DELIVER", f"the recharge may have been delivered, but benefits answered "
-                             f"{refusal.code}: {refusal.message}", {"code": refusal.code, **refusal.extensions})
+            return await _revoke_then_fail(row, refusal)
         return compensate(row, "DELIVER", refusal.code, refusal.message, reserve_sent=True, detail=refusal.extensions)
     return Transition({**changes, "step": "CAPTURE", "attempts": 0, "step_started_at": now}, [("DELIVER", "DONE", detail)])
+
+
+async def _revoke_then_fail(row: Redemption, conflict: Refused) -> Transition:
+    """The reservation is no longer RESERVED (its time ran out while the outcome was unknown, or
+    while the partner was asked), yet the partner may have delivered under this key: giving the
+    points back now could hand out a recharge for nothing. So the recharge is revoked first (which
+    also bars the key at the partner if it never arrived); only then does the saga give back and
+    fail. A partner that cannot revoke (the member used it) leaves it to operators."""
+    try:
+        state = await benefits.revoke_recharge(reservation_key(row))
+    except Refused as refusal:
+        return attention(row, "DELIVER", f"benefits answered CONFLICT ({conflict.message}): the recharge may have been "
+                         f"delivered, and revoking it was refused: {refusal.code}: {refusal.message}", {"code": refusal.code, "conflict": conflict.message[:200], **refusal.extensions})
+    return compensate(row, "DELIVER", "RESERVATION_EXPIRED", f"the reservation ran out before delivery was confirmed "
+                      f"({conflict.message}); the recharge was revoked", reserve_sent=True, detail={"revoked": state})
 
 
 async def capture(row: Redemption, now: datetime) -> Transition:
