@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from services.redemptions.abuse import service as abuse
+from services.redemptions.attention import service as attention
 from services.redemptions.errors import MemberBlocked, UnderReview
 from services.redemptions.redeeming.rules import Rules
 from shared.errors import Conflict, Forbidden, InvalidInput, LimitExceeded
@@ -125,6 +126,6 @@ async def test_only_a_redemption_needing_attention_is_retried(world: World) -> N
     member = await world.member(points=100)
     done = await world.redeem(member, benefit)
     with pytest.raises(Conflict):
-        await abuse.retry_redemption(world.db, OPERATOR, done.id)
+        await attention.retry_redemption(world.db, OPERATOR, done.id)
     with pytest.raises(Forbidden):
-        await abuse.retry_redemption(world.db, member_principal(member), done.id)
+        await attention.retry_redemption(world.db, member_principal(member), done.id)

@@ -25,12 +25,12 @@ import pytest
 import respx
 import sqlalchemy as sa
 
-from shared.errors import IdempotencyKeyReused, InvalidInput
+from shared.errors import Conflict, Forbidden, IdempotencyKeyReused, InvalidInput
 from shared.settings import reset_settings_cache
 
 from services.benefits.config import reset_benefits_settings_cache
 from services.benefits.webhooks.signing import SIGNATURE_HEADER, SignatureRejected, verify
-from services.redemptions.abuse.service import retry_redemption
+from services.redemptions.attention.service import fail_redemption, retry_redemption
 from services.redemptions.config import reset_redemptions_settings_cache
 from services.redemptions.redeeming import service as redeeming
 from services.redemptions.redeeming.answers import RedemptionAnswer
@@ -337,7 +337,7 @@ async def test_a_5xx_storm_leaves_the_recharge_unknown_until_an_operator_retries
 
     await assert_completed(streambox, done, member, before=1000)
     assert streambox.api.requests[asked:] == [("POST", key)]
-    assert ("RETRY", "REQUESTED") in steps(done) and done.attention_reason is None
+    assert ("OPERATOR", "RETRY") in steps(done) and done.attention_reason is None
     await resume_due(world.db)  # nothing left to do: still one delivery, one capture
     assert (await read(world, done)).status == "COMPLETED" and len(streambox.api.deliveries) == 1
     balances = await world.balances(member)
@@ -381,6 +381,31 @@ async def test_a_replayed_redeem_answers_the_same_redemption_and_another_account
         await world.redeem(member, streambox.benefit_id, "watch-1", account="bob@streambox")
     assert streambox.api.posts() == 1 and len(streambox.api.deliveries) == 1
     await assert_completed(streambox, done, member, before=1000)
+
+
+async def test_an_operator_fails_a_recharge_the_partner_confirms_never_arrived(
+    streambox: Streambox, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tune_all(monkeypatch, ABG_REDEMPTIONS_GIVE_UP_AFTER_SECONDS="0.5", ABG_BENEFITS_RECHARGE_MAX_REQUESTS="2")
+    world = streambox.world
+    member = await world.member(points=1000)
+    streambox.api.down = True
+    first = await world.redeem(member, streambox.benefit_id, account="alice@streambox")
+    assert (await resume_until(world, first)).status == "NEEDS_ATTENTION"
+
+    await fail_redemption(world.db, OPERATOR, first.id, note="StreamBox support: never arrived")
+    ended = await resume_until(world, first)
+
+    assert (ended.status, ended.failure_code) == ("FAILED", "NOT_DELIVERED"), why(ended)
+    assert ("OPERATOR", "FAIL") in steps(ended)
+    assert await streambox.reservation(first.id) == ("RELEASED", None)
+    balances = await world.balances(member)
+    assert (balances.available, balances.held, balances.lifetime_spent) == (1000, 0, 0)
+    with pytest.raises(Conflict):  # decided is decided
+        await fail_redemption(world.db, OPERATOR, first.id)
+    with pytest.raises(Forbidden):
+        await fail_redemption(world.db, member_principal(member), first.id)
+    await world.ledger_ok()
 
 
 async def test_a_recharge_whose_reservation_ran_out_while_unknown_is_never_given_back_silently(

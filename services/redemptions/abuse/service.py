@@ -1,6 +1,5 @@
 """Operators' side of abuse control: the alliance-wide rules, the abuse signals admission raises
-(listed, then released or turned into a block), blocked members, and the NEEDS_ATTENTION queue's
-retry."""
+(listed, then released or turned into a block), and blocked members."""
 
 from __future__ import annotations
 
@@ -23,7 +22,6 @@ from services.redemptions import access
 from services.redemptions.models import AbuseSignal, MemberBlock, RedemptionRules
 from services.redemptions.redeeming.rules import Rules
 from services.redemptions.redeeming import store as redeeming_store
-from services.redemptions.saga import store as saga_store
 
 MAX_NOTE = 500
 RULES_T = RedemptionRules.__table__  # type: ignore[attr-defined]
@@ -135,33 +133,6 @@ async def is_blocked(db: Database, principal: Principal, member_id: uuid.UUID) -
     access.require_staff(principal)
     async with db.session() as session:
         return await redeeming_store.is_blocked(session, member_id) is not None
-
-
-async def retry_redemption(db: Database, principal: Principal, redemption_id: uuid.UUID) -> uuid.UUID:
-    """Operators: a NEEDS_ATTENTION redemption goes back into the saga at the step it stopped at
-    (the recovery loop picks it up at once): after, say, a partner fixed its API."""
-    access.require_operator(principal)
-    now = utcnow()
-    T = saga_store.T
-
-    async def work(session: AsyncSession) -> None:
-        row = await saga_store.load(session, redemption_id)
-        if row is None:
-            raise NotFound("no such redemption", id=str(redemption_id))
-        if row.status != "NEEDS_ATTENTION":
-            raise Conflict(f"only a redemption that needs attention is retried; this one is {row.status.lower()}", status=row.status)
-        refunding = row.refund_step in ("VOID", "POINTS")
-        values: dict[str, Any] = {"attempts": 0, "step_started_at": now, "next_attempt_at": now, "lease_owner": None,
-                                  "lease_until": None, "updated_at": now, "attention_reason": None}
-        if refunding:
-            values |= {"status": "COMPLETED", "refund_state": "PENDING"}
-        else:
-            values |= {"status": "PENDING"}
-        await session.exec(sa.update(T).where(T.c.id == redemption_id).values(**values))  # type: ignore[call-overload]
-        await saga_store.add_timeline(session, redemption_id, [("RETRY", "REQUESTED", {"by": access.actor(principal)})], now)
-
-    await db.run_transaction(work)
-    return redemption_id
 
 
 def _check_note(note: str | None) -> None:

@@ -16,6 +16,7 @@ from shared.ids import parse_id
 from shared.pagination import PageRequest
 
 from services.redemptions.abuse import service as abuse
+from services.redemptions.attention import service as attention
 from services.redemptions.abuse.service import SignalAnswer
 from services.redemptions.redeeming.rules import Rules
 
@@ -119,5 +120,13 @@ class AbuseMutations:
                                               blocked=blocked, reason=reason)
 
     @strawberry.mutation(description="Operators: send a NEEDS_ATTENTION redemption back into its saga at the step it stopped at.")
-    async def retry_redemption(self, info: Info, id: strawberry.ID) -> strawberry.ID:
-        return strawberry.ID(str(await abuse.retry_redemption(info.context.db, info.context.principal, parse_id(id))))
+    async def retry_redemption(self, info: Info, id: strawberry.ID, note: str | None = None) -> strawberry.ID:
+        done = await attention.retry_redemption(info.context.db, info.context.principal, parse_id(id), note)
+        return strawberry.ID(str(done))
+
+    @strawberry.mutation(description="Operators: a NEEDS_ATTENTION redemption whose benefit never reached the member (confirmed "
+                                     "with the partner): its reservation and points are given back; it ends FAILED "
+                                     "(NOT_DELIVERED). CONFLICT once delivered.")
+    async def fail_redemption(self, info: Info, id: strawberry.ID, note: str | None = None) -> strawberry.ID:
+        done = await attention.fail_redemption(info.context.db, info.context.principal, parse_id(id), note)
+        return strawberry.ID(str(done))

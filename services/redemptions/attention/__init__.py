@@ -1,0 +1,1 @@
+"""The operators' queue: redemptions that need a decision (NEEDS_ATTENTION), retried or failed."""
