@@ -37,6 +37,7 @@ log = logging.getLogger("gateway.http")
 RequestHook = Callable[[Request, GraphQLRequest], Awaitable[Response | None]]
 
 _JSON = "application/json"
+CLIENT_IP_HEADER = "x-client-ip"
 _GRAPHQL_RESPONSE = "application/graphql-response+json"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
@@ -150,6 +151,11 @@ class GraphQLEndpoint:
             name: value for name, value in request.headers.items() if name.lower() in self.settings.forward_headers
         }
         forward["x-request-id"] = request_id
+        # The client's address as the gateway saw it, for the subgraphs' abuse rules. Whatever the
+        # client sent as x-client-ip goes, so nobody can pose as another address.
+        forward.pop(CLIENT_IP_HEADER, None)
+        if request.client is not None and request.client.host:
+            forward[CLIENT_IP_HEADER] = request.client.host
         if request.method == "GET":
             params = request.query_params
             try:

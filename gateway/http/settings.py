@@ -41,8 +41,10 @@ class ServerSettings:
     limits: OperationLimits = field(default_factory=OperationLimits)
     cors_origins: tuple[str, ...] = ()  # empty: no CORS headers at all; "*" allows any origin
     cors_allow_credentials: bool = False
-    # client request headers passed on to every subgraph (lower case)
-    forward_headers: tuple[str, ...] = ("authorization",)
+    # client request headers passed on to every subgraph (lower case); besides these, every
+    # subgraph request carries x-request-id and x-client-ip (the client's address, never the
+    # client's own x-client-ip header)
+    forward_headers: tuple[str, ...] = ("authorization", "x-device-id")
     request_id_header: str = "x-request-id"
     subgraph_timeout_seconds: float = 30.0
     subgraph_timeouts: dict[str, float] = field(default_factory=dict)  # per subgraph name

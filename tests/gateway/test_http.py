@@ -166,6 +166,28 @@ async def test_authorization_header_is_forwarded_to_subgraphs(shop: Shop, client
     assert headers["authorization"] == "Bearer t0ken"
 
 
+async def test_device_id_is_forwarded_and_client_ip_is_the_clients_address(shop: Shop, client: httpx.AsyncClient) -> None:
+    await client.post("/graphql", json={"query": "{ me { name } }"}, headers={"x-device-id": "phone-42"})
+    headers = shop.subgraphs["accounts"].requests[-1]["headers"]
+    assert headers["x-device-id"] == "phone-42"
+    assert headers["x-client-ip"] == "127.0.0.1"  # httpx's ASGI transport is the client 127.0.0.1
+
+
+async def test_a_client_cannot_choose_its_own_client_ip(shop: Shop) -> None:
+    # Not even when x-client-ip is configured as a forwarded header.
+    settings = ServerSettings(forward_headers=("authorization", "x-device-id", "x-client-ip"))
+    transport = httpx.ASGITransport(app=create_app(shop.gateway(), settings), client=("203.0.113.7", 5555))
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as client:
+        await client.post("/graphql", json={"query": "{ me { name } }"}, headers={"x-client-ip": "10.0.0.1"})
+    assert shop.subgraphs["accounts"].requests[-1]["headers"]["x-client-ip"] == "203.0.113.7"
+
+
+async def test_headers_not_configured_are_not_forwarded(shop: Shop, client: httpx.AsyncClient) -> None:
+    await client.post("/graphql", json={"query": "{ me { name } }"}, headers={"cookie": "session=1", "x-other": "y"})
+    headers = shop.subgraphs["accounts"].requests[-1]["headers"]
+    assert "cookie" not in headers and "x-other" not in headers
+
+
 async def test_hooks_can_answer_before_execution(shop: Shop) -> None:
     async def require_token(request: Request, graphql_request: GraphQLRequest) -> Response | None:
         if request.headers.get("authorization") != "Bearer ok":
