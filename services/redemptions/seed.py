@@ -23,6 +23,7 @@ DEMO_RULES = Rules(per_member_per_hour=10, points_per_member_per_day=50_000, mem
 
 _CATALOGUE = """{ benefits(first: 50, filter: {kind: VOUCHER, redeemableNow: true}, sort: POINTS_ASC) {
   nodes { id pointsPrice delivery birthdayPerk } } }"""
+_BALANCE = """query($r: [_Any!]!) { _entities(representations: $r) { ... on Member { points { available } } } }"""
 _REDEEM = """mutation($b: ID!, $k: String!) { redeem(benefitId: $b, idempotencyKey: $k) { id status failureReason } }"""
 
 
@@ -47,7 +48,12 @@ async def seed_live(seeded: Mapping[str, Sequence[Any]]) -> str | None:
     for member in members:
         headers = {"authorization": f"Bearer {mint_token('member', str(member), settings=settings)}"}
         catalogue = (await client.post(settings.url_of("benefits"), json={"query": _CATALOGUE}, headers=headers)).json()
-        vouchers = [b for b in ((catalogue.get("data") or {}).get("benefits") or {}).get("nodes", []) if b["delivery"] == "CODE" and not b["birthdayPerk"]]
+        balance = (await client.post(settings.url_of("points"), headers=headers, json={
+            "query": _BALANCE, "variables": {"r": [{"__typename": "Member", "id": str(member)}]}})).json()
+        entities = (balance.get("data") or {}).get("_entities") or [None]
+        available = int(((entities[0] or {}).get("points") or {}).get("available") or 0)
+        vouchers = [b for b in ((catalogue.get("data") or {}).get("benefits") or {}).get("nodes", [])
+                    if b["delivery"] == "CODE" and not b["birthdayPerk"] and int(b["pointsPrice"]) <= available]
         if not vouchers:
             continue
         body = (await client.post(settings.url_of("redemptions"), headers=headers, timeout=30.0, json={
