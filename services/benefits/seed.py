@@ -12,7 +12,9 @@ video memberships at once. Anywhere else it gets none: an operator or StreamBox 
 
 from __future__ import annotations
 
+import os
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -31,7 +33,19 @@ from services.benefits.webhooks.rules import SecretPurpose
 from services.benefits.webhooks.service import add_secret
 
 EARN, REDEEM = PartnerRole.EARNING.value, PartnerRole.REDEMPTION.value
-DEMO_VIDEO_PLATFORM = "http://127.0.0.1:4010"
+# StreamBox's fulfilment endpoint: the demo video platform, wherever `abg run` starts it.
+DEMO_VIDEO_PLATFORM = "demo video platform"
+
+
+def demo_video_platform_url(environ: Mapping[str, str] | None = None) -> str:
+    """Where the demo video platform listens: ABG_DEMO_VIDEO_HOST / ABG_DEMO_VIDEO_PORT, the variables
+    it reads itself (abg/demo/video_platform.py), by default 127.0.0.1:4010."""
+    env = os.environ if environ is None else environ
+    host = env.get("ABG_DEMO_VIDEO_HOST", "").strip() or "127.0.0.1"
+    if host in ("0.0.0.0", "::"):  # listening everywhere: reachable on this machine
+        host = "127.0.0.1"
+    port = env.get("ABG_DEMO_VIDEO_PORT", "").strip() or "4010"
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
 
 # slug, name, roles, categories, fulfilment endpoint
 DEMO_PARTNERS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...], str | None], ...] = (
@@ -58,7 +72,8 @@ async def seed_demo(db: Database) -> list[uuid.UUID]:
         for slug, name, roles, categories, fulfilment in DEMO_PARTNERS:
             values: dict[str, Any] = {
                 "id": demo_partner_id(slug), "name": name, "brand": name, "status": PartnerStatus.ACTIVE.value,
-                "roles": list(roles), "currency": "CNY", "categories": list(categories), "fulfilment_url": fulfilment,
+                "roles": list(roles), "currency": "CNY", "categories": list(categories),
+                "fulfilment_url": demo_video_platform_url() if fulfilment == DEMO_VIDEO_PLATFORM else fulfilment,
             }
             row = await partners_store.insert_partner(session, values)
             if row is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from shared.database import Database
 
 from services.benefits import seed
@@ -22,7 +24,7 @@ async def test_the_demo_partners_are_points_demo_partners(database: Database) ->
         assert (view.name, view.currency, view.status) == (name, currency, PartnerStatus.ACTIVE)
         assert PartnerRole.EARNING in (view.roles or ())
         assert (PartnerRole.REDEMPTION in (view.roles or ())) == (slug != "sunrise-coffee")
-    assert views[points_demo_id("streambox")].fulfilment_url == "http://127.0.0.1:4010"
+    assert views[points_demo_id("streambox")].fulfilment_url == seed.demo_video_platform_url()
     events = await published(database, PARTNER_STATUS_CHANGED)
     assert sorted(e["partnerId"] for e in events) == sorted(str(i) for i in created)
     assert all(e["status"] == "ACTIVE" and e["_subscribers"] == ["points"] for e in events)
@@ -44,3 +46,13 @@ async def test_the_runner_seeds_benefits_with_the_other_services(db: str) -> Non
     seeded = await seed_all(db)
     assert seeded["benefits"] == [points_demo_id(slug) for slug, *_ in POINTS_DEMO_PARTNERS]
     assert seeded["points"] == seeded["benefits"]
+
+
+async def test_streambox_is_fulfilled_wherever_the_demo_video_platform_listens(database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ABG_DEMO_VIDEO_HOST", raising=False)
+    monkeypatch.setenv("ABG_DEMO_VIDEO_PORT", "14010")
+    await seed.seed_demo(database)
+    (view,) = await service.load_partners(database, OPERATOR, [points_demo_id("streambox")])  # type: ignore[misc]
+    assert view.fulfilment_url == "http://127.0.0.1:14010"
+    assert seed.demo_video_platform_url({}) == "http://127.0.0.1:4010"  # the demo platform's own default
+    assert seed.demo_video_platform_url({"ABG_DEMO_VIDEO_HOST": "0.0.0.0", "ABG_DEMO_VIDEO_PORT": "4011"}) == "http://127.0.0.1:4011"
