@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,25 +14,7 @@ import pytest
 
 from shared.auth.tokens import mint_token
 from abg.services import SERVICES
-from shared.settings import PROJECT_ROOT, Settings
-
-
-def _settings_like(env: dict[str, str]) -> Settings:
-    """The settings the started processes read (same secrets), to mint a token they accept."""
-    saved = dict(os.environ)
-    try:
-        os.environ.clear()
-        os.environ.update(env)
-        return Settings()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.e2e.graph import read_until_up, run_env, settings_like, start_run
 
 
 def _postgres_processes(data_dir: Path) -> list[psutil.Process]:
@@ -47,27 +26,12 @@ def _postgres_processes(data_dir: Path) -> list[psutil.Process]:
 
 
 @pytest.mark.timeout(240)
-def test_run_brings_up_every_service_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
-    ports = {spec.name: _free_port() for spec in SERVICES} | {"gateway": _free_port(), "demo_video": _free_port()}
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL" and not k.startswith("ABG_")}
-    env |= {f"ABG_{name.upper()}_PORT": str(port) for name, port in ports.items()}
-    env |= {"ABG_DATA_DIR": str(tmp_path / "data"), "ABG_ENV": "development"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "abg", "run"],
-        cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
+def test_run_brings_up_every_service_and_ctrl_c_stops_everything(data_dir: Path) -> None:
+    env, ports = run_env(data_dir)
+    process = start_run(env)
     output: list[str] = []
     try:
-        deadline = time.monotonic() + 180
-        assert process.stdout is not None
-        while time.monotonic() < deadline:
-            line = process.stdout.readline()
-            if not line and process.poll() is not None:
-                break
-            output.append(line)
-            if line.startswith("Ctrl-C stops everything"):
-                break
-        text = "".join(output)
+        text = read_until_up(process, output, timeout=180)
         assert "is up" in text, text
         for spec in SERVICES:
             url = f"http://127.0.0.1:{ports[spec.name]}/graphql"
@@ -77,8 +41,8 @@ def test_run_brings_up_every_service_and_ctrl_c_stops_everything(tmp_path: Path)
             assert "@key" in answer["data"]["_service"]["sdl"]
         gateway = f"http://127.0.0.1:{ports['gateway']}/graphql"
         assert gateway in text
-        assert (tmp_path / "data" / "supergraph.graphql").read_text().count("@join__graph") >= len(SERVICES)
-        token = mint_token("staff", "ops-e2e", roles=["operator"], settings=_settings_like(env))
+        assert (data_dir / "supergraph.graphql").read_text().count("@join__graph") >= len(SERVICES)
+        token = mint_token("staff", "ops-e2e", roles=["operator"], settings=settings_like(env))
         seeded = httpx.post(
             gateway,
             json={"query": "{ members(first: 3) { edges { node { id tier } } } }"},
@@ -109,7 +73,7 @@ def test_run_brings_up_every_service_and_ctrl_c_stops_everything(tmp_path: Path)
         demo_video = f"http://127.0.0.1:{ports['demo_video']}"
         assert f"demo video platform   {demo_video}" in text
         assert "DEMO" in httpx.get(demo_video).text
-        assert _postgres_processes(tmp_path / "data"), "the embedded PostgreSQL is not running"
+        assert _postgres_processes(data_dir), "the embedded PostgreSQL is not running"
         children = psutil.Process(process.pid).children(recursive=True)
         assert len(children) >= len(SERVICES)
     finally:
@@ -120,7 +84,7 @@ def test_run_brings_up_every_service_and_ctrl_c_stops_everything(tmp_path: Path)
     assert "Stopped." in "".join(output)
     time.sleep(0.5)
     assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
-    assert not _postgres_processes(tmp_path / "data")
+    assert not _postgres_processes(data_dir)
     for port in ports.values():
         with socket.socket() as sock:
             assert sock.connect_ex(("127.0.0.1", port)) != 0, f"port {port} is still served"
