@@ -100,4 +100,28 @@ async def seed_live(seeded: Mapping[str, Sequence[Any]]) -> str | None:
                 recorded += 1
             else:
                 refused += 1
-    return f"points: {recorded} demo purchases ({refused} refused)"
+    welcomed = await _welcome_bonuses(members)
+    return f"points: {recorded} demo purchases ({refused} refused), {welcomed} welcome bonuses of {WELCOME_BONUS} points"
+
+
+# Alliance-funded points each demo member starts with, so the demo catalogue is within reach (the
+# demo purchases alone earn a few hundred points; benefits cost from 1,500). A credit is not a
+# purchase: it moves no one's tier.
+WELCOME_BONUS = 3000
+_ADJUST = """mutation Welcome($input: AdjustInput!) { adjustPoints(input: $input) { points } }"""
+
+
+async def _welcome_bonuses(members: Sequence[Any]) -> int:
+    settings = get_settings()
+    client = get_http_client(settings)
+    token = mint_token("staff", "demo-seed", roles=["operator"], settings=settings)
+    done = 0
+    for member_id in members:
+        response = await client.post(settings.url_of("points"), headers={"authorization": f"Bearer {token}"}, json={
+            "query": _ADJUST, "variables": {"input": {"memberId": str(member_id), "points": WELCOME_BONUS,
+                                                      "reason": "demo: welcome to the alliance", "idempotencyKey": f"demo-welcome-{member_id}"}}})
+        body = response.json()
+        if body.get("errors"):
+            raise RuntimeError(f"points refused a demo welcome bonus: {body['errors']}")
+        done += 1
+    return done

@@ -104,8 +104,8 @@ def _journey(graph: Graph, settings: Any, banner: str) -> None:
     assert voucher["partner"]["id"] != streambox, voucher
     price = int(voucher["pointsPrice"]) + int(video["pointsPrice"])
 
-    # The demo purchases leave the member a few hundred points (StreamBox's); customer service credits
-    # the rest, funded by the alliance, so the member can afford both.
+    # The demo gives every member a welcome bonus (and the demo redemptions may have spent some of it);
+    # customer service credits whatever is missing, funded by the alliance, so the member can afford both.
     available = int(me["points"]["available"])
     credit = max(0, price - available)
     if credit:

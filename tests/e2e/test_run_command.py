@@ -49,7 +49,9 @@ def test_run_brings_up_every_service_and_ctrl_c_stops_everything(data_dir: Path)
             headers={"authorization": f"Bearer {token}"},
         ).json()
         assert len(seeded["data"]["members"]["edges"]) == 3, seeded  # demo data, through the gateway
-        assert re.search(r"Seeded demo activity: points: [1-9]\d* demo purchases", text), text
+        assert re.search(r"Seeded demo activity: points: [1-9]\d* demo purchases .*, 40 welcome bonuses", text), text
+        # the first demo members redeem a voucher each, through the redemptions service
+        assert re.search(r"Seeded demo activity: redemptions: demo redemptions [1-9] COMPLETED", text), text
         balances = httpx.post(
             gateway,
             json={"query": "{ members(first: 40) { edges { node { id points { available pending lifetimeEarned } } } } }"},
