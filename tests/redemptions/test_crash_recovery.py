@@ -24,7 +24,7 @@ import pytest
 from live_services import Processes, start_processes
 from shared.auth.tokens import mint_token
 
-from tests.redemptions.kit import World, benefits_gql
+from tests.redemptions.kit import World, benefits_gql, tune
 
 PRICE, SETTLEMENT, START_POINTS = 300, 1200, 1000
 FORWARD = ("ADMIT", "HOLD", "RESERVE", "DELIVER", "CAPTURE", "COMPLETE")
@@ -264,3 +264,46 @@ async def test_two_replicas_resume_the_sagas_a_crashed_process_left_each_exactly
     for member in set(members) - set(completed):  # never admitted before the crash: nothing moved
         balances = await world.balances(member)
         assert (balances.available, balances.held) == (START_POINTS, 0)
+
+
+@pytest.mark.timeout(60)
+async def test_a_drive_whose_lease_ran_out_records_nothing_over_the_drive_that_took_the_saga_over(
+    world: World, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A step slower than the lease (a stalled call, an overloaded host): the lease runs out while
+    this process still drives the saga, and its own recovery loop finds the saga due and takes it
+    over. The drive that lost its lease must record nothing more: each step DONE once, never the
+    saga set back to a step it had passed."""
+    from services.redemptions.peers import points as points_peer
+    from services.redemptions.saga import driver
+
+    tune(monkeypatch, ABG_REDEMPTIONS_LEASE_SECONDS="0.5", ABG_REDEMPTIONS_ANSWER_WITHIN_SECONDS="0")
+    real_hold, real_capture = points_peer.hold, points_peer.capture
+    holds = 0
+
+    async def slow_first_hold(*args: Any, **kwargs: Any) -> Any:
+        nonlocal holds
+        holds += 1
+        if holds == 1:  # the first drive's: four leases long; it answers while the second drive is capturing
+            await asyncio.sleep(2.0)
+        return await real_hold(*args, **kwargs)
+
+    async def slow_capture(*args: Any, **kwargs: Any) -> Any:
+        await asyncio.sleep(3.0)
+        return await real_capture(*args, **kwargs)
+
+    monkeypatch.setattr(points_peer, "hold", slow_first_hold)
+    monkeypatch.setattr(points_peer, "capture", slow_capture)
+    partner = await world.partner()
+    benefit = await budgeted_benefit(world, partner, codes=3)
+    member = await world.member(points=START_POINTS)
+
+    pending = await world.redeem(member, benefit, "slow-key")  # answered at once; this process drives it on
+    assert pending.status == "PENDING"
+    deadline = time.monotonic() + 20
+    while (row := await saga(world, member, "slow-key")).status == "PENDING":  # this process's recovery loop, round after round
+        assert time.monotonic() < deadline, row
+        await driver.resume_due(world.db)
+        await asyncio.sleep(0.1)
+
+    await assert_completed_once(world, benefit, {member: row}, codes=3)
