@@ -10,6 +10,7 @@ dies under it), as it would for a member whose app loses the answer."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import signal
 import time
 import uuid
@@ -44,9 +45,10 @@ class Redemptions:
     def __init__(self, peers: Processes, database_url: str, log_dir: Path) -> None:
         self.peers, self.database_url, self.log_dir = peers, database_url, log_dir
         self.started: list[Processes] = []
+        self._runs = itertools.count()  # started from threads at once: each its own log directory
 
     def start(self, crash_at: str = "") -> Processes:
-        log_dir = self.log_dir / f"run-{len(self.started)}{'-crash-' + crash_at.replace(':', '-') if crash_at else ''}"
+        log_dir = self.log_dir / f"run-{next(self._runs)}{'-crash-' + crash_at.replace(':', '-') if crash_at else ''}"
         found = start_processes(["redemptions"], database_url=self.database_url, log_dir=log_dir, known_urls=self.peers.urls,
                                 env={**RECOVERY_ENV, "ABG_REDEMPTIONS_CRASH_AT": crash_at}, timeout=60)
         self.started.append(found)
