@@ -66,7 +66,7 @@ async def drive(db: Database, row: Redemption, owner: str = OWNER) -> Redemption
             return True
 
         if not await db.run_transaction(record):
-            log.warning("redemption %s: lease lost during %s; another process goes on", row.id, step)
+            log.warning("redemption %s: lease lost during %s; the drive that took it over goes on", row.id, step)
             return row
         for name, value in changes.items():
             setattr(row, name, value)
@@ -109,14 +109,21 @@ async def resume_due(db: Database, owner: str = OWNER) -> int:
     settings = get_redemptions_settings()
     now = utcnow()
 
-    async def claim(session: Any) -> list[Redemption]:
+    async def claim(session: Any) -> list[tuple[Redemption, str]]:
         ids = await store.due(session, now, settings.recovery_batch_size)
-        rows = [await store.take_lease(session, i, owner, now, settings.lease_seconds) for i in ids]
-        return [row for row in rows if row is not None]
+        # Each lease names the one drive that takes it, not just this process: when a lease runs out
+        # under a drive of this process that is still going (a step slower than the lease), taking
+        # it over here fences that drive out as it would a drive of another replica. Leased to the
+        # process alone, both would pass the fence and record the same steps, the stale one
+        # rewinding the saga to a step it had already passed.
+        leases = [(i, f"{owner}:{uuid.uuid4().hex[:8]}") for i in ids]
+        rows = [(await store.take_lease(session, i, lease, now, settings.lease_seconds), lease) for i, lease in leases]
+        return [(row, lease) for row, lease in rows if row is not None]
 
-    rows = await db.run_transaction(claim)
+    claimed = await db.run_transaction(claim)
+    rows = [row for row, _ in claimed]
     if rows:
-        results = await asyncio.gather(*(drive(db, row, owner) for row in rows), return_exceptions=True)
+        results = await asyncio.gather(*(drive(db, row, lease) for row, lease in claimed), return_exceptions=True)
         for row, result in zip(rows, results):
             if isinstance(result, BaseException):
                 log.error("redemption %s: the saga failed unexpectedly: %r", row.id, result)
