@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
-import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +21,6 @@ from services.points.earning import service as earning
 from services.points.earning.rules import PurchaseInput
 from services.points.ledger.answers import Balances
 from services.points.partners.service import set_programme
-from services.points.partners.store import registry_statuses
 from services.points.reporting.service import balances_of
 from services.redemptions.config import reset_redemptions_settings_cache
 from services.redemptions.redeeming import service as redeeming
@@ -126,24 +124,12 @@ class World:
 
     async def give(self, member_id: uuid.UUID, points: int) -> None:
         if self._earning is None:
-            earning_partner = await self.partner(name="Earning Co", roles=("EARNING",))
-            await self._until_points_knows_active(earning_partner)
-            self._earning = earning_partner
+            self._earning = await self.partner(name="Earning Co", roles=("EARNING",))
         item = PurchaseInput(partner_id=self._earning, member_id=member_id, external_id=uuid.uuid4().hex, amount_minor=points * 100,
                              currency="CNY", occurred_at=utcnow())
         earned = await earning.record_purchase(self.db, Principal(PrincipalKind.PARTNER, str(self._earning)), item,
                                                directory=TrustingDirectory())
         assert earned.points == points, earned
-
-    async def _until_points_knows_active(self, partner_id: uuid.UUID, seconds: float = 15.0) -> None:
-        """Points learns a partner's status from the registry's events, which the benefits process
-        delivers in its own time (registered, then activated, possibly in separate rounds): until
-        the activation lands, points refuses the partner's purchases as PENDING."""
-        deadline = time.monotonic() + seconds
-        while (await registry_statuses(self.db, [partner_id])).get(partner_id, ("",))[0] != "ACTIVE":
-            if time.monotonic() > deadline:
-                return  # let the purchase say what is wrong
-            await asyncio.sleep(0.05)
 
     async def redeem(self, member_id: uuid.UUID, benefit_id: uuid.UUID, key: str | None = None, *, account: str | None = None,
                      device: str | None = None, as_: Principal | None = None) -> RedemptionAnswer:

@@ -119,7 +119,7 @@ async def redeem(
             idempotency_key=idempotency_key, fingerprint=request, deliver_to=account, device_id=device,
             client_ip=_clean(client.client_ip, "clientIp", 64), member_facts=member.as_json(),
             refund_window_days=benefit.refund_window_days, step_started_at=now, next_attempt_at=now,
-            lease_owner=driver.OWNER, lease_until=now + timedelta(seconds=settings.lease_seconds),
+            lease_owner=driver.new_lease(), lease_until=now + timedelta(seconds=settings.lease_seconds),
             created_at=now, updated_at=now,
         )
         session.add(row)

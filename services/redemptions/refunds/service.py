@@ -62,7 +62,7 @@ async def refund(db: Database, principal: Principal, redemption_id: uuid.UUID, *
             .where(saga_store.T.c.id == row.id, saga_store.T.c.status == "COMPLETED", saga_store.T.c.refund_state.is_(None))
             .values(refund_state="PENDING", refund_step="VOID", refund_reason=reason, refund_requested_by=access.actor(principal),
                     refund_requested_at=now, refund_failure=None, attempts=0, step_started_at=now, next_attempt_at=now,
-                    lease_owner=driver.OWNER, lease_until=now + timedelta(seconds=settings.lease_seconds), updated_at=now)
+                    lease_owner=driver.new_lease(), lease_until=now + timedelta(seconds=settings.lease_seconds), updated_at=now)
         )
         if done.rowcount == 1:
             await saga_store.add_timeline(session, row.id, [("REFUND", "REQUESTED", {"by": access.actor(principal), "reason": reason})], now)  # type: ignore[arg-type]

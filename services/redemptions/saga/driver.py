@@ -30,17 +30,26 @@ from services.redemptions.saga import faults, steps, store
 log = logging.getLogger("abg.redemptions.saga")
 
 # Who holds a lease: unique per process run, so a restarted process does not mistake a dead
-# run's leases for its own.
+# run's leases for its own; each drive adds a suffix of its own (`new_lease`).
 OWNER = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def new_lease(owner: str = OWNER) -> str:
+    """A lease for one drive: when it runs out under a drive that is still going (a step slower
+    than the lease) and another drive takes it over, even one of this process, the first one is
+    fenced out at its next write instead of recording the same steps again."""
+    return f"{owner}:{uuid.uuid4().hex[:8]}"
 
 
 def subscribers() -> list[str]:
     return list(get_redemptions_settings().subscribers)
 
 
-async def drive(db: Database, row: Redemption, owner: str = OWNER) -> Redemption:
-    """Drives a redemption leased to `owner` as far as it goes now; answers it as it then stands."""
+async def drive(db: Database, row: Redemption, owner: str | None = None) -> Redemption:
+    """Drives a redemption leased to `owner` (by default the lease it was loaded with) as far as it
+    goes now; answers it as it then stands."""
     settings = get_redemptions_settings()
+    owner = owner or row.lease_owner or ""
     while row.status == "PENDING" or row.refund_state == "PENDING":
         step = steps.step_of(row)
         started = utcnow()
@@ -111,12 +120,9 @@ async def resume_due(db: Database, owner: str = OWNER) -> int:
 
     async def claim(session: Any) -> list[tuple[Redemption, str]]:
         ids = await store.due(session, now, settings.recovery_batch_size)
-        # Each lease names the one drive that takes it, not just this process: when a lease runs out
-        # under a drive of this process that is still going (a step slower than the lease), taking
-        # it over here fences that drive out as it would a drive of another replica. Leased to the
-        # process alone, both would pass the fence and record the same steps, the stale one
-        # rewinding the saga to a step it had already passed.
-        leases = [(i, f"{owner}:{uuid.uuid4().hex[:8]}") for i in ids]
+        # Each lease names the one drive that takes it (see `new_lease`): leased to the process alone,
+        # a stale drive of this process would pass the fence and rewind the saga.
+        leases = [(i, new_lease(owner)) for i in ids]
         rows = [(await store.take_lease(session, i, lease, now, settings.lease_seconds), lease) for i, lease in leases]
         return [(row, lease) for row, lease in rows if row is not None]
 
