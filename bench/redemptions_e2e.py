@@ -38,6 +38,7 @@ import asyncio
 import itertools
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -124,9 +125,14 @@ async def seed(env: dict[str, str], args: argparse.Namespace) -> World:
     from services.points.earning.service import record_purchases
     from services.points.partners.service import set_programme
 
+    from services.points.config import reset_points_settings_cache
+
     # This process reads the started processes' settings (data dir, keys): what it seeds, they can read.
-    os.environ.update({k: v for k, v in env.items() if k.startswith("ABG_")})
+    # The seed's purchases tell members nothing (no growth events): members would still be working
+    # through 500 of them while the first workload is measured.
+    os.environ.update({k: v for k, v in env.items() if k.startswith("ABG_")} | {"ABG_POINTS_PURCHASE_EVENT_SUBSCRIBERS": ""})
     reset_settings_cache()
+    reset_points_settings_cache()
     url = with_database(EmbeddedPostgres(pgdata=(Path(env["ABG_DATA_DIR"]) / "pg").resolve(), system_user=None).url, EMBEDDED_DATABASE)
     db = get_database(url)
     settings = settings_like(env)
@@ -302,6 +308,53 @@ async def where_time_went(url: str, result: Result) -> str:
     return "\n".join(lines)
 
 
+async def settle(url: str, timeout: float = 30.0) -> None:
+    """Waits (up to `timeout`) until no service has events left to deliver: a workload does not
+    measure the previous one's backlog."""
+    import asyncpg
+
+    from shared.database.urls import to_libpq_url
+
+    connection = await asyncpg.connect(to_libpq_url(url))
+    try:
+        schemas = [r[0] for r in await connection.fetch(
+            "SELECT table_schema FROM information_schema.tables WHERE table_name = 'outbox_deliveries'")]
+        count = " + ".join(f"(SELECT count(*) FROM {s}.outbox_deliveries WHERE status = 'PENDING')" for s in schemas)
+        started = time.perf_counter()
+        while (pending := await connection.fetchval(f"SELECT {count}")) and time.perf_counter() - started < timeout:
+            await asyncio.sleep(0.5)
+    finally:
+        await connection.close()
+    waited = time.perf_counter() - started
+    if waited > 1 or pending:
+        print(f"(waited {waited:.0f} s for event deliveries; {pending} still pending)", flush=True)
+
+
+CONSISTENCY = """
+SELECT (SELECT json_object_agg(status, n) FROM (SELECT status, count(*) AS n FROM redemptions.redemptions GROUP BY 1) r) AS redemptions,
+       (SELECT json_object_agg(status, n) FROM (SELECT status, count(*) AS n FROM points.holds WHERE reference LIKE 'redemption:%'
+                                                GROUP BY 1) h) AS saga_holds,
+       (SELECT json_object_agg(state, n) FROM (SELECT state, count(*) AS n FROM benefits.reservations GROUP BY 1) v) AS reservations,
+       (SELECT json_object_agg(state, n) FROM (SELECT state, count(*) AS n FROM benefits.codes WHERE state <> 'AVAILABLE' GROUP BY 1) c)
+         AS codes_taken
+"""
+
+
+async def consistency(url: str) -> None:
+    """Once the run is over: every saga ended, each holding and reserving exactly what it completed."""
+    import asyncpg
+
+    from shared.database.urls import to_libpq_url
+
+    await settle(url)
+    connection = await asyncpg.connect(to_libpq_url(url))
+    try:
+        row = await connection.fetchrow(CONSISTENCY)
+    finally:
+        await connection.close()
+    print("\nafter the run: " + "; ".join(f"{k} {v}" for k, v in row.items()), flush=True)
+
+
 def line(name: str, r: Result) -> str:
     cpu = ", ".join(f"{n} {share:.2f}" for n, share in r.cpu.items())
     outcomes = ", ".join(f"{k} {v}" for k, v in r.outcomes.most_common())
@@ -323,11 +376,13 @@ async def bench(args: argparse.Namespace, ports: dict[str, int], world: World, m
     print("floor: holdPoints + captureHold straight to the points process (one pair = one redemption's points)\n", flush=True)
     results = {}
     for name, call in workloads.items():
+        await settle(world.url)
         result = results[name] = await measure(call, world, meter, concurrency=args.concurrency, seconds=args.seconds,
                                                warmup=args.warmup)
         print(line(name, result), flush=True)
         if name != "floor":
             print(await where_time_went(world.url, result), flush=True)
+    await consistency(world.url)
     floor = results["floor"]
     print("\nsaga through the gateway / the floor (points hold+capture alone, same run):")
     for name in ("many benefits", "hot benefit"):
@@ -339,9 +394,13 @@ async def bench(args: argparse.Namespace, ports: dict[str, int], world: World, m
 def log_findings(log_path: Path, limit: int = 8) -> None:
     """What the services logged above INFO while the run lasted (warnings a saga or a call raised)."""
     text = log_path.read_text(errors="replace") if log_path.exists() else ""
-    notable = [ln for ln in text.splitlines() if any(level in ln for level in ("WARNING", "ERROR", "Traceback", "CRITICAL"))]
-    print(f"\nlog: {len(notable)} warning/error lines", flush=True)
-    for ln in list(dict.fromkeys(ln[:300] for ln in notable))[:limit]:
+    notable = [ln for ln in text.splitlines() if any(f" {level} " in ln for level in ("WARNING", "ERROR", "CRITICAL"))]
+    kinds = Counter(" ".join(ln.split()[2:4]) for ln in notable)  # level and logger
+    print(f"\nlog: {len(notable)} warning/error lines: " + ", ".join(f"{k} x{n}" for k, n in kinds.most_common()), flush=True)
+    firsts: dict[str, str] = {}
+    for ln in notable:
+        firsts.setdefault(" ".join(ln.split()[2:4]), ln[:300])
+    for ln in list(firsts.values())[:limit]:
         print(f"  {ln}", flush=True)
 
 
@@ -352,6 +411,7 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=500)
     parser.add_argument("--benefits", type=int, default=50)
     parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--keep-log", type=Path, default=None, help="copy the services' log here at the end")
     args = parser.parse_args()
     if args.members < args.concurrency:
         parser.error("--members must be at least --concurrency, so concurrent requests carry different members' tokens")
@@ -363,6 +423,8 @@ def main() -> None:
             world = asyncio.run(seed(env, args))
             asyncio.run(bench(args, ports, world, CpuMeter(run_pid, (data_dir / "pg").resolve())))
             log_findings(data_dir / "run.log")
+            if args.keep_log:
+                shutil.copyfile(data_dir / "run.log", args.keep_log)
     print(f"\ndone in {time.perf_counter() - started:.1f} s", flush=True)
 
 
