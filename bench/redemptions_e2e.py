@@ -13,7 +13,8 @@ with the started processes' settings: every request goes as the next member in t
 fresh idempotency key, so no two concurrent requests share a member (one member's requests would
 serialise on its lock, and one token would let the gateway deduplicate).
 
-Workloads, each from `--concurrency` clients for `--seconds` after a warm-up:
+Workloads, each from `--concurrency` clients for `--seconds` after a warm-up, in `--rounds` rounds
+that alternate their order (a shared machine's load from elsewhere then falls on each):
   many benefits  `redeem` of a random benefit of `--benefits` (each with its own code pool);
   hot benefit    `redeem` of one benefit with a large pool (every reservation on one pool);
   floor          `holdPoints` then `captureHold` (settlement to the benefit's partner) straight to
@@ -25,8 +26,8 @@ latency minus the saga) is the gateway, admission (members' and benefits' look-u
 transaction) and the answer. CPU per process (shares of one core) is printed too: on a machine with
 few cores, which process was the limit.
 
-    .venv/bin/python bench/redemptions_e2e.py [--seconds 10] [--concurrency 16] [--members 500] [--benefits 50]
-        [--warmup 2]
+    .venv/bin/python bench/redemptions_e2e.py [--seconds 5] [--rounds 3] [--concurrency 16] [--members 500]
+        [--benefits 50] [--warmup 1] [--keep-log PATH]
 
 Bounded: about two and a half minutes with the defaults (start-up and seeding included).
 """
@@ -47,7 +48,6 @@ import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -93,16 +93,31 @@ class World:
 
 @dataclass
 class Result:
-    rps: float
-    p50: float
-    p95: float
-    p99: float
-    count: int
-    outcomes: Counter[str]
-    cpu: dict[str, float]
-    mean_ms: float
+    """One workload over its rounds: requests per second of each round, every latency (s), outcomes,
+    cores used per process (mean over rounds) and the redemptions made."""
+
+    rps: list[float] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
+    outcomes: Counter[str] = field(default_factory=Counter)
+    cpu: list[dict[str, float]] = field(default_factory=list)
     ids: list[str] = field(default_factory=list)
-    started_at: datetime | None = None
+
+    def percentile(self, p: int) -> float:
+        return statistics.quantiles(self.latencies, n=100)[p - 1] * 1000
+
+    @property
+    def median_rps(self) -> float:
+        return statistics.median(self.rps)
+
+    @property
+    def mean_ms(self) -> float:
+        return statistics.fmean(self.latencies) * 1000
+
+    @property
+    def cores(self) -> dict[str, float]:
+        names = {n for round_ in self.cpu for n in round_}
+        found = {n: statistics.fmean(round_.get(n, 0.0) for round_ in self.cpu) for n in names}
+        return dict(sorted(((n, v) for n, v in found.items() if v >= 0.01), key=lambda item: -item[1]))
 
 
 # --- seeding ------------------------------------------------------------------------------------
@@ -237,10 +252,9 @@ def floor_call(points: str, world: World) -> Call:
     return call
 
 
-async def measure(call: Call, world: World, meter: CpuMeter, *, concurrency: int, seconds: float, warmup: float) -> Result:
-    latencies: list[float] = []
-    outcomes: Counter[str] = Counter()
-    ids: list[str] = []
+async def measure(call: Call, world: World, meter: CpuMeter, into: Result, *, concurrency: int, seconds: float, warmup: float) -> None:
+    """One round of a workload, added to `into`."""
+    latencies, outcomes, ids = into.latencies, into.outcomes, into.ids
     turns = itertools.cycle(random.sample(world.members, len(world.members)))  # the next member for each request
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(timeout=60, limits=limits) as client:
@@ -256,15 +270,13 @@ async def measure(call: Call, world: World, meter: CpuMeter, *, concurrency: int
                         ids.append(redemption)
 
         await asyncio.gather(*(client_loop(time.perf_counter() + warmup, False) for _ in range(concurrency)))
-        started_at = datetime.now(UTC)
+        before = len(latencies)
         meter.start()
         started = time.perf_counter()
         await asyncio.gather(*(client_loop(started + seconds, True) for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
-        cpu = meter.stop(elapsed)
-    cuts = statistics.quantiles(latencies, n=100)
-    return Result(len(latencies) / elapsed, cuts[49] * 1000, cuts[94] * 1000, cuts[98] * 1000, len(latencies), outcomes, cpu,
-                  statistics.fmean(latencies) * 1000, ids, started_at)
+        into.cpu.append(meter.stop(elapsed))
+    into.rps.append((len(latencies) - before) / elapsed)
 
 
 SAGA_TIMES = """
@@ -356,10 +368,12 @@ async def consistency(url: str) -> None:
 
 
 def line(name: str, r: Result) -> str:
-    cpu = ", ".join(f"{n} {share:.2f}" for n, share in r.cpu.items())
+    cpu = ", ".join(f"{n} {share:.2f}" for n, share in r.cores.items())
     outcomes = ", ".join(f"{k} {v}" for k, v in r.outcomes.most_common())
-    return (f"{name:<16} {r.rps:>7.1f} /s   p50 {r.p50:7.1f} ms   p95 {r.p95:7.1f} ms   p99 {r.p99:7.1f} ms   ({r.count} requests)\n"
-            f"{'':<16} outcomes: {outcomes}\n{'':<16} cores used: {cpu}")
+    rounds = " ".join(f"{v:.1f}" for v in r.rps)
+    return (f"{name:<14} {r.median_rps:>6.1f} /s (rounds: {rounds})   p50 {r.percentile(50):6.0f} ms   p95 {r.percentile(95):6.0f} ms"
+            f"   p99 {r.percentile(99):6.0f} ms   ({len(r.latencies)} requests)\n"
+            f"{'':<14} outcomes: {outcomes}\n{'':<14} cores used: {cpu}")
 
 
 async def bench(args: argparse.Namespace, ports: dict[str, int], world: World, meter: CpuMeter) -> None:
@@ -372,23 +386,31 @@ async def bench(args: argparse.Namespace, ports: dict[str, int], world: World, m
         "floor": floor_call(points, world),
     }
     print(f"\n{len(world.members)} members (one token each), {len(world.benefits)} vouchers + 1 hot, {args.concurrency} concurrent "
-          f"clients, {args.seconds} s per workload after {args.warmup} s warm-up, {psutil.cpu_count()} CPUs", flush=True)
-    print("floor: holdPoints + captureHold straight to the points process (one pair = one redemption's points)\n", flush=True)
-    results = {}
-    for name, call in workloads.items():
-        await settle(world.url)
-        result = results[name] = await measure(call, world, meter, concurrency=args.concurrency, seconds=args.seconds,
-                                               warmup=args.warmup)
+          f"clients, {args.rounds} rounds of {args.seconds} s per workload (each after {args.warmup} s warm-up), "
+          f"{psutil.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}", flush=True)
+    # Rounds alternate the order of the workloads, so load from elsewhere on a shared machine falls
+    # on each; throughput is the median over rounds, latency percentiles are over every request.
+    results = {name: Result() for name in workloads}
+    for round_ in range(args.rounds):
+        for name in list(workloads) if round_ % 2 == 0 else list(reversed(list(workloads))):
+            await settle(world.url)
+            await measure(workloads[name], world, meter, results[name], concurrency=args.concurrency, seconds=args.seconds,
+                          warmup=args.warmup)
+    print(f"(load average now {os.getloadavg()[0]:.1f})\n", flush=True)
+    for name, result in results.items():
         print(line(name, result), flush=True)
         if name != "floor":
             print(await where_time_went(world.url, result), flush=True)
+    print("floor: holdPoints + captureHold straight to the points process (one pair = one redemption's points)", flush=True)
     await consistency(world.url)
     floor = results["floor"]
-    print("\nsaga through the gateway / the floor (points hold+capture alone, same run):")
+    print("\nsaga through the gateway / the floor (points hold+capture alone, same run; throughput: median over rounds of "
+          "the ratio measured back to back):")
     for name in ("many benefits", "hot benefit"):
         r = results[name]
-        print(f"  {name:<14} throughput {r.rps / floor.rps:5.0%}   p50 x{r.p50 / floor.p50:.2f}   p95 x{r.p95 / floor.p95:.2f}"
-              f"   p99 x{r.p99 / floor.p99:.2f}", flush=True)
+        ratio = statistics.median(a / b for a, b in zip(r.rps, floor.rps, strict=True))
+        print(f"  {name:<14} throughput {ratio:5.0%}   p50 x{r.percentile(50) / floor.percentile(50):.2f}"
+              f"   p95 x{r.percentile(95) / floor.percentile(95):.2f}   p99 x{r.percentile(99) / floor.percentile(99):.2f}", flush=True)
 
 
 def log_findings(log_path: Path, limit: int = 8) -> None:
@@ -406,11 +428,12 @@ def log_findings(log_path: Path, limit: int = 8) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=10.0, help="per workload")
+    parser.add_argument("--seconds", type=float, default=5.0, help="per workload and round")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--members", type=int, default=500)
     parser.add_argument("--benefits", type=int, default=50)
-    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--warmup", type=float, default=1.0)
     parser.add_argument("--keep-log", type=Path, default=None, help="copy the services' log here at the end")
     args = parser.parse_args()
     if args.members < args.concurrency:
