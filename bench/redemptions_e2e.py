@@ -29,7 +29,7 @@ few cores, which process was the limit.
     .venv/bin/python bench/redemptions_e2e.py [--seconds 5] [--rounds 3] [--concurrency 16] [--members 500]
         [--benefits 50] [--warmup 1] [--keep-log PATH]
 
-Bounded: about two and a half minutes with the defaults (start-up and seeding included).
+Bounded: about a minute and a half with the defaults (start-up and seeding included).
 """
 
 from __future__ import annotations
