@@ -70,6 +70,10 @@ class Redemption(RedemptionsModel, table=True):
         sa.Index("ix_redemptions_partner_created", "partner_id", sa.text("created_at DESC"), sa.text("id DESC")),
         sa.Index("ix_redemptions_created", sa.text("created_at DESC"), sa.text("id DESC")),
         sa.Index("ix_redemptions_benefit", "benefit_id"),
+        # Operators' figures count each redemption in the period it completed, failed or was refunded in.
+        sa.Index("ix_redemptions_completed", "completed_at", postgresql_where=sa.text("completed_at IS NOT NULL")),
+        sa.Index("ix_redemptions_failed", "failed_at", postgresql_where=sa.text("failed_at IS NOT NULL")),
+        sa.Index("ix_redemptions_refunded", "refunded_at", postgresql_where=sa.text("refunded_at IS NOT NULL")),
         # The recovery loop's scan: only sagas in flight (and refunds in flight) are indexed.
         sa.Index("ix_redemptions_in_flight", "next_attempt_at",
                  postgresql_where=sa.text("status = 'PENDING' OR refund_state = 'PENDING'")),

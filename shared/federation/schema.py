@@ -8,6 +8,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -43,6 +44,14 @@ def build_schema(
     """`config`: strawberry's schema configuration, e.g. `StrawberryConfig(scalar_map=...)` for
     custom scalars."""
     settings = get_settings()
+    # The depth and alias limits are validation rules, and strawberry's limiters make a new rule
+    # class each time one is constructed. Made per request, they made every request's rules differ,
+    # so ValidationCache (keyed by document and rules) never hit and every request was validated
+    # in full. Made once here, the rules are the same classes for every request of this schema.
+    limits = [
+        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
+    ]
     return SubgraphSchema(
         query=query,
         mutation=mutation,
@@ -53,8 +62,7 @@ def build_schema(
         extensions=[
             lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
             lambda: ParserCache(maxsize=1024),
-            lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
-            lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+            lambda: AddValidationRules(limits),
             lambda: ValidationCache(maxsize=1024),
             ErrorPolicy,
             *extra_extensions,

@@ -94,6 +94,15 @@ async def list_members(
     )
 
 
+async def count_members(db: Database, actor: Principal, filter: MemberFilter = MemberFilter(), *, now: datetime | None = None) -> int:
+    """Staff only: how many members match the filter (operators' figures: the active members a
+    redemption or earning rate is measured against)."""
+    access.require_lister(actor)
+    criteria = rules.list_criteria(filter)
+    async with db.session() as session:
+        return await store.count(session, criteria, now=now or utcnow())
+
+
 # --- registration ------------------------------------------------------------------------------
 
 

@@ -76,6 +76,14 @@ async def page(
     return [_loaded(member, wrapped) for member, wrapped in (await session.exec(query)).all()]
 
 
+async def count(session: AsyncSession, criteria: ListCriteria, *, now: datetime) -> int:
+    """How many members match, as `page` filters them."""
+    query = select(sa.func.count()).select_from(Member)
+    for condition in _conditions(criteria, now):
+        query = query.where(condition)
+    return int((await session.exec(query)).one())
+
+
 def _conditions(criteria: ListCriteria, now: datetime) -> list[sa.ColumnElement[bool]]:
     conditions: list[sa.ColumnElement[bool]] = []
     if criteria.tier is not None:

@@ -10,7 +10,7 @@ from shared.ids import parse_id
 
 from services.members.profiles import service as profiles
 from services.members.profiles.answers import MemberFilter as Filter
-from services.members.schema.types import Member, MemberFilter, TierPolicy
+from services.members.schema.types import LifecycleStage, Member, MemberFilter, MemberStatus, TierPolicy
 from services.members.tiers import service as tiers
 
 
@@ -41,6 +41,18 @@ class Query:
             after=after,
         )
         return Connection[Member].from_page(page, Member.of)
+
+    @strawberry.field(description="Staff: how many members there are with this status and lifecycle stage (null: any), "
+                                  "now; memberCount(status: ACTIVE) is the denominator of the redemption rate.")
+    async def member_count(
+        self,
+        info: Info,
+        status: MemberStatus | None = None,  # type: ignore[valid-type]
+        lifecycle_stage: LifecycleStage | None = None,  # type: ignore[valid-type]
+    ) -> int:
+        return await profiles.count_members(
+            info.context.db, info.context.principal, Filter(status=status, lifecycle_stage=lifecycle_stage)
+        )
 
     @strawberry.field(description="The tier policy in force.")
     async def tier_policy(self, info: Info) -> TierPolicy:

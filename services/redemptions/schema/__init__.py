@@ -12,8 +12,9 @@ from shared.federation.scalars import SCALARS
 from services.redemptions.schema import types
 from services.redemptions.schema.abuse import AbuseMutations, AbuseQueries
 from services.redemptions.schema.redeeming import RedeemingMutations, RedeemingQueries
+from services.redemptions.schema.reporting import ReportingQueries
 
-Query = merge_types("Query", (RedeemingQueries, AbuseQueries))
+Query = merge_types("Query", (RedeemingQueries, AbuseQueries, ReportingQueries))
 Mutation = merge_types("Mutation", (RedeemingMutations, AbuseMutations))
 
 schema = build_schema(query=Query, mutation=Mutation, types=types.ENTITY_TYPES, config=StrawberryConfig(scalar_map=SCALARS))  # type: ignore[arg-type]

@@ -89,6 +89,21 @@ async def test_filter_by_tier_and_status(database: Database) -> None:
         await everyone(database, MemberFilter(tier="no such tier!"))
 
 
+async def test_member_count_counts_what_the_list_lists_for_staff_only(database: Database) -> None:
+    made = await populate(database)
+    await profiles.suspend_member(database, OPERATOR, made["growing"])
+    await profiles.erase_member(database, OPERATOR, made["at_risk_idle"])
+    for filter in (MemberFilter(), MemberFilter(status=Status.ACTIVE), MemberFilter(status=Status.SUSPENDED),
+                   MemberFilter(status=Status.ERASED), MemberFilter(lifecycle_stage=LifecycleStage.AT_RISK)):
+        assert await profiles.count_members(database, SUPPORT, filter) == len(await everyone(database, filter)), filter
+    assert await profiles.count_members(database, OPERATOR, MemberFilter(status=Status.ACTIVE)) == 4
+    for actor in (PARTNER, POINTS, as_member(made["new"])):
+        with pytest.raises(Forbidden):
+            await profiles.count_members(database, actor)
+    with pytest.raises(Unauthenticated):
+        await profiles.count_members(database, ANONYMOUS)
+
+
 async def test_lookup_by_phone_and_email_goes_through_the_blind_index(database: Database) -> None:
     made = await populate(database)
     (found,) = await everyone(database, MemberFilter(phone="139 0000 0002"))

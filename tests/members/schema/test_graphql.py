@@ -252,6 +252,10 @@ async def test_staff_list_through_graphql(client: httpx.AsyncClient, database: D
     assert [e["node"]["phone"] for e in found["data"]["members"]["edges"]] == ["+8613900000003"]
     assert error_codes(await gql(client, query, {"after": "bogus"}, as_=OPERATOR)) == ["BAD_USER_INPUT"]
     assert error_codes(await gql(client, query, as_=POINTS)) == ["FORBIDDEN"]
+    count = "query($status: MemberStatus) { memberCount(status: $status) }"
+    assert (await gql(client, count, {"status": "ACTIVE"}, as_=SUPPORT))["data"] == {"memberCount": 5}
+    assert (await gql(client, count, {"status": "SUSPENDED"}, as_=OPERATOR))["data"] == {"memberCount": 0}
+    assert error_codes(await gql(client, count, as_=POINTS)) == ["FORBIDDEN"]
 
 
 async def test_entity_references_are_batched_into_one_query(client: httpx.AsyncClient, database: Database) -> None:

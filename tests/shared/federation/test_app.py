@@ -167,3 +167,17 @@ async def test_public_routes_see_their_own_authorization_header_and_routes_are_a
             token = mint_token("staff", "ops-1", roles=["operator"])
             signed_in = await client.post("/private", headers={"authorization": f"Bearer {token}"})
             assert signed_in.json()["kind"] == "staff"
+
+
+async def test_a_repeated_query_is_validated_once(client: httpx.AsyncClient) -> None:
+    """The validation cache hits: the limits' rules are the same for every request."""
+    from strawberry.extensions.validation_cache import _get_validate_cache
+
+    cache = _get_validate_cache(1024)
+    query = "query Repeated { hello nested { hello } }"
+    await client.post("/graphql", json={"query": query})
+    before = cache.cache_info()
+    for _ in range(3):
+        assert "errors" not in (await client.post("/graphql", json={"query": query})).json()
+    after = cache.cache_info()
+    assert (after.hits - before.hits, after.misses - before.misses) == (3, 0)

@@ -1,0 +1,1 @@
+"""Operators' figures over redemptions."""
