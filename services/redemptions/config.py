@@ -41,7 +41,7 @@ class RedemptionsSettings(BaseSettings):
     event_subscribers: str = "benefits,members"
     # Fault injection for crash tests, never honoured in production: `<STEP>:called` kills the
     # process right after the step's call answered (before it is recorded), `<STEP>:recorded`
-    # right after it is recorded. Steps: ADMIT, HOLD, RESERVE, DELIVER, CAPTURE, COMPLETE, RELEASE.
+    # right after it is recorded. Steps: ADMIT, HOLD, RESERVE, DELIVER, CAPTURE (recorded with the completion), RELEASE.
     crash_at: str = ""
 
     @property

@@ -102,10 +102,14 @@ async def redeem(
         block = await store.is_blocked(session, member_id)
         if block is not None:
             raise errors.MemberBlocked("this member may not redeem; contact customer service", blockedAt=block.blocked_at.isoformat())
-        others = {kind: await store.others_using(session, kind, value, member_id) for kind, value in identities}
+        alliance = await store.rules(session)
+        # Only what the rules in force need is read (most admissions read the rules and the recent redemptions).
+        counted = {kind for kind, limit in (("ACCOUNT", alliance.members_per_account), ("DEVICE", alliance.members_per_device)) if limit}
+        others = {kind: await store.others_using(session, kind, value, member_id) for kind, value in identities if kind in counted}
+        reviewed = counted or alliance.young_account_days is not None
         attempt = rules.Attempt(benefit.points_price, member.joined_at, others.get("ACCOUNT"), others.get("DEVICE"),
-                                await store.released_kinds(session, member_id))
-        refusal = rules.decide(await store.rules(session), await store.recent(session, member_id, now), attempt, now)
+                                await store.released_kinds(session, member_id) if reviewed else frozenset())
+        refusal = rules.decide(alliance, await store.recent(session, member_id, now), attempt, now)
         if refusal is not None:
             if refusal.signal:
                 await store.raise_signal(session, member_id, refusal.signal,

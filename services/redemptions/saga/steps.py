@@ -135,7 +135,8 @@ async def _revoke_then_fail(row: Redemption, conflict: Refused) -> Transition:
 
 async def capture(row: Redemption, now: datetime) -> Transition:
     if row.points == 0:  # nothing was held; the alliance pays the owner of a free benefit outside points' ledger
-        return Transition({"step": "COMPLETE", "attempts": 0, "step_started_at": now}, [("CAPTURE", "SKIPPED", {"points": 0})])
+        completed = complete(row, now)
+        return Transition(completed.changes, [("CAPTURE", "SKIPPED", {"points": 0}), *completed.timeline], completed.events)
     assert row.hold_id is not None and row.settlement_minor is not None and row.currency is not None
     try:
         transaction = await points.capture(row.hold_id, row.points, beneficiary=row.partner_id, value_minor=row.settlement_minor,
@@ -143,8 +144,11 @@ async def capture(row: Redemption, now: datetime) -> Transition:
     except Refused as refusal:
         return attention(row, "CAPTURE", f"delivered, but points refused the capture: {refusal.code}: {refusal.message}",
                          {"code": refusal.code, **refusal.extensions})
-    return Transition({"capture_transaction_id": transaction, "step": "COMPLETE", "attempts": 0, "step_started_at": now},
-                      [("CAPTURE", "DONE", {"transactionId": str(transaction)})])
+    # Captured is complete: recorded with the capture, in one transaction (COMPLETE stays a step of
+    # its own only for sagas resumed from before this).
+    completed = complete(row, now)
+    return Transition({"capture_transaction_id": transaction, **completed.changes},
+                      [("CAPTURE", "DONE", {"transactionId": str(transaction)}), *completed.timeline], completed.events)
 
 
 def complete(row: Redemption, now: datetime) -> Transition:

@@ -20,6 +20,7 @@ from services.redemptions.models import Redemption, RedemptionStep
 T = Redemption.__table__  # type: ignore[attr-defined]
 STEPS_T = RedemptionStep.__table__  # type: ignore[attr-defined]
 
+_INSERT_STEP = sa.insert(STEPS_T)
 IN_FLIGHT = sa.or_(T.c.status == "PENDING", T.c.refund_state == "PENDING")
 
 
@@ -69,10 +70,11 @@ async def record(
 
 async def add_timeline(session: AsyncSession, redemption_id: uuid.UUID, entries: Sequence[tuple[str, str, dict[str, Any]]], now: datetime) -> None:
     if entries:
-        await session.exec(sa.insert(STEPS_T).values([  # type: ignore[call-overload]
+        # One statement compiled once (a multi-row VALUES would be compiled anew for every call).
+        await session.exec(_INSERT_STEP, params=[  # type: ignore[call-overload]
             {"redemption_id": redemption_id, "step": step, "outcome": outcome, "detail": detail, "at": now}
             for step, outcome, detail in entries
-        ]))
+        ])
 
 
 async def timelines(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[RedemptionStep]]:
