@@ -100,6 +100,16 @@ async def existing_ids(session: AsyncSession, ids: Iterable[uuid.UUID]) -> set[u
     return {row.id for row in rows}
 
 
+async def with_webhook_url(session: AsyncSession, ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    """The partners among `ids` that have a webhook endpoint (the others take no webhooks)."""
+    wanted = list(set(ids))
+    if not wanted:
+        return set()
+    rows = await session.exec(  # type: ignore[call-overload]
+        sa.select(PARTNERS.c.id).where(PARTNERS.c.id.in_(wanted), PARTNERS.c.webhook_url.is_not(None)))
+    return {row.id for row in rows}
+
+
 def redeemable_condition(partner_id: sa.ColumnElement[uuid.UUID]) -> sa.ColumnElement[bool]:
     """SQL true while the partner `partner_id` may be redeemed at (ACTIVE, with the REDEMPTION role),
     for other concepts' queries to embed (a catalogue filtered to what can be redeemed now)."""

@@ -163,18 +163,21 @@ async def ping_webhook(db: Database, principal: Principal, partner_id: uuid.UUID
 
 async def fan_out(db: Database, events: Sequence[Event]) -> Mapping[uuid.UUID, str | None]:
     """The outbox's `webhooks` subscriber: one pending delivery per (event, partner it concerns),
-    idempotent, so a batch handed over twice changes nothing. An event that names no registered
-    partner is acknowledged and logged (no retry would help it)."""
+    idempotent, so a batch handed over twice changes nothing. A partner without a webhook endpoint
+    takes no webhooks (nothing is queued for it); an event that names no registered partner is
+    acknowledged and logged (no retry would help it)."""
     wanted = {event.id: rules.partner_ids(event.payload) for event in events}
 
     async def work(session: AsyncSession) -> int:
-        known = await partners_store.existing_ids(session, [p for ids in wanted.values() for p in ids])
+        named = [p for ids in wanted.values() for p in ids]
+        known = await partners_store.existing_ids(session, named)
+        listening = await partners_store.with_webhook_url(session, known)
         rows = [
             {"id": new_id(), "event_id": event.id, "partner_id": partner_id, "event_type": event.type,
              "payload": rules.envelope(event)}
             for event in events
             for partner_id in wanted[event.id]
-            if partner_id in known
+            if partner_id in listening
         ]
         for event in events:
             if not any(p in known for p in wanted[event.id]):
