@@ -10,6 +10,7 @@ table in those schemas), which takes milliseconds.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import tempfile
@@ -93,6 +94,20 @@ async def database_url(service_migrations: Sequence[Migrations], database_server
             await admin.close()
 
 
+async def _truncate(connection: asyncpg.Connection, tables: Sequence[str], attempts: int = 5) -> None:
+    """One TRUNCATE of every table. Services running as processes beside the tests (their
+    background loops lock rows as they go) can deadlock with it; PostgreSQL then aborts one side,
+    and if that is this side it is simply done again."""
+    for attempt in range(attempts):
+        try:
+            await connection.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+            return
+        except asyncpg.exceptions.DeadlockDetectedError:
+            if attempt == attempts - 1:
+                raise
+            await asyncio.sleep(0.05 * (attempt + 1))
+
+
 @pytest.fixture
 async def db(database_url: str, service_migrations: Sequence[Migrations]) -> AsyncIterator[str]:
     """Empty service tables for this test; yields the database URL."""
@@ -105,7 +120,7 @@ async def db(database_url: str, service_migrations: Sequence[Migrations]) -> Asy
             VERSION_TABLE,
         )
         if tables:
-            await connection.execute(f"TRUNCATE {', '.join(t['name'] for t in tables)} RESTART IDENTITY CASCADE")
+            await _truncate(connection, [t["name"] for t in tables])
     finally:
         await connection.close()
     yield database_url

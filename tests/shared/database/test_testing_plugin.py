@@ -103,3 +103,26 @@ def test_without_service_migrations_it_says_what_is_missing(pytester: pytest.Pyt
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*needs a session-scoped `service_migrations` fixture*"])
+
+
+async def test_emptying_the_tables_is_done_again_when_a_running_service_deadlocks_with_it() -> None:
+    import asyncpg
+
+    from shared.database.testing import _truncate
+
+    class Connection:
+        def __init__(self, failures: int) -> None:
+            self.failures, self.statements = failures, []
+
+        async def execute(self, sql: str) -> None:
+            self.statements.append(sql)
+            if len(self.statements) <= self.failures:
+                raise asyncpg.exceptions.DeadlockDetectedError("deadlock detected")
+
+    once = Connection(failures=1)
+    await _truncate(once, ["a.t", "b.u"])  # type: ignore[arg-type]
+    assert once.statements == ["TRUNCATE a.t, b.u RESTART IDENTITY CASCADE"] * 2
+    always = Connection(failures=99)
+    with pytest.raises(asyncpg.exceptions.DeadlockDetectedError):
+        await _truncate(always, ["a.t"], attempts=3)  # type: ignore[arg-type]
+    assert len(always.statements) == 3
