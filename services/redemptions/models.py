@@ -109,9 +109,6 @@ class Redemption(RedemptionsModel, table=True):
     hold_id: uuid.UUID | None = Field(default=None, sa_column=sa.Column(sa.Uuid, nullable=True))
     # Set once the benefit may have been reserved (a reserve was sent): compensation releases it.
     reserve_sent: bool = Field(default=False, sa_column=sa.Column(sa.Boolean, nullable=False, server_default="false"))
-    reserved: bool = Field(default=False, sa_column=sa.Column(sa.Boolean, nullable=False, server_default="false"))
-    # Set once a recharge may have reached the partner: from then on nothing is given up silently.
-    delivery_sent: bool = Field(default=False, sa_column=sa.Column(sa.Boolean, nullable=False, server_default="false"))
     # The delivered code, encrypted (the member reads it in clear), its mask and validity.
     code_ciphertext: bytes | None = Field(default=None, sa_column=sa.Column(sa.LargeBinary, nullable=True))
     code_masked: str | None = Field(default=None, sa_column=_str(64, True))
@@ -136,7 +133,6 @@ class Redemption(RedemptionsModel, table=True):
     refund_window_days: int | None = Field(default=None, sa_column=sa.Column(sa.SmallInteger, nullable=True))
     refund_state: str | None = Field(default=None, sa_column=_str(10, True))
     refund_step: str | None = Field(default=None, sa_column=_str(10, True))
-    refund_fingerprint: str | None = Field(default=None, sa_column=_str(64, True))
     refund_reason: str | None = Field(default=None, sa_column=_str(500, True))
     refund_requested_by: str | None = Field(default=None, sa_column=_str(120, True))
     refund_requested_at: datetime | None = Field(default=None, sa_column=_tz(True))

@@ -19,7 +19,7 @@ import asyncio
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -240,7 +240,3 @@ async def list_redemptions(
         timelines = await saga_store.timelines(session, [row.id for row in rows])
     return paginate([RedemptionAnswer.of(row, timelines[row.id], principal) for row in rows], request,
                     key=lambda a: (a.created_at, a.id))
-
-
-def cursor_types() -> tuple[type, ...]:
-    return (datetime, uuid.UUID)

@@ -93,7 +93,7 @@ async def reserve(row: Redemption, now: datetime) -> Transition:
     except Refused as refusal:
         return compensate(row, "RESERVE", refusal.code, refusal.message, reserve_sent=False, detail=refusal.extensions)
     return Transition(
-        {"reserved": True, "reserve_sent": True, "settlement_minor": reserved.settlement_minor, "currency": reserved.currency,
+        {"reserve_sent": True, "settlement_minor": reserved.settlement_minor, "currency": reserved.currency,
          "step": "DELIVER", "attempts": 0, "step_started_at": now},
         [("RESERVE", "DONE", {"settlementMinor": reserved.settlement_minor, "currency": reserved.currency})],
     )
