@@ -145,3 +145,19 @@ async def test_a_free_benefit_is_delivered_without_touching_points(world: World)
     refunded = await refunds.refund(world.db, member_principal(member), done.id)
     assert (refunded.status, refunded.code_state) == ("REFUNDED", "VOIDED")
     await world.ledger_ok()
+
+
+async def test_a_suspended_member_cannot_redeem_and_nothing_is_held(world: World) -> None:
+    from services.members.profiles.service import suspend_member
+
+    from services.redemptions.errors import MemberNotActive
+
+    partner = await world.partner()
+    benefit = await world.benefit(partner, points=100, codes=2)
+    member = await world.member(points=300)
+    await suspend_member(world.db, OPERATOR, member, reason="chargeback investigation")
+
+    with pytest.raises(MemberNotActive):
+        await world.redeem(member, benefit)
+    assert (await world.balances(member)).held == 0
+    assert await world.scalar("SELECT count(*) FROM redemptions.redemptions") == 0
