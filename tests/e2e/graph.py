@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -11,6 +10,7 @@ from pathlib import Path
 
 from abg.services import SERVICES
 from shared.settings import PROJECT_ROOT, Settings
+from live_services import free_port
 
 
 def settings_like(env: dict[str, str]) -> Settings:
@@ -24,11 +24,6 @@ def settings_like(env: dict[str, str]) -> Settings:
         os.environ.clear()
         os.environ.update(saved)
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def run_env(data_dir: Path) -> tuple[dict[str, str], dict[str, int]]:

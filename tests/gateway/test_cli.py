@@ -11,7 +11,7 @@ import pytest
 
 from gateway.cli import main
 from tests.gateway.kit.scenarios import FIXTURES, Shop
-from tests.gateway.kit.servers import free_port
+from live_services import free_port
 
 
 def _supergraph_for(shop: Shop, directory: Path) -> Path:

@@ -22,7 +22,7 @@ import pytest
 from gateway.execution.pipeline import Gateway
 from tests.gateway.kit.random_queries import random_query
 from tests.gateway.kit.scenarios import FIXTURES, Catalog, Scenario, Shop, run
-from tests.gateway.kit.servers import free_port
+from live_services import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOLS = ROOT / "tools" / "npm"

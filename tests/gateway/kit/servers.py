@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 
 import uvicorn
 from starlette.types import ASGIApp
+from live_services import free_port
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class LiveServer:

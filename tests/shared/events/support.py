@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import time
 import uuid
 from collections import Counter
@@ -22,6 +21,7 @@ from starlette.applications import Starlette
 from shared.database import Database
 from shared.events import Event, OutboxTables
 from shared.settings import Settings
+from live_services import free_port
 
 PRODUCER = "points"
 SUBSCRIBER = "members"
@@ -85,11 +85,6 @@ class _QuietServer(uvicorn.Server):
     def capture_signals(self) -> Iterator[None]:  # leave Ctrl-C to pytest
         yield
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Subscriber:
