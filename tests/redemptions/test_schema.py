@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from services.redemptions.schema import schema
@@ -84,3 +85,21 @@ async def test_refusals_reach_the_client_typed(world: World) -> None:
     data, errors = await gql(world, "{ redemptionsNeedingAttention { nodes { id } } }", OPERATOR)
     assert not errors and data == {"redemptionsNeedingAttention": {"nodes": []}}
     assert (await gql(world, "{ redemptionsNeedingAttention { nodes { id } } }", me))[1] == ["FORBIDDEN"]
+
+
+async def test_redemption_entities_resolve_in_one_batch_for_who_may_see_them(world: World) -> None:
+    partner = await world.partner()
+    benefit = await world.benefit(partner, points=100, codes=5)
+    member = await world.member(points=300)
+    first, second = await world.redeem(member, benefit), await world.redeem(member, benefit)
+    query = """query($r: [_Any!]!) { _entities(representations: $r) { ... on Redemption { id status points } } }"""
+    ids = (first.id, second.id, uuid.uuid4())
+
+    def refs() -> list[dict[str, str]]:  # fresh each time: execution consumes `__typename`
+        return [{"__typename": "Redemption", "id": str(i)} for i in ids]
+
+    data, errors = await gql(world, query, member_principal(member), r=refs())
+    assert not errors
+    assert [e and e["id"] for e in data["_entities"]] == [str(first.id), str(second.id), None]  # type: ignore[index]
+    data, errors = await gql(world, query, member_principal(await world.member()), r=refs())
+    assert not errors and data["_entities"] == [None, None, None]  # type: ignore[index]

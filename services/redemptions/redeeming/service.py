@@ -27,7 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from shared.auth.principals import Principal
 from shared.crypto import blind_index
 from shared.database import Database
-from shared.errors import IdempotencyKeyReused, InvalidInput, LimitExceeded, NotFound, UpstreamError
+from shared.errors import Forbidden, IdempotencyKeyReused, InvalidInput, LimitExceeded, NotFound, Unauthenticated, UpstreamError
 from shared.idempotency import check_key, fingerprint
 from shared.pagination import Page, PageRequest, paginate
 from shared.timeutil import utcnow
@@ -216,7 +216,7 @@ async def redemptions_by_ids(db: Database, principal: Principal, ids: list[uuid.
         try:
             if row is not None:
                 access.require_reader(principal, row.member_id, row.partner_id)
-        except Exception:  # noqa: BLE001 - not theirs: as if it did not exist
+        except (Forbidden, Unauthenticated):  # not theirs: as if it did not exist
             row = None
         found.append(RedemptionAnswer.of(row, timelines[row.id], principal) if row is not None else None)
     return found
