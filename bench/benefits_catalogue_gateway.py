@@ -55,7 +55,7 @@ from abg.services import SERVICES  # noqa: E402
 from benefits_catalogue import CATALOGUE_QUERY, ELIGIBILITY_QUERY, seed as seed_benefits  # noqa: E402
 from shared.auth.principals import Principal, PrincipalKind  # noqa: E402
 from shared.auth.tokens import mint_token  # noqa: E402
-from shared.settings import Settings  # noqa: E402
+from shared.settings import settings_of_environment  # noqa: E402
 
 DIRECT_ELIGIBILITY_QUERY = """query Eligible($r: [_Any!]!) { _entities(representations: $r) { ... on Member { id
   eligibleBenefits(first: 20) { edges { node { redeemable reasons interestMatches benefit { id title pointsPrice } } }
@@ -137,16 +137,27 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def settings_like(env: dict[str, str]) -> Settings:
-    """The settings the started processes read (same secrets and keys), to mint tokens they accept."""
-    saved = dict(os.environ)
-    try:
-        os.environ.clear()
-        os.environ.update(env)
-        return Settings()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+@dataclass(frozen=True)
+class Graph:
+    data_dir: Path
+    ports: dict[str, int]
+    env: dict[str, str]
+    cpu: CpuMeter
+
+
+@contextlib.contextmanager
+def benchmarked_graph(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Iterator[Graph]:
+    """What every benchmark of the whole graph does around its workloads: many members' tokens
+    (refused otherwise), the graph up in a throwaway data dir, and how long it all took."""
+    if args.members < args.concurrency:
+        parser.error("--members must be at least --concurrency, so concurrent requests carry different members' tokens")
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="abg-bench-") as tmp:
+        data_dir = Path(tmp) / "data"
+        with running_graph(data_dir) as (ports, env, run_pid):
+            print(f"graph up in {time.perf_counter() - started:.1f} s (abg run --no-seed; log in {data_dir / 'run.log'})", flush=True)
+            yield Graph(data_dir, ports, env, CpuMeter(run_pid, (data_dir / "pg").resolve()))
+    print(f"\ndone in {time.perf_counter() - started:.1f} s", flush=True)
 
 
 @contextlib.contextmanager
@@ -187,7 +198,7 @@ async def seed(data_dir: Path, env: dict[str, str], benefits: int, members: int)
 
     url = with_database(EmbeddedPostgres(pgdata=(data_dir / "pg").resolve(), system_user=None).url, EMBEDDED_DATABASE)
     db = get_database(url)
-    settings = settings_like(env)
+    settings = settings_of_environment(env)
     try:
         started = time.perf_counter()
         views = []
@@ -294,16 +305,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--warmup", type=float, default=1.0)
     args = parser.parse_args()
-    if args.members < args.concurrency:
-        parser.error("--members must be at least --concurrency, so concurrent requests carry different members' tokens")
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="abg-bench-") as tmp:
-        data_dir = Path(tmp) / "data"
-        with running_graph(data_dir) as (ports, env, run_pid):
-            print(f"graph up in {time.perf_counter() - started:.1f} s (abg run --no-seed; log in {data_dir / 'run.log'})", flush=True)
-            members = asyncio.run(seed(data_dir, env, args.benefits, args.members))
-            asyncio.run(bench(args, ports, members, CpuMeter(run_pid, (data_dir / "pg").resolve())))
-    print(f"\ndone in {time.perf_counter() - started:.1f} s", flush=True)
+    with benchmarked_graph(parser, args) as graph:
+        members = asyncio.run(seed(graph.data_dir, graph.env, args.benefits, args.members))
+        asyncio.run(bench(args, graph.ports, members, graph.cpu))
 
 
 if __name__ == "__main__":

@@ -42,7 +42,6 @@ import random
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -58,9 +57,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 import httpx  # noqa: E402
 import psutil  # noqa: E402
 
-from benefits_catalogue_gateway import CpuMeter, running_graph, settings_like  # noqa: E402
+from benefits_catalogue_gateway import CpuMeter, benchmarked_graph  # noqa: E402
 from shared.auth.principals import Principal, PrincipalKind  # noqa: E402
 from shared.auth.tokens import mint_token  # noqa: E402
+from shared.settings import settings_of_environment  # noqa: E402
 
 POINTS_PRICE = 100
 SETTLEMENT = 500
@@ -150,7 +150,7 @@ async def seed(env: dict[str, str], args: argparse.Namespace) -> World:
     reset_points_settings_cache()
     url = with_database(EmbeddedPostgres(pgdata=(Path(env["ABG_DATA_DIR"]) / "pg").resolve(), system_user=None).url, EMBEDDED_DATABASE)
     db = get_database(url)
-    settings = settings_like(env)
+    settings = settings_of_environment(env)
 
     async def benefits(query: str, **variables: Any) -> dict[str, Any]:
         result = await benefits_schema.execute(query, variable_values=variables,
@@ -436,19 +436,12 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=1.0)
     parser.add_argument("--keep-log", type=Path, default=None, help="copy the services' log here at the end")
     args = parser.parse_args()
-    if args.members < args.concurrency:
-        parser.error("--members must be at least --concurrency, so concurrent requests carry different members' tokens")
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="abg-bench-") as tmp:
-        data_dir = Path(tmp) / "data"
-        with running_graph(data_dir) as (ports, env, run_pid):
-            print(f"graph up in {time.perf_counter() - started:.1f} s (abg run --no-seed; log in {data_dir / 'run.log'})", flush=True)
-            world = asyncio.run(seed(env, args))
-            asyncio.run(bench(args, ports, world, CpuMeter(run_pid, (data_dir / "pg").resolve())))
-            log_findings(data_dir / "run.log")
-            if args.keep_log:
-                shutil.copyfile(data_dir / "run.log", args.keep_log)
-    print(f"\ndone in {time.perf_counter() - started:.1f} s", flush=True)
+    with benchmarked_graph(parser, args) as graph:
+        world = asyncio.run(seed(graph.env, args))
+        asyncio.run(bench(args, graph.ports, world, graph.cpu))
+        log_findings(graph.data_dir / "run.log")
+        if args.keep_log:
+            shutil.copyfile(graph.data_dir / "run.log", args.keep_log)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -133,6 +134,19 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def settings_of_environment(env: dict[str, str]) -> Settings:
+    """The settings a process started with exactly `env` reads (the same secrets and keys), e.g. to
+    mint tokens that the processes a test or benchmark started will accept."""
+    saved = dict(os.environ)
+    try:
+        os.environ.clear()
+        os.environ.update(env)
+        return Settings()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def reset_settings_cache() -> None:

@@ -9,21 +9,8 @@ import time
 from pathlib import Path
 
 from abg.services import SERVICES
-from shared.settings import PROJECT_ROOT, Settings
+from shared.settings import PROJECT_ROOT
 from live_services import free_port
-
-
-def settings_like(env: dict[str, str]) -> Settings:
-    """The settings the started processes read (same secrets), to mint a token they accept."""
-    saved = dict(os.environ)
-    try:
-        os.environ.clear()
-        os.environ.update(env)
-        return Settings()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
 
 
 def run_env(data_dir: Path) -> tuple[dict[str, str], dict[str, int]]:

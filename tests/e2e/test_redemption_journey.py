@@ -17,7 +17,8 @@ import pytest
 
 from abg.demo.identities import DEMO_MEMBER_PHONE, demo_partner_id
 from shared.auth.tokens import mint_token
-from tests.e2e.graph import read_until_up, run_env, settings_like, start_run
+from shared.settings import settings_of_environment
+from tests.e2e.graph import read_until_up, run_env, start_run
 
 _ME = "{ me { id tier points { available } } }"
 _CATALOGUE = """query($kind: BenefitKind!) { benefits(first: 50, filter: {kind: $kind, redeemableNow: true, pointsMin: 1}) {
@@ -68,7 +69,7 @@ def _receivable(statement: dict[str, Any]) -> tuple[int, int]:
 @pytest.mark.timeout(120)
 def test_a_member_redeems_a_voucher_and_a_video_membership_end_to_end(data_dir: Path) -> None:
     env, ports = run_env(data_dir)
-    settings = settings_like(env)
+    settings = settings_of_environment(env)
     process = start_run(env)
     output: list[str] = []
     try:

@@ -14,7 +14,8 @@ import pytest
 
 from shared.auth.tokens import mint_token
 from abg.services import SERVICES
-from tests.e2e.graph import read_until_up, run_env, settings_like, start_run
+from shared.settings import settings_of_environment
+from tests.e2e.graph import read_until_up, run_env, start_run
 
 
 def _postgres_processes(data_dir: Path) -> list[psutil.Process]:
@@ -42,7 +43,7 @@ def test_run_brings_up_every_service_and_ctrl_c_stops_everything(data_dir: Path)
         gateway = f"http://127.0.0.1:{ports['gateway']}/graphql"
         assert gateway in text
         assert (data_dir / "supergraph.graphql").read_text().count("@join__graph") >= len(SERVICES)
-        token = mint_token("staff", "ops-e2e", roles=["operator"], settings=settings_like(env))
+        token = mint_token("staff", "ops-e2e", roles=["operator"], settings=settings_of_environment(env))
         seeded = httpx.post(
             gateway,
             json={"query": "{ members(first: 3) { edges { node { id tier } } } }"},
