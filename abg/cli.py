@@ -45,6 +45,7 @@ def serve(service: str, port: int | None, host: str | None) -> None:
         get_service(service).app,
         host=host or settings.host,
         port=port or settings.port_of(service),
+        workers=settings.workers_per_service,
         loop="uvloop",
         http="httptools",
         access_log=False,

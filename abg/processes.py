@@ -43,9 +43,13 @@ class Supervisor:
         self.children.clear()
 
 
-def uvicorn_args(app: str, host: str, port: int, *, factory: bool = False) -> list[str]:
+def uvicorn_args(app: str, host: str, port: int, *, factory: bool = False, workers: int = 1) -> list[str]:
+    """`workers` > 1: uvicorn's supervisor forks that many worker processes on one socket (a
+    Python process uses one core; several use them all)."""
     args = [sys.executable, "-m", "uvicorn", app, "--host", host, "--port", str(port)]
     args += ["--loop", "uvloop", "--http", "httptools", "--no-access-log", "--timeout-graceful-shutdown", "5"]
+    if workers > 1:
+        args += ["--workers", str(workers)]
     return args + (["--factory"] if factory else [])
 
 

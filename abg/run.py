@@ -56,7 +56,7 @@ def run_all(*, seed: bool = True) -> int:
         env = dict(os.environ, DATABASE_URL=url)
         demo_video = _start_demo_video_platform(supervisor, env)
         for service in SERVICES:
-            args = uvicorn_args(service.app, settings.host, settings.port_of(service.name))
+            args = uvicorn_args(service.app, settings.host, settings.port_of(service.name), workers=settings.workers_per_service)
             supervisor.start(service.name, args, dict(env, ABG_SERVICE_NAME=service.name))
         for service in SERVICES:
             wait_healthy(f"http://{settings.host}:{settings.port_of(service.name)}/health", supervisor)

@@ -112,6 +112,8 @@ class CpuMeter:
         if process.pid == os.getpid():
             return "load generator"
         line = " ".join(process.cmdline())
+        if "multiprocessing" in line and process.parent() is not None:  # a uvicorn worker: its supervisor's name
+            return self._name(process.parent())
         for service in SERVICES:
             if f"services.{service.name}.app" in line:
                 return service.name

@@ -50,8 +50,16 @@ class Settings(BaseSettings):
     benefits_database_url: str | None = None
     redemptions_database_url: str | None = None
     data_dir: Path = PROJECT_ROOT / ".data"
-    db_pool_size: int = 10
-    db_max_overflow: int = 20
+    # Per process. The pool keeps `db_pool_size` connections; overflow ones are closed as soon as
+    # they come back, so a service whose load needs more than the pool would open and drop a
+    # backend per request (a fork and an authentication each). Sized so the usual load fits in the
+    # pool; the overflow is a safety valve, and beyond it requests wait for a connection.
+    db_pool_size: int = 25
+    db_max_overflow: int = 10
+    db_pool_timeout_seconds: float = 10.0
+
+    # Processes per service (uvicorn workers) that `abg run` and `abg serve` start; None: one per core.
+    workers: int | None = Field(default=None, ge=1, le=64)
 
     # Ports and the URLs services use to reach each other (straight, not through the gateway).
     gateway_port: int = DEFAULT_PORTS["gateway"]
@@ -125,6 +133,10 @@ class Settings(BaseSettings):
     def database_url_of(self, service: str) -> str | None:
         """The database a service uses; None means the embedded server (resolved at start-up)."""
         return getattr(self, f"{service}_database_url", None) or self.database_url
+
+    @property
+    def workers_per_service(self) -> int:
+        return self.workers or max(1, min(os.cpu_count() or 1, 8))
 
     @property
     def graphiql_enabled(self) -> bool:

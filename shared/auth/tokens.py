@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 
 from shared.auth.principals import ANONYMOUS, Principal, PrincipalKind
+from shared.auth.verified import VerifiedTokens
 from shared.errors import Unauthenticated
 from shared.settings import Settings, get_settings
 
@@ -128,7 +129,19 @@ def principal_from_authorization_header(value: str | None, settings: Settings | 
     token = token.strip()
     if not token:
         raise Unauthenticated("the Authorization header has no token after 'Bearer'")
-    return verify_token(token, settings)
+    settings = settings or get_settings()
+    now = _now()
+    principal = verified_tokens.get(settings, token, now)
+    if principal is None:
+        principal = verify_token(token, settings)
+        # Verified above, so its `exp` can be read without checking the signature again.
+        expires_at = jwt.decode(token, options={"verify_signature": False})["exp"]
+        verified_tokens.put(settings, token, principal, float(expires_at))
+    return principal
+
+
+# Principals of tokens verified by this process (see `verified`).
+verified_tokens = VerifiedTokens()
 
 
 # Service tokens: one per (service, signing configuration), re-minted once most of its life is gone

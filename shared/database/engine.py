@@ -6,14 +6,15 @@ so several services may share one database server (the embedded default) or have
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.database.retry import DEFAULT_ATTEMPTS, retrying
+from shared.database.statements import Prepared, Rows
 from shared.database.urls import to_async_url
 from shared.settings import get_settings
 
@@ -30,6 +31,7 @@ class Database:
             self.url,
             pool_size=pool_size if pool_size is not None else settings.db_pool_size,
             max_overflow=max_overflow if max_overflow is not None else settings.db_max_overflow,
+            pool_timeout=settings.db_pool_timeout_seconds,
             pool_pre_ping=False,
             # asyncpg's statement cache is per connection and safe with our static SQL.
             connect_args={"server_settings": {"application_name": "alliance-benefits-graph"}},
@@ -87,6 +89,14 @@ class Database:
                     return await work(connection)
 
         return await retrying(attempt, attempts=attempts)
+
+    async def read(self, statement: Prepared, params: Mapping[str, Any] | None = None) -> Rows:
+        """One read statement on a pooled connection's driver, outside any transaction: a single
+        statement sees one snapshot anyway, and this spares the BEGIN and ROLLBACK round trips
+        (and SQLAlchemy's execution layer) that a session would wrap around it."""
+        async with self.engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            return Rows(await raw.driver_connection.fetch(statement.compiled().sql, *statement.args(params)))
 
     async def dispose(self) -> None:
         await self.engine.dispose()

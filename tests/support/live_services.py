@@ -74,7 +74,8 @@ def start_processes(
     chosen = {name: (ports or {}).get(name) or free_port() for name in names}
     urls = {name: f"http://127.0.0.1:{port}/graphql" for name, port in chosen.items()}
     base = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
-    base |= {"DATABASE_URL": database_url, "ABG_ENV": "test", "ABG_LOG_LEVEL": "WARNING"}
+    # One process per service: tests signal and kill "the" process (crash recovery, restarts).
+    base |= {"DATABASE_URL": database_url, "ABG_ENV": "test", "ABG_LOG_LEVEL": "WARNING", "ABG_WORKERS": "1"}
     base |= url_env({**(known_urls or {}), **urls}) | dict(env or {})
     found = Processes(urls, {}, {})
     for name, port in chosen.items():

@@ -6,10 +6,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event
 
 from federation_compose import compose
 from services.points import events
@@ -260,24 +260,24 @@ async def test_bulk_purchases_answer_per_item(client: Client) -> None:
     ]
 
 
-async def test_entity_references_load_in_one_query_per_batch(client: Client, db: str) -> None:
-    from shared.database import get_database
+async def test_entity_references_load_in_one_query_per_batch(
+    client: Client, db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared.database import Database
 
     partner = await _program(client)
     members = [await _funded_member(client, partner, n) for n in (10, 20, 30)]
     statements: list[str] = []
+    read = Database.read
 
-    def count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]  # noqa: ANN001
-        if "member_accounts" in statement:
-            statements.append(statement)
+    async def counted(self: Database, statement: Any, params: Any = None) -> Any:  # balances run on the driver
+        if "member_accounts" in statement.sql:
+            statements.append(statement.sql)
+        return await read(self, statement, params)
 
-    engine = get_database(db).engine.sync_engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        query = """query($r: [_Any!]!) { _entities(representations: $r) { ... on Member { points { available } } } }"""
-        data = await client.ok(query, OPERATOR, r=[{"__typename": "Member", "id": m} for m in members])
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+    monkeypatch.setattr(Database, "read", counted)
+    query = """query($r: [_Any!]!) { _entities(representations: $r) { ... on Member { points { available } } } }"""
+    data = await client.ok(query, OPERATOR, r=[{"__typename": "Member", "id": m} for m in members])
     assert [e["points"]["available"] for e in data["_entities"]] == [10, 20, 30]
     assert len(statements) == 1
 

@@ -336,3 +336,62 @@ def test_service_tokens_differ_per_service_and_per_signing_configuration(clock) 
     assert verify_token(service_token("members", HS), HS).subject == "members"
     rotated = HS.model_copy(update={"jwt_secret": "a-rotated-secret-of-at-least-thirty-two-bytes"})
     assert verify_token(service_token("points", rotated), rotated).subject == "points"
+
+
+# --- verified tokens are remembered until they expire --------------------------------------------
+
+
+@pytest.fixture
+def remembered(monkeypatch, clock):
+    monkeypatch.setattr(tokens, "verified_tokens", tokens.VerifiedTokens(max_entries=3))
+    calls: list[str] = []
+    verify = tokens.verify_token
+
+    def counting(token, settings=None):  # noqa: ANN001, ANN202
+        calls.append(token)
+        return verify(token, settings)
+
+    monkeypatch.setattr(tokens, "verify_token", counting)
+    return calls
+
+
+def test_a_verified_token_is_not_verified_again(remembered, clock) -> None:
+    token = mint_token("member", MEMBER_ID, ttl_seconds=600, settings=HS)
+    for _ in range(3):
+        assert principal_from_authorization_header(f"Bearer {token}", HS) == Principal(PrincipalKind.MEMBER, MEMBER_ID)
+    assert remembered == [token]
+
+
+def test_a_remembered_token_is_checked_again_once_it_expires(remembered, clock) -> None:
+    token = mint_token("member", MEMBER_ID, ttl_seconds=600, settings=HS)
+    principal_from_authorization_header(f"Bearer {token}", HS)
+    clock["now"] += 599
+    principal_from_authorization_header(f"Bearer {token}", HS)  # still remembered
+    clock["now"] += 2  # past `exp`: the memory no longer answers, the full check does
+    principal_from_authorization_header(f"Bearer {token}", HS)
+    assert remembered == [token, token]
+
+
+def test_other_settings_verify_afresh(remembered, clock) -> None:
+    token = mint_token("member", MEMBER_ID, ttl_seconds=600, settings=HS)
+    principal_from_authorization_header(f"Bearer {token}", HS)
+    other = HS.model_copy(update={"jwt_secret": "another-secret-of-at-least-thirty-two-bytes"})
+    with pytest.raises(Unauthenticated, match="signature"):
+        principal_from_authorization_header(f"Bearer {token}", other)
+
+
+def test_refusals_are_not_remembered(remembered, clock) -> None:
+    forged = craft(key="another-secret-of-at-least-thirty-two-bytes")
+    for _ in range(2):
+        with pytest.raises(Unauthenticated):
+            principal_from_authorization_header(f"Bearer {forged}", HS)
+    assert remembered == [forged, forged]
+
+
+def test_the_memory_is_bounded(remembered, clock) -> None:
+    minted = [mint_token("member", MEMBER_ID, ttl_seconds=600, settings=HS) for _ in range(4)]
+    for token in minted:
+        principal_from_authorization_header(f"Bearer {token}", HS)
+    principal_from_authorization_header(f"Bearer {minted[0]}", HS)  # the oldest was let go: checked again
+    principal_from_authorization_header(f"Bearer {minted[3]}", HS)  # the newest is still remembered
+    assert remembered == [*minted, minted[0]]
