@@ -12,6 +12,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
+import orjson
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -39,6 +40,13 @@ class SubgraphGraphQL(GraphQL):
     def __init__(self, schema: SubgraphSchema, service: "ServiceState", **kwargs: Any) -> None:
         super().__init__(schema, **kwargs)
         self.service = service
+
+    # orjson: several times faster than the standard library both ways, on every request.
+    def decode_json(self, data: str | bytes) -> object:
+        return orjson.loads(data)
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)
 
     async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
         return Context(

@@ -13,12 +13,12 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     ParserCache,
     QueryDepthLimiter,
-    ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types.execution import ExecutionContext
 
 from shared.federation.errors import ErrorPolicy, log_internal_errors
+from shared.federation.validation_cache import ValidatedDocuments
 from shared.settings import get_settings
 
 # The newest version that both Apollo's composer and The Guild's (which accepts up to 2.9) take.
@@ -63,7 +63,7 @@ def build_schema(
             lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
             lambda: ParserCache(maxsize=1024),
             lambda: AddValidationRules(limits),
-            lambda: ValidationCache(maxsize=1024),
+            ValidatedDocuments(maxsize=1024).extension(),
             ErrorPolicy,
             *extra_extensions,
         ],

@@ -47,8 +47,7 @@ async def members_by_id(db: Database, actor: Principal, ids: Sequence[uuid.UUID]
     """Members by id in one query, in the order asked (the entity DataLoader's batch): any signed-in
     caller, each member shown as `actor` may see them; None for an id that was never a member."""
     access.require_signed_in(actor)
-    async with db.session() as session:
-        loaded = await store.load(session, ids)
+    loaded = await store.read(db, ids)
     now = utcnow()
     return [_view(found, actor, now) if found is not None else None for found in loaded]
 
@@ -56,8 +55,7 @@ async def members_by_id(db: Database, actor: Principal, ids: Sequence[uuid.UUID]
 async def get_member(db: Database, actor: Principal, member_id: uuid.UUID) -> MemberView:
     """A whole-member read: the member themself, staff and services."""
     access.require_reader(actor, member_id)
-    async with db.session() as session:
-        (loaded,) = await store.load(session, [member_id])
+    (loaded,) = await store.read(db, [member_id])
     if loaded is None:
         raise NotFound("no member with this id", id=str(member_id))
     return _view(loaded, actor, utcnow())

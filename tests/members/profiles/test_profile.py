@@ -202,8 +202,7 @@ async def test_erasure_shreds_the_key_and_keeps_the_id(database: Database) -> No
         assert row[column] is None, column
     assert row["categories"] == [] and before["phone_ciphertext"] is not None
     # The id still resolves (ledgers elsewhere point at it), and reads as erased for everyone.
-    async with database.session() as session:
-        (loaded,) = await store.load(session, [me.id])
+    (loaded,) = await store.read(database, [me.id])
     assert loaded is not None and loaded.data_key is None
     for viewer in (OPERATOR, SUPPORT, POINTS, as_member(me.id)):
         view = await profiles.get_member(database, viewer, me.id)

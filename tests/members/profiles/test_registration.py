@@ -160,8 +160,7 @@ async def test_a_crowd_registering_one_phone_leaves_one_member(database: Databas
 async def test_each_member_has_their_own_data_key(database: Database) -> None:
     a = await register(database)
     b = await register(database, phone="+8613900001111", email="b@example.com")
-    async with database.session() as session:
-        loaded = await store.load(session, [a.id, b.id])
+    loaded = await store.read(database, [a.id, b.id])
     keys = [m.data_key for m in loaded if m is not None]
     assert len(keys) == 2 and keys[0] != keys[1] and all(len(k) == 32 for k in keys)
     # The stored form is wrapped by the master key, not the key itself.

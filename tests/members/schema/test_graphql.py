@@ -9,8 +9,8 @@ import asyncpg
 import httpx
 import jwt
 import pytest
-from sqlalchemy import event
 
+from sent_statements import sent_statements
 from shared.database import Database
 from shared.database.urls import to_libpq_url
 from shared.settings import get_settings
@@ -260,14 +260,8 @@ async def test_staff_list_through_graphql(client: httpx.AsyncClient, database: D
 
 async def test_entity_references_are_batched_into_one_query(client: httpx.AsyncClient, database: Database) -> None:
     ids = [(await register(database, phone=f"+861390000001{i}", email=None)).id for i in range(6)]
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, *args) -> None:  # noqa: ANN001
-        statements.append(statement)
-
-    engine = client._transport.app.state.service.db.engine.sync_engine  # type: ignore[attr-defined]
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    engine = client._transport.app.state.service.db.engine  # type: ignore[attr-defined]
+    async with sent_statements(engine) as statements:
         representations = [{"__typename": "Member", "id": str(i)} for i in ids] + [
             {"__typename": "Member", "id": str(uuid.uuid4())}  # never a member: null
         ]
@@ -277,8 +271,6 @@ async def test_entity_references_are_batched_into_one_query(client: httpx.AsyncC
             {"r": representations},
             as_=OPERATOR,
         )
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     entities = body["data"]["_entities"]
     assert [e["id"] for e in entities[:-1]] == [str(i) for i in ids] and entities[-1] is None
     member_reads = [s for s in statements if "FROM members.members" in s]

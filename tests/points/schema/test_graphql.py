@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from federation_compose import compose
+from sent_statements import sent_statements
 from services.points import events
 from services.points.schema import schema
 from shared.auth.tokens import mint_token
@@ -260,24 +261,15 @@ async def test_bulk_purchases_answer_per_item(client: Client) -> None:
     ]
 
 
-async def test_entity_references_load_in_one_query_per_batch(
-    client: Client, db: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from shared.database import Database
+async def test_entity_references_load_in_one_query_per_batch(client: Client, db: str) -> None:
+    from shared.database import get_database
 
     partner = await _program(client)
     members = [await _funded_member(client, partner, n) for n in (10, 20, 30)]
-    statements: list[str] = []
-    read = Database.read
-
-    async def counted(self: Database, statement: Any, params: Any = None) -> Any:  # balances run on the driver
-        if "member_accounts" in statement.sql:
-            statements.append(statement.sql)
-        return await read(self, statement, params)
-
-    monkeypatch.setattr(Database, "read", counted)
-    query = """query($r: [_Any!]!) { _entities(representations: $r) { ... on Member { points { available } } } }"""
-    data = await client.ok(query, OPERATOR, r=[{"__typename": "Member", "id": m} for m in members])
+    async with sent_statements(get_database(db).engine) as sent:
+        query = """query($r: [_Any!]!) { _entities(representations: $r) { ... on Member { points { available } } } }"""
+        data = await client.ok(query, OPERATOR, r=[{"__typename": "Member", "id": m} for m in members])
+    statements = [s for s in sent if "member_accounts" in s]
     assert [e["points"]["available"] for e in data["_entities"]] == [10, 20, 30]
     assert len(statements) == 1
 

@@ -4,8 +4,9 @@ results read like SQLAlchemy's, and all of it inside SQLAlchemy's transaction.""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import bindparam, event, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
+from sent_statements import sent_statements
 from shared.database import Executor, Prepared, Rows
 
 
@@ -76,16 +77,7 @@ async def test_without_the_driver_everything_runs_through_sqlalchemy(schema) -> 
 async def test_a_read_runs_on_the_driver_outside_any_transaction(schema) -> None:  # noqa: ANN001
     async with schema.db.engine.begin() as connection:
         await connection.execute(insert(schema.items).values(id=7, note="seven"))
-    sent: list[str] = []
-    await schema.db.engine.dispose()  # new connections from here on, each logging what it sends
-
-    def log_queries(dbapi_connection, _record) -> None:  # noqa: ANN001
-        dbapi_connection.driver_connection.add_query_logger(lambda record: sent.append(record.query))
-
-    event.listen(schema.db.engine.sync_engine, "connect", log_queries)
-    try:
+    async with sent_statements(schema.db.engine) as sent:
         rows = await schema.db.read(Prepared(select(schema.items.c.note).where(schema.items.c.id == bindparam("id"))), {"id": 7})
-    finally:
-        event.remove(schema.db.engine.sync_engine, "connect", log_queries)
     assert isinstance(rows, Rows) and [row.note for row in rows] == ["seven"]
     assert [q for q in sent if "items" in q] and not [q for q in sent if q.split()[0].rstrip(";").upper() in {"BEGIN", "ROLLBACK", "COMMIT"}], sent

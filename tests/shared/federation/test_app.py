@@ -169,15 +169,22 @@ async def test_public_routes_see_their_own_authorization_header_and_routes_are_a
             assert signed_in.json()["kind"] == "staff"
 
 
-async def test_a_repeated_query_is_validated_once(client: httpx.AsyncClient) -> None:
-    """The validation cache hits: the limits' rules are the same for every request."""
-    from strawberry.extensions.validation_cache import _get_validate_cache
+async def test_a_repeated_query_is_validated_once(client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The validation cache hits (the limits' rules are the same for every request), and an invalid
+    query's errors are remembered as faithfully as a valid one's silence."""
+    import strawberry.schema.schema as strawberry_schema
 
-    cache = _get_validate_cache(1024)
-    query = "query Repeated { hello nested { hello } }"
-    await client.post("/graphql", json={"query": query})
-    before = cache.cache_info()
-    for _ in range(3):
+    validated: list[str] = []
+    validate = strawberry_schema.validate_document
+
+    def counting(schema, document, rules):  # noqa: ANN001, ANN202
+        validated.append(document.loc.source.body)
+        return validate(schema, document, rules)
+
+    monkeypatch.setattr(strawberry_schema, "validate_document", counting)
+    query, wrong = "query Repeated { hello nested { hello } }", "query Wrong { hello nested { nope } }"
+    for _ in range(4):
         assert "errors" not in (await client.post("/graphql", json={"query": query})).json()
-    after = cache.cache_info()
-    assert (after.hits - before.hits, after.misses - before.misses) == (3, 0)
+        answer = (await client.post("/graphql", json={"query": wrong})).json()
+        assert answer["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert validated == [query, wrong]
