@@ -7,18 +7,12 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-)
+from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types.execution import ExecutionContext
 
 from shared.federation.errors import ErrorPolicy, log_internal_errors
-from shared.federation.validation_cache import ValidatedDocuments
+from shared.federation.documents import DocumentCache
 from shared.settings import get_settings
 
 # The newest version that both Apollo's composer and The Guild's (which accepts up to 2.9) take.
@@ -46,8 +40,8 @@ def build_schema(
     settings = get_settings()
     # The depth and alias limits are validation rules, and strawberry's limiters make a new rule
     # class each time one is constructed. Made per request, they made every request's rules differ,
-    # so ValidationCache (keyed by document and rules) never hit and every request was validated
-    # in full. Made once here, the rules are the same classes for every request of this schema.
+    # so no validation cache (keyed by document and rules) could hit. Made once here, the rules
+    # are the same classes for every request of this schema.
     limits = [
         *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
@@ -58,12 +52,9 @@ def build_schema(
         types=list(types),
         federation_version=FEDERATION_VERSION,  # type: ignore[arg-type]
         config=config,
-        # Factories, so each request gets fresh extension instances (their state is per request).
+        # Classes, so each request gets fresh extension instances (their state is per request).
         extensions=[
-            lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
-            lambda: ParserCache(maxsize=1024),
-            lambda: AddValidationRules(limits),
-            ValidatedDocuments(maxsize=1024).extension(),
+            DocumentCache(maxsize=1024, max_tokens=settings.max_query_tokens, rules=limits).extension(),
             ErrorPolicy,
             *extra_extensions,
         ],

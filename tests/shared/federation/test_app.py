@@ -188,3 +188,16 @@ async def test_a_repeated_query_is_validated_once(client: httpx.AsyncClient, mon
         answer = (await client.post("/graphql", json={"query": wrong})).json()
         assert answer["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
     assert validated == [query, wrong]
+
+
+async def test_too_many_tokens_and_syntax_errors_are_refused_each_time(client: httpx.AsyncClient) -> None:
+    """The parse cache remembers documents, never refusals: the same bad text is refused again."""
+    from shared.settings import get_settings
+
+    huge = "{ " + " ".join("hello" for _ in range(get_settings().max_query_tokens + 10)) + " }"
+    for _ in range(2):
+        answer = (await client.post("/graphql", json={"query": huge})).json()
+        assert answer.get("data") is None and "token" in answer["errors"][0]["message"].lower()
+        broken = (await client.post("/graphql", json={"query": "{ hello "})).json()
+        assert broken.get("data") is None and "Syntax Error" in broken["errors"][0]["message"]
+    assert "errors" not in (await client.post("/graphql", json={"query": "{ hello }"})).json()
