@@ -58,7 +58,8 @@ class Settings(BaseSettings):
     db_max_overflow: int = 10
     db_pool_timeout_seconds: float = 10.0
 
-    # Processes per service (uvicorn workers) that `abg run` and `abg serve` start; None: one per core.
+    # Processes per service (uvicorn workers) that `abg run` and `abg serve` start; None: one per
+    # core, at most 4 (the database's max_connections is sized for that).
     workers: int | None = Field(default=None, ge=1, le=64)
 
     # Ports and the URLs services use to reach each other (straight, not through the gateway).
@@ -136,7 +137,7 @@ class Settings(BaseSettings):
 
     @property
     def workers_per_service(self) -> int:
-        return self.workers or max(1, min(os.cpu_count() or 1, 8))
+        return self.workers or max(1, min(os.cpu_count() or 1, 4))
 
     @property
     def graphiql_enabled(self) -> bool:

@@ -23,7 +23,8 @@ from shared.database.urls import to_async_url  # noqa: E402
 log = logging.getLogger(__name__)
 
 # Room for four services' pools plus tests with hundreds of concurrent requests.
-SERVER_SETTINGS = {"max_connections": "400", "shared_buffers": "256MB"}
+# Room for every worker of every service with a full pool: 4 services x 4 workers x (25 + 10).
+SERVER_SETTINGS = {"max_connections": "600", "shared_buffers": "256MB"}
 # Throwaway test clusters trade durability for speed; the data of `run` keeps full durability.
 TEST_SERVER_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
 
