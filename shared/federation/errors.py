@@ -1,7 +1,9 @@
 """The error policy of every subgraph.
 
 Our typed `DomainError`s reach the client with their message and a stable `extensions.code`.
-GraphQL's own errors (syntax, validation) keep their message with a code of their own. Anything
+GraphQL's own errors (syntax, validation) keep their message with a code of their own. Database
+faults become typed too (`shared.database.faults`: SERVICE_UNAVAILABLE, DEADLINE_EXCEEDED) and are
+logged as warnings without a traceback: the caller can act on them, and they come in floods. Anything
 else is an internal error: logged with its traceback and the request id, and masked for the client
 as "Internal server error" carrying that request id, so support can find it in the log.
 """
@@ -14,6 +16,7 @@ from collections.abc import Iterator
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
+from shared.database import faults
 from shared.errors import DomainError
 from shared.request_id import current_request_id
 
@@ -31,10 +34,21 @@ def is_internal(error: GraphQLError) -> bool:
     return True
 
 
+def _original(error: GraphQLError) -> BaseException | None:
+    original = error.original_error
+    while isinstance(original, GraphQLError) and original.original_error is not None:
+        original = original.original_error
+    return original
+
+
 def log_internal_errors(errors: list[GraphQLError]) -> None:
     for error in errors:
         if is_internal(error):
             original = error.original_error
+            fault = faults.typed(_original(error))  # type: ignore[arg-type]
+            if fault is not None:
+                log.warning("%s at %s (request %s): %r", fault.code, error.path, current_request_id(), _original(error))
+                continue
             log.error(
                 "internal error at %s (request %s)",
                 error.path,
@@ -45,9 +59,9 @@ def log_internal_errors(errors: list[GraphQLError]) -> None:
 
 def present(error: GraphQLError) -> GraphQLError:
     """The client-facing form of one error."""
-    original = error.original_error
-    while isinstance(original, GraphQLError) and original.original_error is not None:
-        original = original.original_error
+    original = _original(error)
+    if original is not None and not isinstance(original, (DomainError, GraphQLError)):
+        original = faults.typed(original) or original
     if isinstance(original, DomainError):
         return GraphQLError(
             original.message,
