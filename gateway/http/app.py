@@ -38,6 +38,7 @@ RequestHook = Callable[[Request, GraphQLRequest], Awaitable[Response | None]]
 
 _JSON = "application/json"
 CLIENT_IP_HEADER = "x-client-ip"
+TIMEOUT_HEADER = "x-request-timeout-ms"  # how long the client will wait (it may only shorten ours)
 _GRAPHQL_RESPONSE = "application/graphql-response+json"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
@@ -156,6 +157,8 @@ class GraphQLEndpoint:
         forward.pop(CLIENT_IP_HEADER, None)
         if request.client is not None and request.client.host:
             forward[CLIENT_IP_HEADER] = request.client.host
+        forward.pop(TIMEOUT_HEADER, None)  # the executor tells each subgraph what remains
+        deadline = self._deadline(request.headers.get(TIMEOUT_HEADER))
         if request.method == "GET":
             params = request.query_params
             try:
@@ -172,6 +175,7 @@ class GraphQLEndpoint:
                 method="GET",
                 forward_headers=forward,
                 request_id=request_id,
+                deadline=deadline,
             )
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type not in (_JSON, _GRAPHQL_RESPONSE, "application/graphql+json"):
@@ -204,7 +208,16 @@ class GraphQLEndpoint:
             method="POST",
             forward_headers=forward,
             request_id=request_id,
+            deadline=deadline,
         )
+
+    def _deadline(self, asked: str | None) -> float | None:
+        """When this request's time runs out: the gateway's request timeout, or the client's own
+        x-request-timeout-ms when that is shorter (a malformed one is ignored)."""
+        timeout = self.settings.request_timeout_seconds
+        if asked is not None and asked.isdigit() and len(asked) <= 9:
+            timeout = int(asked) / 1000 if timeout is None else min(timeout, int(asked) / 1000)
+        return None if timeout is None else time.monotonic() + timeout
 
 
 async def _no_document_ids(request: Request, graphql: GraphQLRequest) -> Response | None:

@@ -17,6 +17,15 @@ def _env_int(name: str, default: int | None) -> int | None:
     return int(raw)
 
 
+def _env_seconds(name: str, default: float | None) -> float | None:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in ("none", "off", "0"):
+        return None
+    return float(raw)
+
+
 def _env_bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
     if raw is None or raw == "":
@@ -47,6 +56,9 @@ class ServerSettings:
     forward_headers: tuple[str, ...] = ("authorization", "x-device-id")
     request_id_header: str = "x-request-id"
     subgraph_timeout_seconds: float = 30.0
+    # the whole request's time (None: no bound but the subgraph timeouts); a client asks for less
+    # with x-request-timeout-ms, and the subgraphs are told what remains
+    request_timeout_seconds: float | None = 30.0
     subgraph_timeouts: dict[str, float] = field(default_factory=dict)  # per subgraph name
     # identical queries in flight to one subgraph at once are sent once, their answer shared
     deduplicate_subgraph_queries: bool = True
@@ -86,6 +98,7 @@ class ServerSettings:
             subgraph_timeout_seconds=float(
                 os.environ.get("ABG_GATEWAY_SUBGRAPH_TIMEOUT_SECONDS", defaults.subgraph_timeout_seconds)
             ),
+            request_timeout_seconds=_env_seconds("ABG_GATEWAY_REQUEST_TIMEOUT_SECONDS", defaults.request_timeout_seconds),
             subgraph_timeouts=parse_timeouts(_env_list("ABG_GATEWAY_SUBGRAPH_TIMEOUTS", ())),
             override_labels=_env_list("ABG_GATEWAY_OVERRIDE_LABELS", defaults.override_labels),
             deduplicate_subgraph_queries=_env_bool(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import SchemaExtension
 
 from shared.database import faults
@@ -73,7 +73,7 @@ def present(error: GraphQLError) -> GraphQLError:
         )
     if original is None or isinstance(original, GraphQLError):
         extensions = dict(error.extensions or {})
-        extensions.setdefault("code", "GRAPHQL_VALIDATION_FAILED" if error.path is None else "BAD_REQUEST")
+        extensions.setdefault("code", _graphql_code(error))
         return GraphQLError(
             error.message,
             nodes=error.nodes,
@@ -93,9 +93,29 @@ def present(error: GraphQLError) -> GraphQLError:
     )
 
 
+def _graphql_code(error: GraphQLError) -> str:
+    """The code of one of GraphQL's own errors, in the gateway's words (and Apollo Server's): the
+    document does not parse, does not validate (tagged where documents are validated), or a
+    variable's value does not fit its type."""
+    if isinstance(error, GraphQLSyntaxError):
+        return "GRAPHQL_PARSE_FAILED"
+    if error.path is None:
+        # From execution, before any resolver: variables' values, or which operation to run.
+        return "BAD_USER_INPUT" if error.message.startswith("Variable '$") else "BAD_REQUEST"
+    return "BAD_REQUEST"
+
+
 class ErrorPolicy(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
         if result is not None and result.errors:
             result.errors = [present(error) for error in result.errors]
+
+
+def tag_parse_errors(errors: list[GraphQLError]) -> None:
+    """Gives syntax errors their code in place: they escape the operation (and `ErrorPolicy`)
+    because documents are parsed in an extension's hook."""
+    for error in errors:
+        if isinstance(error, GraphQLSyntaxError) and not (error.extensions or {}).get("code"):
+            error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_PARSE_FAILED"}
