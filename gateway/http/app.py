@@ -29,6 +29,7 @@ from ..execution.pipeline import Gateway, GraphQLRequest, GraphQLResponse
 from .explorer import explorer_routes
 from .limits import check_limits
 from .metrics import GatewayMetrics, outcome_of
+from .ratelimit import TokenBuckets, rate_limit_hook
 from .settings import ServerSettings
 from .trusted import TrustedDocuments, trusted_documents_hook
 
@@ -251,13 +252,16 @@ def create_app(
     gateway.options.checks.append(lambda document, operation: check_limits(document, operation, limits))
     gateway.options.introspection = settings.introspection
     gateway.options.max_tokens = limits.max_tokens
-    # order: who is asking (401), then which document (trusted documents), then the caller's hooks
+    # order: who is asking (401), how often (429), which document (trusted documents), the caller's hooks
     if settings.trusted_documents:
         store = TrustedDocuments.from_file(settings.trusted_documents)
         hooks = [trusted_documents_hook(store, settings.trusted_documents_mode), *hooks]
         log.info("%d trusted documents, mode %s", len(store), settings.trusted_documents_mode)
     else:
         hooks = [_no_document_ids, *hooks]
+    if settings.rate_limit_per_second:  # after the token check, which names the caller
+        buckets = TokenBuckets(settings.rate_limit_per_second, settings.rate_limit_burst)
+        hooks = [rate_limit_hook(buckets), *hooks]
     if settings.verify_tokens:
         from .auth import verify_bearer_token
 

@@ -74,6 +74,10 @@ class ServerSettings:
     # a manifest of trusted documents (off when empty); enforce: only those run, allow: ids resolved
     trusted_documents: str | None = None
     trusted_documents_mode: str = "enforce"
+    # per-caller token buckets (requests per second, and how many at once); None: no limit. Off
+    # when the app is built in code; from the environment, on by default outside development/test
+    rate_limit_per_second: float | None = None
+    rate_limit_burst: int = 100
 
     @classmethod
     def from_env(cls) -> ServerSettings:
@@ -112,6 +116,11 @@ class ServerSettings:
             explorer_path=os.environ.get("ABG_GATEWAY_EXPLORER_PATH", defaults.explorer_path),
             trusted_documents=os.environ.get("ABG_GATEWAY_TRUSTED_DOCUMENTS") or None,
             trusted_documents_mode=os.environ.get("ABG_GATEWAY_TRUSTED_DOCUMENTS_MODE") or defaults.trusted_documents_mode,
+            rate_limit_per_second=_env_seconds(
+                "ABG_GATEWAY_RATE_LIMIT_PER_SECOND",
+                None if os.environ.get("ABG_ENV", "development") in ("development", "test") else 50.0,
+            ),
+            rate_limit_burst=_env_int("ABG_GATEWAY_RATE_LIMIT_BURST", defaults.rate_limit_burst) or defaults.rate_limit_burst,
         )
 
 
