@@ -13,6 +13,7 @@ is "UNKNOWN".
 
 from __future__ import annotations
 
+import contextvars
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -48,6 +49,15 @@ def begin_request(timeout_seconds: float | None) -> object:
 
 def end_request(token: object) -> None:
     _current.reset(token)  # type: ignore[arg-type]
+
+
+def detached_context() -> contextvars.Context:
+    """A copy of the current context without the request's clock, for tasks that outlive the
+    request on purpose (a saga driven on in the background after the caller had its answer):
+    `asyncio.create_task(work, context=detached_context())`."""
+    context = contextvars.copy_context()
+    context.run(_current.set, None)
+    return context
 
 
 def remaining() -> float | None:

@@ -68,7 +68,10 @@ def typed(error: BaseException) -> DomainError | None:
     if is_statement_timeout(error):
         return deadline.exceeded("a statement ran out of time")
     if is_unavailable(error):
-        return ServiceUnavailable("the database is unavailable; try again shortly", reason="database")
+        # NOT_APPLIED unless this request had begun a commit (the connection may have died in it).
+        return ServiceUnavailable(
+            "the database is unavailable; try again shortly", reason="database", outcome=deadline.outcome()
+        )
     return None
 
 

@@ -91,7 +91,9 @@ async def test_database_down_is_a_typed_retryable_error_and_recovers_without_res
             for _ in range(2):  # the pooled connection dies, then no new one can be made
                 body = (await client.post("/graphql", json={"query": "{ answer }"})).json()
                 (error,) = body["errors"]
-                assert error["extensions"] == {"code": "SERVICE_UNAVAILABLE", "retryable": True, "reason": "database"}
+                assert error["extensions"] == {
+                    "code": "SERVICE_UNAVAILABLE", "retryable": True, "reason": "database", "outcome": "NOT_APPLIED"
+                }
             assert (await client.get("/ready")).status_code == 503
 
             await asyncio.to_thread(_start_again, pgdata)
