@@ -76,3 +76,22 @@ class UpstreamError(DomainError):
     """
 
     code = "UPSTREAM_ERROR"
+
+
+class ServiceUnavailable(DomainError):
+    """A dependency (the database) cannot be reached right now; nothing was done, try again."""
+
+    code = "SERVICE_UNAVAILABLE"
+
+    def __init__(self, message: str, **extensions: Any) -> None:
+        super().__init__(message, retryable=True, **extensions)
+
+
+class DeadlineExceeded(DomainError):
+    """The caller's time ran out. `outcome` says what became of the work: "NOT_APPLIED" when
+    nothing was committed, "UNKNOWN" when something may have been (retry with the same key)."""
+
+    code = "DEADLINE_EXCEEDED"
+
+    def __init__(self, message: str, *, outcome: str, **extensions: Any) -> None:
+        super().__init__(message, outcome=outcome, retryable=True, **extensions)

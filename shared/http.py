@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import orjson
 
+from shared import deadline
 from shared.auth.tokens import service_token
 from shared.errors import UpstreamError
 from shared.settings import Settings, get_settings
@@ -103,8 +104,17 @@ async def call_service(
         `upstreamExtensions` are the first error's (what a caller tells its own caller);
       - "invalid_response": not a GraphQL response.
     `timeout` (seconds) replaces the client's for this call, for operations known to be slow.
+    Within a request that has a deadline, the call waits no longer than what remains of it and
+    passes the remainder on (`x-request-timeout-ms`); none left raises `DeadlineExceeded` unsent.
     """
     settings = settings or get_settings()
+    left = deadline.remaining()
+    if left is not None:
+        if left <= 0:
+            raise deadline.exceeded(f"before calling {service}")
+        timeout = min(left, timeout if timeout is not None else settings.http_timeout_seconds)
+    if query.lstrip().startswith("mutation"):
+        deadline.note_effects()  # from here on, the other service may have changed something
     body: dict[str, Any] = {"query": query, "variables": dict(variables or {})}
     if operation_name:
         body["operationName"] = operation_name
@@ -112,6 +122,7 @@ async def call_service(
         "content-type": "application/json",
         "accept": "application/graphql-response+json, application/json",
         **(headers or {}),
+        **deadline.outgoing_header(),
         # Last, so no extra header can replace the service credential.
         "authorization": f"Bearer {service_token(caller or settings.service_name, settings)}",
     }

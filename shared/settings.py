@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     db_pool_size: int = 25
     db_max_overflow: int = 10
     db_pool_timeout_seconds: float = 10.0
+    # Longest a statement may run (0: no bound); a caller's nearer deadline bounds it further.
+    db_statement_timeout_seconds: float = 30.0
 
     # Processes per service (uvicorn workers) that `abg run` and `abg serve` start; None: one per
     # core, at most 4 (the database's max_connections is sized for that).

@@ -1,4 +1,10 @@
-"""HTTP to subgraphs: one pooled keep-alive connection pool per subgraph, each with its timeout."""
+"""HTTP to subgraphs: one pooled keep-alive connection pool per subgraph, each with its timeout.
+
+A request with a deadline (`time.monotonic()`) waits no longer than it allows, and tells the
+subgraph how long it has (`x-request-timeout-ms`, a little less than what remains, so that the
+subgraph's own refusal arrives before the gateway gives up). A request whose deadline has passed
+is not sent.
+"""
 
 from __future__ import annotations
 
@@ -16,13 +22,31 @@ from .http1 import Http1Pool, HttpError, ResponseTooLarge
 from .observer import NO_OBSERVER, Observer
 
 
-class SubgraphError(Exception):
-    """A subgraph could not be reached or did not answer with GraphQL."""
+DEADLINE_HEADER = "x-request-timeout-ms"
 
-    def __init__(self, subgraph: str, message: str, code: str = "SUBGRAPH_ERROR") -> None:
+
+class SubgraphError(Exception):
+    """A subgraph could not be reached or did not answer with GraphQL.
+
+    `outcome` is said for mutations only: "NOT_APPLIED" when the request surely did nothing (not
+    sent, connection refused), "UNKNOWN" when it may have been applied (sent, no answer)."""
+
+    def __init__(self, subgraph: str, message: str, code: str = "SUBGRAPH_ERROR", outcome: str | None = None) -> None:
         super().__init__(message)
         self.subgraph = subgraph
         self.code = code
+        self.outcome = outcome
+
+    def extensions(self) -> dict[str, Any]:
+        extensions: dict[str, Any] = {"code": self.code, "serviceName": self.subgraph}
+        if self.outcome is not None:
+            extensions["outcome"] = self.outcome
+        return extensions
+
+
+def _time_for_subgraph(left: float) -> int:
+    """Milliseconds to give a subgraph out of `left` seconds: a tenth less, at most 100 ms less."""
+    return max(0, int((left - min(0.1, left / 10)) * 1000))
 
 
 @dataclass(slots=True)
@@ -100,6 +124,7 @@ class SubgraphClients:
         headers: Mapping[str, str] | None = None,
         *,
         repeatable: bool = True,
+        deadline: float | None = None,
     ) -> dict[str, Any]:
         """Send one GraphQL request; `repeatable` is false for mutations (never sent twice).
 
@@ -108,13 +133,24 @@ class SubgraphClients:
         instead of being sent again; each caller still gets its own parsed copy.
         """
         body = orjson.dumps(payload)
+        identity = _identity(headers)  # before the deadline header: that differs every time
+        timeout = None
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise SubgraphError(
+                    subgraph, "the request's deadline passed before the subgraph was called", "DEADLINE_EXCEEDED",
+                    None if repeatable else "NOT_APPLIED",
+                )
+            headers = {**(headers or {}), DEADLINE_HEADER: str(_time_for_subgraph(left))}
+            timeout = left
         if not (repeatable and self.settings.deduplicate):
-            return (await self._fetch(subgraph, body, headers, repeatable)).take()
-        key = (subgraph, body, _identity(headers))
+            return (await self._fetch(subgraph, body, headers, repeatable, timeout)).take()
+        key = (subgraph, body, identity)
         task = self._inflight.get(key)
         if task is None:
             # a task of its own, so the first caller giving up does not fail the others
-            task = asyncio.ensure_future(self._fetch(subgraph, body, headers, repeatable))
+            task = asyncio.ensure_future(self._fetch(subgraph, body, headers, repeatable, timeout))
             self._inflight[key] = task
             task.add_done_callback(partial(self._finished, key))
         else:
@@ -127,11 +163,11 @@ class SubgraphClients:
             task.exception()  # marks it retrieved: every caller may have given up by now
 
     async def _fetch(
-        self, subgraph: str, body: bytes, headers: Mapping[str, str] | None, repeatable: bool
+        self, subgraph: str, body: bytes, headers: Mapping[str, str] | None, repeatable: bool, timeout: float | None
     ) -> _Answer:
         started = time.perf_counter()
         try:
-            answer = await self._send(subgraph, body, headers, repeatable)
+            answer = await self._send(subgraph, body, headers, repeatable, timeout)
         except SubgraphError as error:
             self.observer.subgraph_request(
                 subgraph, time.perf_counter() - started, error.code.lower().removeprefix("subgraph_")
@@ -142,18 +178,25 @@ class SubgraphClients:
         return answer
 
     async def _send(
-        self, subgraph: str, body: bytes, headers: Mapping[str, str] | None, repeatable: bool
+        self, subgraph: str, body: bytes, headers: Mapping[str, str] | None, repeatable: bool, timeout: float | None
     ) -> _Answer:
         pool = self.pool(subgraph)
+        unknown = None if repeatable else "UNKNOWN"  # a mutation that may have been applied
         try:
-            response = await pool.post(body, headers, repeatable=repeatable)
+            response = await pool.post(body, headers, repeatable=repeatable, timeout=timeout)
         except TimeoutError as error:
-            raise SubgraphError(subgraph, f'subgraph "{subgraph}" timed out', "SUBGRAPH_TIMEOUT") from error
+            raise SubgraphError(subgraph, f'subgraph "{subgraph}" timed out', "SUBGRAPH_TIMEOUT", unknown) from error
         except ResponseTooLarge as error:
-            raise SubgraphError(subgraph, f'subgraph "{subgraph}": {error}', "SUBGRAPH_BAD_RESPONSE") from error
+            raise SubgraphError(subgraph, f'subgraph "{subgraph}": {error}', "SUBGRAPH_BAD_RESPONSE", unknown) from error
+        except ConnectionRefusedError as error:  # nothing was sent
+            raise SubgraphError(
+                subgraph, f'subgraph "{subgraph}" could not be reached: {type(error).__name__}', "SUBGRAPH_UNREACHABLE",
+                None if repeatable else "NOT_APPLIED",
+            ) from error
         except (HttpError, OSError) as error:
             raise SubgraphError(
-                subgraph, f'subgraph "{subgraph}" could not be reached: {type(error).__name__}', "SUBGRAPH_UNREACHABLE"
+                subgraph, f'subgraph "{subgraph}" could not be reached: {type(error).__name__}', "SUBGRAPH_UNREACHABLE",
+                unknown,
             ) from error
         try:
             parsed = orjson.loads(response.body)

@@ -29,6 +29,7 @@ class ExecutionContext:
     errors: list[dict[str, Any]] = field(default_factory=list)
     subgraph_requests: int = 0
     mutation: bool = False  # root fetches then change data: never send one twice
+    deadline: float | None = None  # time.monotonic() by which the client stops waiting
 
 
 class Executor:
@@ -79,9 +80,7 @@ class Executor:
             else:
                 await self.root_fetch(fetch, context)
         except SubgraphError as error:
-            context.errors.append(
-                {"message": str(error), "extensions": {"code": error.code, "serviceName": error.subgraph}}
-            )
+            context.errors.append({"message": str(error), "extensions": error.extensions()})
 
     def variables_for(self, fetch: Fetch, context: ExecutionContext) -> dict[str, Any]:
         return {name: context.variables[name] for name in fetch.variable_usages if name in context.variables}
@@ -92,7 +91,9 @@ class Executor:
         if variables:
             payload["variables"] = variables
         context.subgraph_requests += 1
-        body = await self.clients.post(fetch.subgraph, payload, context.headers, repeatable=not context.mutation)
+        body = await self.clients.post(
+            fetch.subgraph, payload, context.headers, repeatable=not context.mutation, deadline=context.deadline
+        )
         data = body.get("data")
         if isinstance(data, dict):
             self.merger.merge(context.data, data, fetch.renames)
@@ -111,7 +112,9 @@ class Executor:
         if not parts:
             return
         context.subgraph_requests += 1
-        body = await self.clients.post(fetch.subgraph, {"query": fetch.document, "variables": variables}, context.headers)
+        body = await self.clients.post(
+            fetch.subgraph, {"query": fetch.document, "variables": variables}, context.headers, deadline=context.deadline
+        )
         data = body.get("data")
         by_key = {part.response_key: (part, reps) for part, reps in parts}
         for part, reps in parts:
@@ -140,11 +143,12 @@ class Executor:
     @staticmethod
     def subgraph_error(error: Any, fetch: Fetch, path: list[Any] | None) -> dict[str, Any]:
         if not isinstance(error, dict):
-            return {"message": str(error), "extensions": {"serviceName": fetch.subgraph}}
+            return {"message": str(error), "extensions": {"code": "SUBGRAPH_ERROR", "serviceName": fetch.subgraph}}
         result: dict[str, Any] = {"message": str(error.get("message", "subgraph error"))}
         if path:
             result["path"] = path
         extensions = dict(error.get("extensions") or {})
+        extensions.setdefault("code", "SUBGRAPH_ERROR")  # every error the gateway returns has one
         extensions.setdefault("serviceName", fetch.subgraph)
         result["extensions"] = extensions
         return result

@@ -194,11 +194,18 @@ class Http1Pool:
         return b"%s%scontent-length: %d\r\n\r\n%s" % (self._head, extra, len(body), body)
 
     async def post(
-        self, body: bytes, headers: Mapping[str, str] | None = None, *, repeatable: bool = True
+        self,
+        body: bytes,
+        headers: Mapping[str, str] | None = None,
+        *,
+        repeatable: bool = True,
+        timeout: float | None = None,
     ) -> HttpResponse:
-        """POST `body`; raises TimeoutError past the deadline, HttpError/OSError on failure."""
+        """POST `body`; raises TimeoutError past the pool's timeout (or `timeout`, when sooner),
+        HttpError/OSError on failure."""
         request = self._request_bytes(body, headers)
-        async with asyncio.timeout(self.timeout_seconds):
+        limit = self.timeout_seconds if timeout is None else min(timeout, self.timeout_seconds)
+        async with asyncio.timeout(limit):
             connection, reused = await self._acquire()
             try:
                 try:

@@ -85,6 +85,7 @@ class GraphQLRequest:
     forward_headers: Mapping[str, str] = field(default_factory=dict)
     request_id: str | None = None
     document_id: str | None = None  # a trusted document's id, resolved by the HTTP layer
+    deadline: float | None = None  # time.monotonic() by which the client stops waiting
 
 
 @dataclass(slots=True)
@@ -273,7 +274,10 @@ class Gateway:
             )
 
         context = ExecutionContext(
-            variables=raw_variables, headers=request.forward_headers, operation_name=request.operation_name
+            variables=raw_variables,
+            headers=request.forward_headers,
+            operation_name=request.operation_name,
+            deadline=request.deadline,
         )
         await self.executor.execute(plan, context)
         introspection: dict[str, Any] = {}

@@ -4,7 +4,8 @@ Walks the client's operation over the merged tree against the API schema: keeps 
 requested fields in order (the planner's extra keys fall away), answers `__typename`, drops
 enum values the API schema does not have, and applies GraphQL's null rules: a null in a
 non-null position makes the nearest nullable parent null, with an error unless a subgraph
-already reported one there.
+already reported one there or a whole fetch failed (one failure, one error). Every error this
+adds carries a code: `SUBGRAPH_BAD_RESPONSE`, since a subgraph broke its schema's promise.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from graphql.type import GraphQLOutputType
 from ..planning.operation import FieldSelection, Selection
 
 _BUBBLE = object()  # a null in a non-null position, on its way to a nullable parent
+BAD_RESPONSE = "SUBGRAPH_BAD_RESPONSE"
 
 
 class ResponseShaper:
@@ -132,6 +134,9 @@ class _Run:
         self.errors = errors
         self.cache = cache
         self._error_paths = [tuple(e.get("path") or ()) for e in errors]
+        # An error without a path (a fetch that failed whole, a subgraph's request-level error)
+        # explains every null it left: the client gets that error alone.
+        self._failed_fetch = any(not path for path in self._error_paths)
 
     def root(
         self,
@@ -158,6 +163,8 @@ class _Run:
         return result
 
     def null_error(self, path: Path, parent_type: str, field: str) -> None:
+        if self._failed_fetch:
+            return
         here = tuple(_path_list(path))
         parent = here[:-1]
         for existing in self._error_paths:
@@ -172,12 +179,16 @@ class _Run:
                 return
         self._error_paths.append(here)
         self.errors.append(
-            {"message": f"Cannot return null for non-nullable field {parent_type}.{field}.", "path": list(here)}
+            {
+                "message": f"Cannot return null for non-nullable field {parent_type}.{field}.",
+                "path": list(here),
+                "extensions": {"code": BAD_RESPONSE},
+            }
         )
 
     def invalid(self, path: Path, message: str) -> None:
         here = _path_list(path)
-        self.errors.append({"message": message, "path": here})
+        self.errors.append({"message": message, "path": here, "extensions": {"code": BAD_RESPONSE}})
         self._error_paths.append(tuple(here))
         return None
 

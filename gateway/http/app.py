@@ -29,6 +29,7 @@ from ..execution.pipeline import Gateway, GraphQLRequest, GraphQLResponse
 from .explorer import explorer_routes
 from .limits import check_limits
 from .metrics import GatewayMetrics, outcome_of
+from .ratelimit import TokenBuckets, rate_limit_hook
 from .settings import ServerSettings
 from .trusted import TrustedDocuments, trusted_documents_hook
 
@@ -38,6 +39,7 @@ RequestHook = Callable[[Request, GraphQLRequest], Awaitable[Response | None]]
 
 _JSON = "application/json"
 CLIENT_IP_HEADER = "x-client-ip"
+TIMEOUT_HEADER = "x-request-timeout-ms"  # how long the client will wait (it may only shorten ours)
 _GRAPHQL_RESPONSE = "application/graphql-response+json"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
@@ -156,6 +158,8 @@ class GraphQLEndpoint:
         forward.pop(CLIENT_IP_HEADER, None)
         if request.client is not None and request.client.host:
             forward[CLIENT_IP_HEADER] = request.client.host
+        forward.pop(TIMEOUT_HEADER, None)  # the executor tells each subgraph what remains
+        deadline = self._deadline(request.headers.get(TIMEOUT_HEADER))
         if request.method == "GET":
             params = request.query_params
             try:
@@ -172,6 +176,7 @@ class GraphQLEndpoint:
                 method="GET",
                 forward_headers=forward,
                 request_id=request_id,
+                deadline=deadline,
             )
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type not in (_JSON, _GRAPHQL_RESPONSE, "application/graphql+json"):
@@ -204,7 +209,16 @@ class GraphQLEndpoint:
             method="POST",
             forward_headers=forward,
             request_id=request_id,
+            deadline=deadline,
         )
+
+    def _deadline(self, asked: str | None) -> float | None:
+        """When this request's time runs out: the gateway's request timeout, or the client's own
+        x-request-timeout-ms when that is shorter (a malformed one is ignored)."""
+        timeout = self.settings.request_timeout_seconds
+        if asked is not None and asked.isdigit() and len(asked) <= 9:
+            timeout = int(asked) / 1000 if timeout is None else min(timeout, int(asked) / 1000)
+        return None if timeout is None else time.monotonic() + timeout
 
 
 async def _no_document_ids(request: Request, graphql: GraphQLRequest) -> Response | None:
@@ -238,13 +252,16 @@ def create_app(
     gateway.options.checks.append(lambda document, operation: check_limits(document, operation, limits))
     gateway.options.introspection = settings.introspection
     gateway.options.max_tokens = limits.max_tokens
-    # order: who is asking (401), then which document (trusted documents), then the caller's hooks
+    # order: who is asking (401), how often (429), which document (trusted documents), the caller's hooks
     if settings.trusted_documents:
         store = TrustedDocuments.from_file(settings.trusted_documents)
         hooks = [trusted_documents_hook(store, settings.trusted_documents_mode), *hooks]
         log.info("%d trusted documents, mode %s", len(store), settings.trusted_documents_mode)
     else:
         hooks = [_no_document_ids, *hooks]
+    if settings.rate_limit_per_second:  # after the token check, which names the caller
+        buckets = TokenBuckets(settings.rate_limit_per_second, settings.rate_limit_burst)
+        hooks = [rate_limit_hook(buckets), *hooks]
     if settings.verify_tokens:
         from .auth import verify_bearer_token
 

@@ -17,6 +17,15 @@ def _env_int(name: str, default: int | None) -> int | None:
     return int(raw)
 
 
+def _env_seconds(name: str, default: float | None) -> float | None:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in ("none", "off", "0"):
+        return None
+    return float(raw)
+
+
 def _env_bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
     if raw is None or raw == "":
@@ -47,6 +56,9 @@ class ServerSettings:
     forward_headers: tuple[str, ...] = ("authorization", "x-device-id")
     request_id_header: str = "x-request-id"
     subgraph_timeout_seconds: float = 30.0
+    # the whole request's time (None: no bound but the subgraph timeouts); a client asks for less
+    # with x-request-timeout-ms, and the subgraphs are told what remains
+    request_timeout_seconds: float | None = 30.0
     subgraph_timeouts: dict[str, float] = field(default_factory=dict)  # per subgraph name
     # identical queries in flight to one subgraph at once are sent once, their answer shared
     deduplicate_subgraph_queries: bool = True
@@ -62,6 +74,10 @@ class ServerSettings:
     # a manifest of trusted documents (off when empty); enforce: only those run, allow: ids resolved
     trusted_documents: str | None = None
     trusted_documents_mode: str = "enforce"
+    # per-caller token buckets (requests per second, and how many at once); None: no limit. Off
+    # when the app is built in code; from the environment, on by default outside development/test
+    rate_limit_per_second: float | None = None
+    rate_limit_burst: int = 100
 
     @classmethod
     def from_env(cls) -> ServerSettings:
@@ -86,6 +102,7 @@ class ServerSettings:
             subgraph_timeout_seconds=float(
                 os.environ.get("ABG_GATEWAY_SUBGRAPH_TIMEOUT_SECONDS", defaults.subgraph_timeout_seconds)
             ),
+            request_timeout_seconds=_env_seconds("ABG_GATEWAY_REQUEST_TIMEOUT_SECONDS", defaults.request_timeout_seconds),
             subgraph_timeouts=parse_timeouts(_env_list("ABG_GATEWAY_SUBGRAPH_TIMEOUTS", ())),
             override_labels=_env_list("ABG_GATEWAY_OVERRIDE_LABELS", defaults.override_labels),
             deduplicate_subgraph_queries=_env_bool(
@@ -99,6 +116,11 @@ class ServerSettings:
             explorer_path=os.environ.get("ABG_GATEWAY_EXPLORER_PATH", defaults.explorer_path),
             trusted_documents=os.environ.get("ABG_GATEWAY_TRUSTED_DOCUMENTS") or None,
             trusted_documents_mode=os.environ.get("ABG_GATEWAY_TRUSTED_DOCUMENTS_MODE") or defaults.trusted_documents_mode,
+            rate_limit_per_second=_env_seconds(
+                "ABG_GATEWAY_RATE_LIMIT_PER_SECOND",
+                None if os.environ.get("ABG_ENV", "development") in ("development", "test") else 50.0,
+            ),
+            rate_limit_burst=_env_int("ABG_GATEWAY_RATE_LIMIT_BURST", defaults.rate_limit_burst) or defaults.rate_limit_burst,
         )
 
 

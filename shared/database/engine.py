@@ -2,6 +2,11 @@
 
 Each service's tables live in its own PostgreSQL schema, named in the models' `__table_args__`,
 so several services may share one database server (the embedded default) or have one each.
+
+Every statement is bounded: by `db_statement_timeout_seconds` on each connection, and within a
+request by what remains of the caller's deadline (`shared.deadline`), set per transaction only
+when it is the nearer bound. A transaction whose deadline has passed by the time its work is done
+is rolled back instead of committed: the caller has been told it failed, so it must not happen.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from shared import deadline
+from shared.database import faults
 from shared.database.retry import DEFAULT_ATTEMPTS, retrying
 from shared.database.statements import Prepared, Rows
 from shared.database.urls import to_async_url
@@ -27,6 +34,10 @@ class Database:
     def __init__(self, url: str, *, pool_size: int | None = None, max_overflow: int | None = None) -> None:
         settings = get_settings()
         self.url = to_async_url(url)
+        self.statement_timeout = settings.db_statement_timeout_seconds or None
+        server_settings = {"application_name": "alliance-benefits-graph"}
+        if self.statement_timeout:
+            server_settings["statement_timeout"] = str(max(1, int(self.statement_timeout * 1000)))
         self.engine: AsyncEngine = create_async_engine(
             self.url,
             pool_size=pool_size if pool_size is not None else settings.db_pool_size,
@@ -34,7 +45,7 @@ class Database:
             pool_timeout=settings.db_pool_timeout_seconds,
             pool_pre_ping=False,
             # asyncpg's statement cache is per connection and safe with our static SQL.
-            connect_args={"server_settings": {"application_name": "alliance-benefits-graph"}},
+            connect_args={"server_settings": server_settings, "async_creator_fn": faults.connect},
         )
         self.sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
 
@@ -50,7 +61,11 @@ class Database:
         async with self.sessions() as session, session.begin():
             if isolation_level:  # set as the transaction procures its connection, before any SQL
                 await session.connection(execution_options={"isolation_level": isolation_level})
+            bound = self._deadline_bound()
+            if bound is not None:
+                await (await session.connection()).exec_driver_sql(bound)
             yield session
+            self._before_commit()
 
     async def run_transaction(
         self,
@@ -80,13 +95,16 @@ class Database:
         connection underneath (see `statements`) are inside the same transaction and retried alike."""
 
         async def attempt() -> T:
-            if not isolation_level:
-                async with self.engine.begin() as connection:
-                    return await work(connection)
+            bound = self._deadline_bound()
             async with self.engine.connect() as connection:
-                connection = await connection.execution_options(isolation_level=isolation_level)
+                if isolation_level:
+                    connection = await connection.execution_options(isolation_level=isolation_level)
                 async with connection.begin():
-                    return await work(connection)
+                    if bound is not None:
+                        await connection.exec_driver_sql(bound)
+                    result = await work(connection)
+                    self._before_commit()
+                return result
 
         return await retrying(attempt, attempts=attempts)
 
@@ -94,9 +112,36 @@ class Database:
         """One read statement on a pooled connection's driver, outside any transaction: a single
         statement sees one snapshot anyway, and this spares the BEGIN and ROLLBACK round trips
         (and SQLAlchemy's execution layer) that a session would wrap around it."""
+        left = deadline.remaining()
+        if left is not None and left <= 0:
+            raise deadline.exceeded("before reading")
         async with self.engine.connect() as connection:
             raw = await connection.get_raw_connection()
-            return Rows(await raw.driver_connection.fetch(statement.compiled().sql, *statement.args(params)))
+            try:
+                return Rows(
+                    await raw.driver_connection.fetch(statement.compiled().sql, *statement.args(params), timeout=left)
+                )
+            except TimeoutError as error:  # asyncpg cancelled the statement on the server
+                raise deadline.exceeded("a read ran out of time") from error
+
+    def _deadline_bound(self) -> str | None:
+        """`SET LOCAL statement_timeout` for a transaction when the caller's deadline is nearer
+        than the connection's own bound (None otherwise: no round trip); raises once it has passed."""
+        left = deadline.remaining()
+        if left is None:
+            return None
+        if left <= 0:
+            raise deadline.exceeded("before the transaction began")
+        if self.statement_timeout is not None and left >= self.statement_timeout:
+            return None
+        return f"SET LOCAL statement_timeout = {max(1, int(left * 1000))}"
+
+    @staticmethod
+    def _before_commit() -> None:
+        """Refuses to commit work the caller has stopped waiting for (raising rolls it back);
+        otherwise notes that this request may have changed something."""
+        deadline.check_time_left("refused to commit after the deadline")
+        deadline.note_effects()
 
     async def dispose(self) -> None:
         await self.engine.dispose()

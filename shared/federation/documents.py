@@ -52,6 +52,9 @@ class DocumentCache:
             self._validated.move_to_end(key)
             return found[1]
         errors = validate_document(schema, document, every_rule)
+        for error in errors:  # tagged here, once: later on they look like any pre-execution error
+            if not (error.extensions or {}).get("code"):
+                error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_VALIDATION_FAILED"}
         self._remember(self._validated, key, (document, errors))
         return errors
 

@@ -1,7 +1,9 @@
 """The error policy of every subgraph.
 
 Our typed `DomainError`s reach the client with their message and a stable `extensions.code`.
-GraphQL's own errors (syntax, validation) keep their message with a code of their own. Anything
+GraphQL's own errors (syntax, validation) keep their message with a code of their own. Database
+faults become typed too (`shared.database.faults`: SERVICE_UNAVAILABLE, DEADLINE_EXCEEDED) and are
+logged as warnings without a traceback: the caller can act on them, and they come in floods. Anything
 else is an internal error: logged with its traceback and the request id, and masked for the client
 as "Internal server error" carrying that request id, so support can find it in the log.
 """
@@ -11,9 +13,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import SchemaExtension
 
+from shared.database import faults
 from shared.errors import DomainError
 from shared.request_id import current_request_id
 
@@ -31,10 +34,21 @@ def is_internal(error: GraphQLError) -> bool:
     return True
 
 
+def _original(error: GraphQLError) -> BaseException | None:
+    original = error.original_error
+    while isinstance(original, GraphQLError) and original.original_error is not None:
+        original = original.original_error
+    return original
+
+
 def log_internal_errors(errors: list[GraphQLError]) -> None:
     for error in errors:
         if is_internal(error):
             original = error.original_error
+            fault = faults.typed(_original(error))  # type: ignore[arg-type]
+            if fault is not None:
+                log.warning("%s at %s (request %s): %r", fault.code, error.path, current_request_id(), _original(error))
+                continue
             log.error(
                 "internal error at %s (request %s)",
                 error.path,
@@ -45,9 +59,9 @@ def log_internal_errors(errors: list[GraphQLError]) -> None:
 
 def present(error: GraphQLError) -> GraphQLError:
     """The client-facing form of one error."""
-    original = error.original_error
-    while isinstance(original, GraphQLError) and original.original_error is not None:
-        original = original.original_error
+    original = _original(error)
+    if original is not None and not isinstance(original, (DomainError, GraphQLError)):
+        original = faults.typed(original) or original
     if isinstance(original, DomainError):
         return GraphQLError(
             original.message,
@@ -59,7 +73,7 @@ def present(error: GraphQLError) -> GraphQLError:
         )
     if original is None or isinstance(original, GraphQLError):
         extensions = dict(error.extensions or {})
-        extensions.setdefault("code", "GRAPHQL_VALIDATION_FAILED" if error.path is None else "BAD_REQUEST")
+        extensions.setdefault("code", _graphql_code(error))
         return GraphQLError(
             error.message,
             nodes=error.nodes,
@@ -79,9 +93,29 @@ def present(error: GraphQLError) -> GraphQLError:
     )
 
 
+def _graphql_code(error: GraphQLError) -> str:
+    """The code of one of GraphQL's own errors, in the gateway's words (and Apollo Server's): the
+    document does not parse, does not validate (tagged where documents are validated), or a
+    variable's value does not fit its type."""
+    if isinstance(error, GraphQLSyntaxError):
+        return "GRAPHQL_PARSE_FAILED"
+    if error.path is None:
+        # From execution, before any resolver: variables' values, or which operation to run.
+        return "BAD_USER_INPUT" if error.message.startswith("Variable '$") else "BAD_REQUEST"
+    return "BAD_REQUEST"
+
+
 class ErrorPolicy(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
         if result is not None and result.errors:
             result.errors = [present(error) for error in result.errors]
+
+
+def tag_parse_errors(errors: list[GraphQLError]) -> None:
+    """Gives syntax errors their code in place: they escape the operation (and `ErrorPolicy`)
+    because documents are parsed in an extension's hook."""
+    for error in errors:
+        if isinstance(error, GraphQLSyntaxError) and not (error.extensions or {}).get("code"):
+            error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_PARSE_FAILED"}

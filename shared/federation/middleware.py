@@ -1,7 +1,9 @@
-"""ASGI middleware in front of every subgraph: request id, body size limit, authentication.
+"""ASGI middleware in front of every subgraph: request id, deadline, body size limit, authentication.
 
 Authentication happens here, before GraphQL: a request with a bad token is answered 401 with a
-typed error and no resolver runs. The principal is left in `scope["state"]` for the context.
+typed error and no resolver runs. The principal is left in `scope["state"]` for the context. The
+caller's `x-request-timeout-ms` starts the request's deadline (`shared.deadline`). A database fault
+escaping a route that is not GraphQL (which types its own) is answered with its typed error.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ import orjson
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared import deadline
 from shared.auth.principals import ANONYMOUS
 from shared.auth.tokens import principal_from_authorization_header
-from shared.errors import DomainError, PayloadTooLarge, Unauthenticated
+from shared.database import faults
+from shared.errors import DomainError, PayloadTooLarge, ServiceUnavailable, Unauthenticated
 from shared.request_id import HEADER, pick_request_id, request_id_var
 
 log = logging.getLogger("abg.http")
@@ -37,9 +41,11 @@ class SubgraphMiddleware:
         headers = Headers(scope=scope)
         request_id = pick_request_id(headers.get(HEADER))
         token = request_id_var.set(request_id)
+        clock = deadline.begin_request(deadline.parse_timeout_ms(headers.get(deadline.HEADER)))
         try:
             await self._handle(scope, receive, send, headers, request_id)
         finally:
+            deadline.end_request(clock)
             request_id_var.reset(token)
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send, headers: Headers, request_id: str) -> None:
@@ -63,10 +69,24 @@ class SubgraphMiddleware:
                 await _respond(send_with_id, 401, error_body(error), www_authenticate=True)
                 return
 
+        started = False
+
+        async def send_tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send_with_id(message)
+
         try:
-            await self.app(scope, _limited(receive, self.max_body_bytes), send_with_id)
+            await self.app(scope, _limited(receive, self.max_body_bytes), send_tracked)
         except BodyTooLarge:  # the app reads the whole body before it answers
             await _respond(send_with_id, 413, error_body(self._too_large()))
+        except Exception as error:
+            typed = faults.typed(error)
+            if typed is None or started:
+                raise
+            log.warning("%s on %s (request %s): %r", typed.code, scope["path"], request_id, error)
+            status = 503 if isinstance(typed, ServiceUnavailable) else 504
+            await _respond(send_with_id, status, error_body(typed))
 
     def _too_large(self) -> PayloadTooLarge:
         return PayloadTooLarge(f"request body over {self.max_body_bytes} bytes")

@@ -11,7 +11,7 @@ from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types.execution import ExecutionContext
 
-from shared.federation.errors import ErrorPolicy, log_internal_errors
+from shared.federation.errors import ErrorPolicy, log_internal_errors, tag_parse_errors
 from shared.federation.documents import DocumentCache
 from shared.settings import get_settings
 
@@ -25,6 +25,7 @@ class SubgraphSchema(strawberry.federation.Schema):
     ) -> None:
         # Client mistakes and domain errors are answers, not incidents: log only internal errors.
         log_internal_errors(errors)
+        tag_parse_errors(errors)
 
 
 def build_schema(

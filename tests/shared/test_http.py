@@ -218,3 +218,39 @@ async def test_nothing_listening_is_unreachable() -> None:
     with pytest.raises(UpstreamError) as info:
         await call_service("points", "{ x }", settings=settings)
     assert info.value.extensions["reason"] == "unreachable"
+
+
+# --- the caller's deadline -------------------------------------------------------------------------
+
+
+async def test_a_call_within_a_deadline_passes_the_remainder_on_and_waits_no_longer(mock) -> None:
+    from shared import deadline
+
+    route = mock.post(POINTS_URL).respond(json={"data": {"x": 1}})
+    token = deadline.begin_request(1.5)
+    try:
+        await call_service("points", "{ x }", settings=S, timeout=42.0)
+    finally:
+        deadline.end_request(token)
+    request = route.calls.last.request
+    assert 1000 < int(request.headers["x-request-timeout-ms"]) <= 1500
+    assert request.extensions["timeout"]["read"] <= 1.5
+
+
+async def test_no_call_is_sent_once_the_deadline_has_passed(mock) -> None:
+    from shared import deadline
+    from shared.errors import DeadlineExceeded
+
+    route = mock.post(POINTS_URL).respond(json={"data": {"x": 1}})
+    route.side_effect = AssertionError("sent after the deadline")
+    token = deadline.begin_request(0)
+    try:
+        with pytest.raises(DeadlineExceeded) as refused:
+            await call_service("points", "mutation { x }", settings=S)
+    finally:
+        deadline.end_request(token)
+    assert refused.value.extensions["outcome"] == "NOT_APPLIED"
+    assert not route.calls
+    route.side_effect = None
+    await call_service("points", "{ x }", settings=S)  # outside a request: no deadline, no header
+    assert "x-request-timeout-ms" not in route.calls.last.request.headers

@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from shared import deadline
 from shared.auth.principals import Principal
 from shared.crypto import blind_index
 from shared.database import Database
@@ -183,7 +184,10 @@ async def _replay(db: Database, principal: Principal, row: Redemption, request: 
 
 
 async def drive_and_answer(db: Database, principal: Principal, row: Redemption) -> RedemptionAnswer:
-    task = asyncio.create_task(driver.drive(db, row), name=f"redemption:{row.id}")
+    # The saga outlives this request when it answers PENDING: the caller's deadline is not its own.
+    task = asyncio.create_task(
+        driver.drive(db, row), name=f"redemption:{row.id}", context=deadline.detached_context()
+    )
     _RUNNING.add(task)
     task.add_done_callback(_RUNNING.discard)
     try:
