@@ -120,3 +120,10 @@ def test_the_development_banner_offers_them(environment: pytest.MonkeyPatch, cap
     _print_banner("http://127.0.0.1:4000/graphql")
     out = capsys.readouterr().out
     assert "abg token --kind staff" in out and "/explorer" in out and "/metrics" in out
+
+
+def test_abg_sdl_still_prints_the_sdl_in_production(production: pytest.MonkeyPatch) -> None:
+    # in process, not a caller from the network: `_service` is refused only to callers that are not services
+    result = CliRunner().invoke(main, ["sdl", "points"])
+    assert result.exit_code == 0, result.output
+    assert "@key" in result.output

@@ -182,3 +182,11 @@ def test_root_fields_follow_root_fragments_and_the_named_operation() -> None:
     document = parse("query A { a ...F } query B { _service { sdl } } fragment F on Query { ... { b } }")
     assert root_fields(document, "A") == {"a", "b"}
     assert root_fields(document, "B") == {"_service"}
+
+
+def test_in_process_calls_still_read_the_sdl_in_production(monkeypatch: pytest.MonkeyPatch, settings_restored: None) -> None:
+    # `abg sdl` executes without a request context: nobody from the network is asking
+    _environment(monkeypatch, PRODUCTION)
+    schema = build_schema(query=Query, types=[Thing])
+    assert "type Thing" in schema.execute_sync(SDL).data["_service"]["sdl"]
+    assert schema.execute_sync(INTROSPECTION).errors  # introspection stays off all the same
