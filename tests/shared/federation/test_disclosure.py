@@ -190,3 +190,23 @@ def test_in_process_calls_still_read_the_sdl_in_production(monkeypatch: pytest.M
     schema = build_schema(query=Query, types=[Thing])
     assert "type Thing" in schema.execute_sync(SDL).data["_service"]["sdl"]
     assert schema.execute_sync(INTROSPECTION).errors  # introspection stays off all the same
+
+
+async def test_production_rules_still_let_the_validation_cache_hit(
+    production: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shared.federation.documents as documents
+
+    validated: list[str] = []
+    validate = documents.validate
+
+    def counting(schema, document, rules, **options):  # noqa: ANN001, ANN003, ANN202
+        validated.append(document.loc.source.body)
+        return validate(schema, document, rules, **options)
+
+    monkeypatch.setattr(documents, "validate", counting)
+    for _ in range(3):
+        assert (await _ask(production, "{ thing { colour } }"))["data"] == {"thing": {"colour": "teal"}}
+        assert "Did you mean" not in str(await _ask(production, TYPO))
+        assert (await _ask(production, SDL))["errors"][0]["extensions"]["code"] == "FORBIDDEN"  # the guard is per caller
+    assert sorted(validated) == sorted(["{ thing { colour } }", TYPO, SDL])
