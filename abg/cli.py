@@ -11,7 +11,26 @@ import click
 from abg.services import get_service, service_names
 
 
-@click.group()
+class _Commands(click.Group):
+    """Expected failures (settings refused, a production refusal, an unknown name) end the command
+    with one line on stderr and status 1, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        from pydantic import ValidationError
+
+        from shared.demo import DemoDataRefused
+
+        try:
+            return super().invoke(ctx)
+        except ValidationError as error:  # the settings: the environment is wrong
+            problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in error.errors())
+            raise click.ClickException(f"settings: {problems}") from None
+        except (ValueError, LookupError, DemoDataRefused) as error:
+            message = error.args[0] if isinstance(error, KeyError) and error.args else error
+            raise click.ClickException(" ".join(str(message).split())) from None
+
+
+@click.group(cls=_Commands)
 @click.option("--log-level", default=None, help="Overrides ABG_LOG_LEVEL.")
 def main(log_level: str | None) -> None:
     """Alliance Benefits Graph."""
@@ -73,7 +92,9 @@ def migrate(services: tuple[str, ...]) -> None:
 def seed() -> None:
     """Seed demo data into empty service tables (demo purchases need the services up: `abg run` records them)."""
     from abg.seed import describe_seeded, seed_and_close
+    from shared.demo import ensure_demo_allowed
 
+    ensure_demo_allowed(("development",))  # before a database is resolved or started
     url = _database_url(service_names()[0])
     click.echo(describe_seeded(asyncio.run(seed_and_close(url))) or "nothing to seed (data already there)")
 

@@ -13,13 +13,17 @@ from collections.abc import Sequence
 from abg.processes import Supervisor, wait_healthy
 from abg.services import SERVICES, Service
 from gateway.composition import compose_from_urls
+from shared.auth.tokens import service_token
 from shared.settings import get_settings
 
 
 def start_gateway(supervisor: Supervisor, env: dict[str, str], services: Sequence[Service] = SERVICES) -> str:
     """Starts the gateway over the running `services`; returns its GraphQL URL once it is healthy."""
     settings = get_settings()
-    result = asyncio.run(compose_from_urls({service.name: settings.url_of(service.name) for service in services}))
+    # As a service: subgraphs with introspection off give `_service { sdl }` to services only.
+    headers = {"authorization": f"Bearer {service_token('gateway', settings)}"}
+    urls = {service.name: settings.url_of(service.name) for service in services}
+    result = asyncio.run(compose_from_urls(urls, headers=headers))
     if not result.ok:
         details = "\n".join(f"  {error.code}: {error.message}" for error in result.errors)
         raise RuntimeError(f"the subgraphs do not compose:\n{details}")

@@ -20,6 +20,7 @@ from abg.gateway import start_gateway
 from abg.processes import Supervisor, uvicorn_args, wait_healthy
 from abg.seed import describe_seeded, seed_and_close, seed_live_all
 from abg.services import SERVICES
+from gateway.http.settings import ServerSettings
 from shared.database.migrations import upgrade
 from shared.database.resolve import EMBEDDED_DATABASE, ensure_database
 from shared.settings import get_settings
@@ -48,7 +49,9 @@ def run_all(*, seed: bool = True) -> int:
         for service in SERVICES:
             upgrade(service.migrations, settings.database_url_of(service.name) or url)
         seeded: dict[str, list[Any]] = {}
-        if seed:
+        if seed and settings.env != "development":
+            print(f"Not seeding demo data: ABG_ENV={settings.env} (demo data is for development only).", flush=True)
+        elif seed:
             seeded = asyncio.run(seed_and_close(url))
             if seeded:
                 print("Seeded demo data: " + describe_seeded(seeded), flush=True)
@@ -84,8 +87,10 @@ def run_all(*, seed: bool = True) -> int:
 
 
 def demo_video_enabled(env: str, environ: dict[str, str] | None = None) -> bool:
-    """The demo video platform runs in development unless ABG_DEMO_VIDEO_PLATFORM=off; elsewhere only
-    when asked for with ABG_DEMO_VIDEO_PLATFORM=on (it is a demo, never a partner)."""
+    """The demo video platform runs in development unless ABG_DEMO_VIDEO_PLATFORM=off; in test only
+    when asked for with ABG_DEMO_VIDEO_PLATFORM=on; never in production (it is a demo, never a partner)."""
+    if env == "production":
+        return False
     wanted = (environ if environ is not None else os.environ).get("ABG_DEMO_VIDEO_PLATFORM", "").strip().lower()
     if wanted in ("on", "true", "1"):
         return True
@@ -118,14 +123,19 @@ def _print_banner(gateway_url: str, demo_video: str | None = None, identities: l
     base = gateway_url.removesuffix("/graphql")
     print("\nAlliance Benefits Graph is up:", flush=True)
     print(f"  gateway (one graph)   {gateway_url}   <- point your client here")
-    print(f"  explorer              {base}/explorer   <- or your browser here (works offline)")
-    print(f"  metrics (Prometheus)  {base}/metrics")
+    gateway = ServerSettings.from_env()
+    if gateway.explorer:
+        print(f"  explorer              {base}{gateway.explorer_path}   <- or your browser here (works offline)")
+    if gateway.metrics:
+        protected = "   (Authorization: Bearer <metrics token>)" if gateway.metrics_token else ""
+        print(f"  metrics (Prometheus)  {base}{gateway.metrics_path}{protected}")
     for service in SERVICES:
         print(f"  {service.name:<22}{settings.url_of(service.name)}")
     if demo_video:
         print(f"  demo video platform   {demo_video}   (a DEMO partner platform, for video memberships)")
     print(f"  supergraph            {settings.data_dir / 'supergraph.graphql'}")
-    print("  development tokens:   .venv/bin/abg token --kind staff --subject ops --role operator")
+    if settings.env != "production":  # `abg token` refuses to mint there
+        print("  development tokens:   .venv/bin/abg token --kind staff --subject ops --role operator")
     for identity in identities or ():
         print(f"  {identity.label}: id {identity.subject}")
         print(f"    Authorization: Bearer {identity.token}")

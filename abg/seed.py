@@ -7,11 +7,13 @@ from typing import Any
 
 from abg.services import SERVICES, Service
 from shared.database import dispose_databases, get_database
+from shared.demo import ensure_demo_allowed
 
 
 async def seed_all(url: str, services: Sequence[Service] = SERVICES) -> dict[str, list[Any]]:
     """Runs each service's demo seed (a no-op on a database that already has data); returns the
-    ids each service created, by service."""
+    ids each service created, by service. Only in development (`DemoDataRefused` elsewhere)."""
+    ensure_demo_allowed(("development",))
     done: dict[str, list[Any]] = {}
     for service in services:
         seed_module = service.seed_module()

@@ -109,6 +109,10 @@ class Settings(BaseSettings):
     max_query_tokens: int = 5000
     max_body_bytes: int = 1_000_000
     graphiql: bool | None = None  # default: on in development only
+    # Schema disclosure: introspection (__schema/__type, and `_service { sdl }` for anyone but a
+    # service) and "Did you mean ...?" hints in errors. Default: on except in production.
+    introspection: bool | None = None
+    suggestions: bool | None = None
 
     log_level: str = "INFO"
 
@@ -144,6 +148,14 @@ class Settings(BaseSettings):
     @property
     def graphiql_enabled(self) -> bool:
         return self.env == "development" if self.graphiql is None else self.graphiql
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return self.env != "production" if self.introspection is None else self.introspection
+
+    @property
+    def suggestions_enabled(self) -> bool:
+        return self.env != "production" if self.suggestions is None else self.suggestions
 
 
 @lru_cache

@@ -231,6 +231,8 @@ def main() -> None:
     """Serve the demo platform with uvicorn on ABG_DEMO_VIDEO_HOST:ABG_DEMO_VIDEO_PORT."""
     import uvicorn
 
+    if os.environ.get("ABG_ENV", "").strip().lower() == "production":
+        sys.exit("the demo video platform does not run when ABG_ENV=production (it is a demo, never a partner)")
     settings = DemoSettings.from_env()
     print(f"{BANNER}\nlistening on http://{settings.host}:{settings.port}", file=sys.stderr)
     if DEFAULT_SECRET in settings.secrets:

@@ -63,6 +63,12 @@ def build_parser(prog: str = "python -m gateway.composition") -> argparse.Argume
     parser.add_argument(
         "--header", action="append", default=[], metavar="NAME=VALUE", help="HTTP header sent when fetching SDLs"
     )
+    parser.add_argument(
+        "--service-token",
+        metavar="NAME",
+        help="fetch SDLs with a service token for NAME, signed with the ABG_JWT_* settings "
+        "(subgraphs with introspection off give `_service { sdl }` only to services)",
+    )
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for each subgraph (default 10)")
     parser.add_argument("--output", "-o", type=Path, help="write the supergraph here instead of stdout")
     parser.add_argument("--no-hints", action="store_true", help="do not print composition hints (warnings) to stderr")
@@ -75,6 +81,10 @@ def load_sources(args: argparse.Namespace, parser: argparse.ArgumentParser) -> l
         parser.error("give at least one --subgraph NAME=URL_OR_FILE")
     routing = _pairs(args.routing_url, "--routing-url", parser)
     headers = _pairs(args.header, "--header", parser)
+    if args.service_token:
+        from shared.auth.tokens import service_token
+
+        headers["authorization"] = f"Bearer {service_token(args.service_token)}"
     urls = {name: src for name, src in subgraphs.items() if _is_url(src)}
     files = {}
     for name, src in subgraphs.items():

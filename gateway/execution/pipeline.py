@@ -101,6 +101,7 @@ class GraphQLResponse:
 @dataclass(slots=True)
 class PipelineOptions:
     introspection: bool = True
+    suggestions: bool = True  # "Did you mean ...?" in validation and variable errors
     document_cache_size: int = 1000
     plan_cache_size: int = 1000
     override_labels: frozenset[str] = frozenset()  # progressive-override labels always on
@@ -159,7 +160,7 @@ class Gateway:
         except GraphQLError as error:
             result = _Document(None, [_with_code(error.formatted, "GRAPHQL_PARSE_FAILED")])
         else:
-            errors = validate(self.supergraph.api_schema, document)
+            errors = validate(self.supergraph.api_schema, document, hide_suggestions=not self.options.suggestions)
             result = _Document(
                 document,
                 [_with_code(e.formatted, "GRAPHQL_VALIDATION_FAILED") for e in errors],
@@ -256,7 +257,12 @@ class Gateway:
             )
 
         raw_variables = request.variables or {}
-        coerced = get_variable_values(self.supergraph.api_schema, operation.variable_definitions or (), raw_variables)
+        coerced = get_variable_values(
+            self.supergraph.api_schema,
+            operation.variable_definitions or (),
+            raw_variables,
+            hide_suggestions=not self.options.suggestions,
+        )
         if isinstance(coerced, list):  # graphql-core returns the errors instead of values
             return GraphQLResponse({"errors": [_with_code(e.formatted, "BAD_USER_INPUT") for e in coerced]}, 200)
         values = coerced.coerced

@@ -28,7 +28,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ..execution.pipeline import Gateway, GraphQLRequest, GraphQLResponse
 from .explorer import explorer_routes
 from .limits import check_limits
-from .metrics import GatewayMetrics, outcome_of
+from .metrics import GatewayMetrics, bearer_protected, outcome_of
 from .ratelimit import TokenBuckets, rate_limit_hook
 from .settings import ServerSettings
 from .trusted import TrustedDocuments, trusted_documents_hook
@@ -251,6 +251,7 @@ def create_app(
     limits = settings.limits
     gateway.options.checks.append(lambda document, operation: check_limits(document, operation, limits))
     gateway.options.introspection = settings.introspection
+    gateway.options.suggestions = settings.suggestions
     gateway.options.max_tokens = limits.max_tokens
     # order: who is asking (401), how often (429), which document (trusted documents), the caller's hooks
     if settings.trusted_documents:
@@ -293,7 +294,8 @@ def create_app(
         Route("/healthcheck", _health, methods=["GET"]),
     ]
     if metrics is not None and settings.metrics:
-        routes.append(Route(settings.metrics_path, metrics.endpoint, methods=["GET"]))
+        endpoint_of_metrics = bearer_protected(metrics.endpoint, settings.metrics_token)
+        routes.append(Route(settings.metrics_path, endpoint_of_metrics, methods=["GET"]))
     if settings.explorer:
         routes.extend(explorer_routes(settings.graphql_path, settings.explorer_path))
     return Starlette(

@@ -9,6 +9,8 @@ Label children are looked up once and kept: the hot path does a dict lookup and 
 
 from __future__ import annotations
 
+import hmac
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -103,3 +105,20 @@ class GatewayMetrics(Observer):
 
     async def endpoint(self, request: Request) -> Response:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def bearer_protected(
+    endpoint: Callable[[Request], Awaitable[Response]], token: str | None
+) -> Callable[[Request], Awaitable[Response]]:
+    """`endpoint` answering only `Authorization: Bearer <token>` (401 otherwise); as is without a token."""
+    if not token:
+        return endpoint
+    expected = f"Bearer {token}".encode()
+
+    async def protected(request: Request) -> Response:
+        given = request.headers.get("authorization", "").encode()
+        if not hmac.compare_digest(given, expected):
+            return Response("metrics need the bearer token\n", status_code=401, headers={"www-authenticate": "Bearer"})
+        return await endpoint(request)
+
+    return protected

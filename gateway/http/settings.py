@@ -47,6 +47,7 @@ class ServerSettings:
     graphql_path: str = "/graphql"
     max_body_bytes: int = 1_000_000
     introspection: bool = True
+    suggestions: bool = True  # "Did you mean ...?" in validation and variable errors
     limits: OperationLimits = field(default_factory=OperationLimits)
     cors_origins: tuple[str, ...] = ()  # empty: no CORS headers at all; "*" allows any origin
     cors_allow_credentials: bool = False
@@ -69,6 +70,7 @@ class ServerSettings:
     verify_tokens: bool = False
     metrics: bool = True  # Prometheus metrics at metrics_path
     metrics_path: str = "/metrics"
+    metrics_token: str | None = None  # when set, /metrics needs `Authorization: Bearer <it>`
     explorer: bool = True  # the explorer page (assets served by the gateway itself) at explorer_path
     explorer_path: str = "/explorer"
     # a manifest of trusted documents (off when empty); enforce: only those run, allow: ids resolved
@@ -81,8 +83,12 @@ class ServerSettings:
 
     @classmethod
     def from_env(cls) -> ServerSettings:
-        """`ABG_GATEWAY_*` variables; anything unset keeps its default."""
+        """`ABG_GATEWAY_*` variables; anything unset keeps its default. In production
+        (`ABG_ENV=production`) the defaults disclose nothing: no introspection, no suggestions,
+        no explorer, and metrics only behind `ABG_GATEWAY_METRICS_TOKEN`."""
         defaults = cls()
+        production = os.environ.get("ABG_ENV", "development").strip().lower() == "production"
+        metrics_token = os.environ.get("ABG_GATEWAY_METRICS_TOKEN") or os.environ.get("ABG_METRICS_TOKEN") or None
         limits = OperationLimits(
             max_depth=_env_int("ABG_GATEWAY_MAX_DEPTH", defaults.limits.max_depth),
             max_aliases=_env_int("ABG_GATEWAY_MAX_ALIASES", defaults.limits.max_aliases),
@@ -94,7 +100,8 @@ class ServerSettings:
             port=int(os.environ.get("ABG_GATEWAY_PORT", defaults.port)),
             graphql_path=os.environ.get("ABG_GATEWAY_PATH", defaults.graphql_path),
             max_body_bytes=_env_int("ABG_GATEWAY_MAX_BODY_BYTES", defaults.max_body_bytes) or defaults.max_body_bytes,
-            introspection=_env_bool("ABG_GATEWAY_INTROSPECTION", defaults.introspection),
+            introspection=_env_bool("ABG_GATEWAY_INTROSPECTION", _env_bool("ABG_INTROSPECTION", not production)),
+            suggestions=_env_bool("ABG_GATEWAY_SUGGESTIONS", _env_bool("ABG_SUGGESTIONS", not production)),
             limits=limits,
             cors_origins=_env_list("ABG_GATEWAY_CORS_ORIGINS", defaults.cors_origins),
             cors_allow_credentials=_env_bool("ABG_GATEWAY_CORS_CREDENTIALS", defaults.cors_allow_credentials),
@@ -110,9 +117,11 @@ class ServerSettings:
             ),
             subgraph_ca_file=os.environ.get("ABG_GATEWAY_SUBGRAPH_CA_FILE") or None,
             verify_tokens=_env_bool("ABG_GATEWAY_VERIFY_TOKENS", True),
-            metrics=_env_bool("ABG_GATEWAY_METRICS", defaults.metrics),
+            # in production only behind a token, whatever ABG_GATEWAY_METRICS says
+            metrics=_env_bool("ABG_GATEWAY_METRICS", True) and (not production or metrics_token is not None),
             metrics_path=os.environ.get("ABG_GATEWAY_METRICS_PATH", defaults.metrics_path),
-            explorer=_env_bool("ABG_GATEWAY_EXPLORER", defaults.explorer),
+            metrics_token=metrics_token,
+            explorer=_env_bool("ABG_GATEWAY_EXPLORER", not production),
             explorer_path=os.environ.get("ABG_GATEWAY_EXPLORER_PATH", defaults.explorer_path),
             trusted_documents=os.environ.get("ABG_GATEWAY_TRUSTED_DOCUMENTS") or None,
             trusted_documents_mode=os.environ.get("ABG_GATEWAY_TRUSTED_DOCUMENTS_MODE") or defaults.trusted_documents_mode,

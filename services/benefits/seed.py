@@ -21,6 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.auth.principals import Principal, PrincipalKind
 from shared.database import Database
+from shared.demo import ensure_demo_allowed
 from shared.settings import get_settings
 
 from services.benefits.catalogue.seed import DEMO_BENEFITS, demo_benefit_id, seed_catalogue
@@ -62,6 +63,7 @@ def demo_partner_id(slug: str) -> uuid.UUID:
 
 async def seed_demo(db: Database) -> list[uuid.UUID]:
     """Registers the demo partners unless some partner is registered; returns their ids."""
+    ensure_demo_allowed()  # never in production
 
     development = get_settings().env == "development"
 

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from shared.auth.principals import Principal, PrincipalKind
 from shared.database import Database
+from shared.demo import ensure_demo_allowed
 from shared.timeutil import utcnow
 
 from services.members.profiles import service as profiles
@@ -41,6 +42,7 @@ _PROFILES = (
 
 async def seed_demo(db: Database, count: int = 40) -> list[uuid.UUID]:
     """Creates `count` members unless there are members already; returns the new ids."""
+    ensure_demo_allowed()  # never in production
     async with db.session() as session:
         if await store.any_member(session):
             return []

@@ -18,6 +18,7 @@ from services.points import access
 from services.points.partners import service as partners
 from shared.auth.tokens import mint_token
 from shared.database import Database
+from shared.demo import ensure_demo_allowed
 from shared.http import get_http_client
 from shared.settings import get_settings
 from shared.timeutil import utcnow
@@ -37,6 +38,7 @@ def demo_partner_id(slug: str) -> uuid.UUID:
 
 async def seed_demo(db: Database) -> list[uuid.UUID]:
     """Registers the demo partners' programmes unless some partner is registered; returns their ids."""
+    ensure_demo_allowed()  # never in production
     if await partners.any_registered(db, access.SYSTEM):
         return []
     created = []

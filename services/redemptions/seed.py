@@ -9,6 +9,7 @@ from typing import Any
 from shared.auth.principals import Principal, PrincipalKind
 from shared.auth.tokens import mint_token
 from shared.database import Database
+from shared.demo import ensure_demo_allowed
 from shared.http import get_http_client
 from shared.settings import get_settings
 
@@ -29,6 +30,7 @@ _REDEEM = """mutation($b: ID!, $k: String!) { redeem(benefitId: $b, idempotencyK
 
 async def seed_demo(db: Database) -> list[str]:
     """The demo rules, unless rules were set already."""
+    ensure_demo_allowed()  # never in production
     async with db.session() as session:
         if await session.get(RedemptionRules, 1) is not None:
             return []

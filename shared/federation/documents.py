@@ -8,25 +8,40 @@ itself, which graphql-core hashes and compares node by node, so every request wa
 tree twice to find an answer it already had. And strawberry calls every hook of every extension on
 every request: folding the token limit, the parser cache, the extra rules and the validation cache
 into one extension with two hooks saves most of that bookkeeping (about a tenth of a small read).
+With `hide_suggestions`, errors carry no "Did you mean ...?" hints (they name fields and types a
+caller did not ask for). A `guard` refuses, after validation, what a valid document may still not
+ask for depending on who asks (it gets strawberry's execution context; never remembered).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from graphql import ASTValidationRule, DocumentNode, parse
+from graphql import ASTValidationRule, DocumentNode, GraphQLError, parse, validate
 from strawberry.extensions import SchemaExtension
+
+Guard = Callable[[Any], list[GraphQLError]]
 
 
 class DocumentCache:
     """One schema's remembered documents; the most recently used are kept (bounded)."""
 
-    def __init__(self, *, maxsize: int, max_tokens: int, rules: Sequence[type[ASTValidationRule]]) -> None:
+    def __init__(
+        self,
+        *,
+        maxsize: int,
+        max_tokens: int,
+        rules: Sequence[type[ASTValidationRule]],
+        hide_suggestions: bool = False,
+        guard: Guard | None = None,
+    ) -> None:
         self.maxsize = maxsize
         self.max_tokens = max_tokens
         self.rules = tuple(rules)
+        self.hide_suggestions = hide_suggestions
+        self.guard = guard
         self._parsed: OrderedDict[str, DocumentNode] = OrderedDict()
         # (id(document), rules) -> (document, errors); the document is kept so its id cannot be reused.
         self._validated: OrderedDict[tuple[int, tuple[Any, ...]], tuple[DocumentNode, list[Any]]] = OrderedDict()
@@ -43,7 +58,9 @@ class DocumentCache:
 
     def errors(self, schema: Any, document: DocumentNode, rules: Sequence[type[ASTValidationRule]]) -> list[Any]:
         """Validation errors of `document` under strawberry's rules, `rules` and this schema's own."""
-        from strawberry.schema.schema import validate_document  # strawberry's rules added; imported late as strawberry does
+        # strawberry's own rules, imported late as strawberry does
+        from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+        from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
         every_rule = (*rules, *self.rules)
         key = (id(document), every_rule)
@@ -51,7 +68,8 @@ class DocumentCache:
         if found is not None and found[0] is document:
             self._validated.move_to_end(key)
             return found[1]
-        errors = validate_document(schema, document, every_rule)
+        strawberry_rules = (MaybeNullValidationRule, OneOfInputValidationRule)
+        errors = validate(schema, document, (*every_rule, *strawberry_rules), hide_suggestions=self.hide_suggestions)
         for error in errors:  # tagged here, once: later on they look like any pre-execution error
             if not (error.extensions or {}).get("code"):
                 error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_VALIDATION_FAILED"}
@@ -76,7 +94,10 @@ class DocumentCache:
 
             def on_validate(self) -> Iterator[None]:
                 context = self.execution_context
-                context.pre_execution_errors = cache.errors(context.schema._schema, context.graphql_document, context.validation_rules)
+                errors = cache.errors(context.schema._schema, context.graphql_document, context.validation_rules)
+                if not errors and cache.guard is not None:
+                    errors = cache.guard(context)
+                context.pre_execution_errors = errors
                 yield
 
         return Documents

@@ -46,4 +46,5 @@ def test_the_demo_video_platform_runs_in_development_only_unless_asked() -> None
     assert not demo_video_enabled("development", {"ABG_DEMO_VIDEO_PLATFORM": "off"})
     assert not demo_video_enabled("production", {})
     assert not demo_video_enabled("test", {})
-    assert demo_video_enabled("production", {"ABG_DEMO_VIDEO_PLATFORM": "on"})
+    assert demo_video_enabled("test", {"ABG_DEMO_VIDEO_PLATFORM": "on"})
+    assert not demo_video_enabled("production", {"ABG_DEMO_VIDEO_PLATFORM": "on"})  # a demo is never a partner

@@ -11,6 +11,7 @@ import pytest
 import respx
 
 from shared.database import Database
+from shared.demo import DemoDataRefused
 from shared.settings import reset_settings_cache
 
 from services.benefits import seed
@@ -90,6 +91,10 @@ async def test_the_demo_streambox_secret_is_the_demo_platforms_in_development_on
         environment.setenv("ABG_MASTER_KEY", "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=")
         environment.setenv("ABG_BLIND_INDEX_KEY", "YWJjZGVmYWJjZGVmYWJjZGVmYWJjZGVmYWJjZGVmMDE=")
     reset_settings_cache()
+    if env == "production":  # no demo data at all there
+        with pytest.raises(DemoDataRefused):
+            await seed.seed_demo(database)
+        return
     created = await seed.seed_demo(database)
     streambox = seed.demo_partner_id("streambox")
     assert streambox in created

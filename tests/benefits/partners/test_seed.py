@@ -40,10 +40,17 @@ async def test_no_demo_partners_once_someone_is_registered(database: Database) -
     assert await seed.seed_demo(database) == []
 
 
-async def test_the_runner_seeds_benefits_with_the_other_services(db: str) -> None:
+async def test_the_runner_seeds_benefits_with_the_other_services(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from abg.seed import seed_all
+    from shared.settings import reset_settings_cache
 
-    seeded = await seed_all(db)
+    monkeypatch.setenv("ABG_ENV", "development")  # the runner seeds nowhere else
+    reset_settings_cache()
+    try:
+        seeded = await seed_all(db)
+    finally:
+        monkeypatch.undo()
+        reset_settings_cache()
     assert seeded["benefits"] == [points_demo_id(slug) for slug, *_ in POINTS_DEMO_PARTNERS]
     assert seeded["points"] == seeded["benefits"]
 

@@ -89,6 +89,25 @@ def test_fetches_urls(capsys: pytest.CaptureFixture[str]) -> None:
     assert 'MEMBERS @join__graph(name: "members", url: "http://members.test/graphql")' in out
 
 
+@respx.mock
+def test_fetches_urls_as_a_service_when_asked(capsys: pytest.CaptureFixture[str]) -> None:
+    """Subgraphs with introspection off (production) give `_service { sdl }` only to services."""
+    from shared.auth.tokens import principal_from_authorization_header
+
+    callers = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        callers.append(principal_from_authorization_header(request.headers.get("authorization")))
+        return httpx.Response(200, json={"data": {"_service": {"sdl": service_sdl(members_schema)}}})
+
+    respx.post("http://members.test/graphql").mock(side_effect=answer)
+    assert main(["-s", "members=http://members.test/graphql", "--service-token", "gateway"]) == 0
+    assert [(c.kind.value, c.subject) for c in callers] == [("service", "gateway")]
+    assert main(["-s", "members=http://members.test/graphql"]) == 0
+    assert callers[-1].is_anonymous
+    capsys.readouterr()
+
+
 def test_lists_errors_and_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     link = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])\n'
     (tmp_path / "a.graphql").write_text(

@@ -172,16 +172,16 @@ async def test_public_routes_see_their_own_authorization_header_and_routes_are_a
 async def test_a_repeated_query_is_validated_once(client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch) -> None:
     """The validation cache hits (the limits' rules are the same for every request), and an invalid
     query's errors are remembered as faithfully as a valid one's silence."""
-    import strawberry.schema.schema as strawberry_schema
+    import shared.federation.documents as documents
 
     validated: list[str] = []
-    validate = strawberry_schema.validate_document
+    validate = documents.validate
 
-    def counting(schema, document, rules):  # noqa: ANN001, ANN202
+    def counting(schema, document, rules, **options):  # noqa: ANN001, ANN003, ANN202
         validated.append(document.loc.source.body)
-        return validate(schema, document, rules)
+        return validate(schema, document, rules, **options)
 
-    monkeypatch.setattr(strawberry_schema, "validate_document", counting)
+    monkeypatch.setattr(documents, "validate", counting)
     query, wrong = "query Repeated { hello nested { hello } }", "query Wrong { hello nested { nope } }"
     for _ in range(4):
         assert "errors" not in (await client.post("/graphql", json={"query": query})).json()
