@@ -20,8 +20,7 @@ from abg.gateway import start_gateway
 from abg.processes import Supervisor, uvicorn_args, wait_healthy
 from abg.seed import describe_seeded, seed_and_close, seed_live_all
 from abg.services import SERVICES
-from shared.database.migrations import upgrade
-from shared.database.resolve import EMBEDDED_DATABASE, ensure_database
+from shared.database.resolve import EMBEDDED_DATABASE, database_url_for, ensure_database, migrate_service
 from shared.settings import get_settings
 
 
@@ -46,25 +45,26 @@ def run_all(*, seed: bool = True) -> int:
             embedded = start_embedded(settings.data_dir / "pg")
             url = asyncio.run(ensure_database(embedded.url, EMBEDDED_DATABASE))
         for service in SERVICES:
-            upgrade(service.migrations, settings.database_url_of(service.name) or url)
+            for note in asyncio.run(migrate_service(service.name, service.migrations, settings)):
+                print(f"{service.name}: {note}", flush=True)
         seeded: dict[str, list[Any]] = {}
         if seed:
             seeded = asyncio.run(seed_and_close(url))
             if seeded:
                 print("Seeded demo data: " + describe_seeded(seeded), flush=True)
 
-        env = dict(os.environ, DATABASE_URL=url)
-        demo_video = _start_demo_video_platform(supervisor, env)
+        env = dict(os.environ)
+        demo_video = _start_demo_video_platform(supervisor, _without_database(env))
         for service in SERVICES:
             args = uvicorn_args(service.app, settings.host, settings.port_of(service.name), workers=settings.workers_per_service)
-            supervisor.start(service.name, args, dict(env, ABG_SERVICE_NAME=service.name))
+            supervisor.start(service.name, args, _service_env(env, service.name, settings))
         for service in SERVICES:
             wait_healthy(f"http://{settings.host}:{settings.port_of(service.name)}/health", supervisor)
         if seeded:
             for note in asyncio.run(seed_live_all(seeded)):
                 print(f"Seeded demo activity: {note}", flush=True)
 
-        gateway_url = start_gateway(supervisor, env)
+        gateway_url = start_gateway(supervisor, _without_database(env))
         identities = asyncio.run(_demo_identities()) if settings.env == "development" else []
         _print_banner(gateway_url, demo_video, identities)
 
@@ -81,6 +81,17 @@ def run_all(*, seed: bool = True) -> int:
         if embedded is not None:
             embedded.stop()
         print("Stopped.", flush=True)
+
+
+def _service_env(env: dict[str, str], name: str, settings: Any) -> dict[str, str]:
+    """A service's process knows only its own database URL: as its runtime role when roles are on."""
+    runtime = asyncio.run(database_url_for(name, settings))
+    return dict(_without_database(env), **{f"ABG_{name.upper()}_DATABASE_URL": runtime, "ABG_SERVICE_NAME": name})
+
+
+def _without_database(env: dict[str, str]) -> dict[str, str]:
+    """No database URLs or passwords (the admin's least of all) in processes that do not need them."""
+    return {key: value for key, value in env.items() if not key.endswith(("DATABASE_URL", "_DB_PASSWORD"))}
 
 
 def demo_video_enabled(env: str, environ: dict[str, str] | None = None) -> bool:
