@@ -25,8 +25,12 @@ def main(log_level: str | None) -> None:
 def run(no_seed: bool) -> None:
     """Start everything: embedded PostgreSQL, every subgraph, the gateway."""
     from abg.run import run_all
+    from shared.database.roles import RolesMissing
 
-    sys.exit(run_all(seed=not no_seed))
+    try:
+        sys.exit(run_all(seed=not no_seed))
+    except RolesMissing as error:
+        raise click.ClickException(str(error)) from error
 
 
 @main.command()
