@@ -20,7 +20,7 @@ from abg.gateway import start_gateway
 from abg.processes import Supervisor, uvicorn_args, wait_healthy
 from abg.seed import describe_seeded, seed_and_close, seed_live_all
 from abg.services import SERVICES
-from shared.database.resolve import EMBEDDED_DATABASE, database_url_for, ensure_database, migrate_service
+from shared.database.resolve import database_url_for, embedded_database_url, migrate_service
 from shared.settings import get_settings
 
 
@@ -43,7 +43,7 @@ def run_all(*, seed: bool = True) -> int:
 
             print(f"Starting embedded PostgreSQL (data in {settings.data_dir / 'pg'}) ...", flush=True)
             embedded = start_embedded(settings.data_dir / "pg")
-            url = asyncio.run(ensure_database(embedded.url, EMBEDDED_DATABASE))
+            url = asyncio.run(embedded_database_url(settings))
         for service in SERVICES:
             for note in asyncio.run(migrate_service(service.name, service.migrations, settings)):
                 print(f"{service.name}: {note}", flush=True)

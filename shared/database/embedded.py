@@ -57,6 +57,12 @@ class EmbeddedPostgres:
         pg_commands.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=self.system_user, timeout=60)
 
 
+def running_url(pgdata: Path) -> str | None:
+    """The URL of the server running in `pgdata`, or None when none runs there."""
+    info = PostmasterInfo.read_from_pgdata(pgdata.resolve())
+    return to_async_url(info.get_uri(database="postgres")) if info is not None and info.is_running() else None
+
+
 def start_embedded(pgdata: Path, *, for_tests: bool = False) -> EmbeddedPostgres:
     """Initialises (first time) and starts the server in `pgdata`, or attaches to a running one."""
     pgdata = pgdata.resolve()

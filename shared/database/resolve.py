@@ -7,6 +7,7 @@ schema's owner. The embedded server's runtime passwords are generated and kept i
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import asyncpg
@@ -39,12 +40,21 @@ def role_passwords(settings: Settings) -> RolePasswords:
     return RolePasswords(settings.data_dir / ROLE_PASSWORDS_FILE)
 
 
-async def embedded_database_url(settings: Settings) -> str:
-    """The embedded server's shared database, as its superuser (started if needed)."""
-    from shared.database.embedded import start_embedded
+_embedded_urls: dict[Path, str] = {}
 
-    server = start_embedded(settings.data_dir / "pg")
-    return await ensure_database(server.url, EMBEDDED_DATABASE)
+
+async def embedded_database_url(settings: Settings) -> str:
+    """The embedded server's shared database, as its superuser (started if needed). Remembered
+    per process while the server runs: starting or attaching checks its settings with psql."""
+    from shared.database.embedded import running_url, start_embedded
+
+    pgdata = settings.data_dir / "pg"
+    known = _embedded_urls.get(pgdata)
+    if known is not None and running_url(pgdata) is not None:
+        return known
+    server = start_embedded(pgdata)
+    url = _embedded_urls[pgdata] = await ensure_database(server.url, EMBEDDED_DATABASE)
+    return url
 
 
 async def admin_database_url_for(service: str, settings: Settings | None = None) -> str:
