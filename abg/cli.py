@@ -44,8 +44,12 @@ def main(log_level: str | None) -> None:
 def run(no_seed: bool) -> None:
     """Start everything: embedded PostgreSQL, every subgraph, the gateway."""
     from abg.run import run_all
+    from shared.database.roles import RolesMissing
 
-    sys.exit(run_all(seed=not no_seed))
+    try:
+        sys.exit(run_all(seed=not no_seed))
+    except RolesMissing as error:
+        raise click.ClickException(str(error)) from error
 
 
 @main.command()
@@ -72,19 +76,26 @@ def serve(service: str, port: int | None, host: str | None) -> None:
 
 
 def _database_url(service: str) -> str:
-    from shared.database.resolve import database_url_for
+    """The admin URL (migrations, seeds, revisions), not the service's runtime role."""
+    from shared.database.resolve import admin_database_url_for
 
-    return asyncio.run(database_url_for(service))
+    return asyncio.run(admin_database_url_for(service))
 
 
 @main.command()
 @click.argument("services", nargs=-1, type=click.Choice(service_names()))
 def migrate(services: tuple[str, ...]) -> None:
-    """Apply migrations (all services by default)."""
-    from shared.database.migrations import upgrade
+    """Apply migrations (all services by default), creating or checking the database roles."""
+    from shared.database.resolve import migrate_service
+    from shared.database.roles import RolesMissing
 
     for name in services or service_names():
-        upgrade(get_service(name).migrations, _database_url(name))
+        try:
+            notes = asyncio.run(migrate_service(name, get_service(name).migrations))
+        except RolesMissing as error:
+            raise click.ClickException(f"{name}: {error}") from error
+        for note in notes:
+            click.echo(f"{name}: {note}")
         click.echo(f"{name}: migrated")
 
 

@@ -21,8 +21,7 @@ from abg.processes import Supervisor, uvicorn_args, wait_healthy
 from abg.seed import describe_seeded, seed_and_close, seed_live_all
 from abg.services import SERVICES
 from gateway.http.settings import ServerSettings
-from shared.database.migrations import upgrade
-from shared.database.resolve import EMBEDDED_DATABASE, ensure_database
+from shared.database.resolve import database_url_for, embedded_database_url, migrate_service
 from shared.settings import get_settings
 
 
@@ -45,9 +44,10 @@ def run_all(*, seed: bool = True) -> int:
 
             print(f"Starting embedded PostgreSQL (data in {settings.data_dir / 'pg'}) ...", flush=True)
             embedded = start_embedded(settings.data_dir / "pg")
-            url = asyncio.run(ensure_database(embedded.url, EMBEDDED_DATABASE))
+            url = asyncio.run(embedded_database_url(settings))
         for service in SERVICES:
-            upgrade(service.migrations, settings.database_url_of(service.name) or url)
+            for note in asyncio.run(migrate_service(service.name, service.migrations, settings)):
+                print(f"{service.name}: {note}", flush=True)
         seeded: dict[str, list[Any]] = {}
         if seed and settings.env != "development":
             print(f"Not seeding demo data: ABG_ENV={settings.env} (demo data is for development only).", flush=True)
@@ -56,18 +56,18 @@ def run_all(*, seed: bool = True) -> int:
             if seeded:
                 print("Seeded demo data: " + describe_seeded(seeded), flush=True)
 
-        env = dict(os.environ, DATABASE_URL=url)
-        demo_video = _start_demo_video_platform(supervisor, env)
+        env = dict(os.environ)
+        demo_video = _start_demo_video_platform(supervisor, _without_database(env))
         for service in SERVICES:
             args = uvicorn_args(service.app, settings.host, settings.port_of(service.name), workers=settings.workers_per_service)
-            supervisor.start(service.name, args, dict(env, ABG_SERVICE_NAME=service.name))
+            supervisor.start(service.name, args, _service_env(env, service.name, settings))
         for service in SERVICES:
             wait_healthy(f"http://{settings.host}:{settings.port_of(service.name)}/health", supervisor)
         if seeded:
             for note in asyncio.run(seed_live_all(seeded)):
                 print(f"Seeded demo activity: {note}", flush=True)
 
-        gateway_url = start_gateway(supervisor, env)
+        gateway_url = start_gateway(supervisor, _without_database(env))
         identities = asyncio.run(_demo_identities()) if settings.env == "development" else []
         _print_banner(gateway_url, demo_video, identities)
 
@@ -84,6 +84,17 @@ def run_all(*, seed: bool = True) -> int:
         if embedded is not None:
             embedded.stop()
         print("Stopped.", flush=True)
+
+
+def _service_env(env: dict[str, str], name: str, settings: Any) -> dict[str, str]:
+    """A service's process knows only its own database URL: as its runtime role when roles are on."""
+    runtime = asyncio.run(database_url_for(name, settings))
+    return dict(_without_database(env), **{f"ABG_{name.upper()}_DATABASE_URL": runtime, "ABG_SERVICE_NAME": name})
+
+
+def _without_database(env: dict[str, str]) -> dict[str, str]:
+    """No database URLs or passwords (the admin's least of all) in processes that do not need them."""
+    return {key: value for key, value in env.items() if not key.endswith(("DATABASE_URL", "_DB_PASSWORD"))}
 
 
 def demo_video_enabled(env: str, environ: dict[str, str] | None = None) -> bool:

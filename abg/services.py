@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Service:
     name: str
+    # Tables its runtime database role may only read and append to (see shared.database.roles).
+    append_only: tuple[str, ...] = ()
 
     @property
     def package(self) -> str:
@@ -45,7 +47,8 @@ class Service:
         spec = importlib.util.find_spec(self.package)
         if spec is None or not spec.submodule_search_locations:
             raise LookupError(f"service {self.name!r} has no package {self.package}")
-        return Migrations(Path(spec.submodule_search_locations[0]) / "migrations", self.schema)
+        folder = Path(spec.submodule_search_locations[0]) / "migrations"
+        return Migrations(folder, self.schema, self.append_only)
 
     def seed_module(self) -> ModuleType | None:
         """Its demo data (`seed_demo(database)`, optionally `seed_live(seeded)`), if it has any."""
@@ -64,7 +67,7 @@ class Service:
 
 SERVICES: tuple[Service, ...] = (
     Service("members"),
-    Service("points"),
+    Service("points", append_only=("ledger_transactions", "postings")),
     Service("benefits"),
     Service("redemptions"),
 )

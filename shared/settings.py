@@ -50,6 +50,15 @@ class Settings(BaseSettings):
     benefits_database_url: str | None = None
     redemptions_database_url: str | None = None
     data_dir: Path = PROJECT_ROOT / ".data"
+    # Least privilege: migrations run as each schema's owner role and each service connects as its
+    # own runtime role (shared.database.roles). Off: every service uses the given URL as it is.
+    db_roles: bool = True
+    # The runtime roles' passwords on a given server (`abg migrate` sets them; a service whose
+    # DATABASE_URL is the admin's connects as its role with it). The embedded server generates its own.
+    members_db_password: str | None = None
+    points_db_password: str | None = None
+    benefits_db_password: str | None = None
+    redemptions_db_password: str | None = None
     # Per process. The pool keeps `db_pool_size` connections; overflow ones are closed as soon as
     # they come back, so a service whose load needs more than the pool would open and drop a
     # backend per request (a fork and an authentication each). Sized so the usual load fits in the
@@ -140,6 +149,9 @@ class Settings(BaseSettings):
     def database_url_of(self, service: str) -> str | None:
         """The database a service uses; None means the embedded server (resolved at start-up)."""
         return getattr(self, f"{service}_database_url", None) or self.database_url
+
+    def db_password_of(self, service: str) -> str | None:
+        return getattr(self, f"{service}_db_password", None)
 
     @property
     def workers_per_service(self) -> int:

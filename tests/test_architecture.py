@@ -33,7 +33,7 @@ def project() -> dict:
 def test_the_scan_sees_every_layer_and_its_imports(project: dict) -> None:
     assert {"abg.cli", "abg.run", "gateway.cli", "services.members.app", "services.points.app", "shared.settings"} <= set(project)
     imports = {ref.target for ref in project["abg.run"].imports}
-    assert {"abg.gateway", "abg.services", "shared.database.migrations"} <= imports
+    assert {"abg.gateway", "abg.services", "shared.database.resolve"} <= imports
 
 
 def test_imports_point_down_the_layers(project: dict) -> None:

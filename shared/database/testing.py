@@ -6,12 +6,17 @@ own database on that server, applies the migration histories that the `service_m
 fixture lists (the project's conftest provides it: this library knows no service), and drops the
 database at the end. Each test that asks for `db` starts from empty tables (one TRUNCATE of every
 table in those schemas), which takes milliseconds.
+
+With database roles on (ABG_DB_ROLES, the default) the migrations create each schema's owner and
+runtime roles, with passwords of this session's own: `database_role_urls` gives the URL of each
+runtime role, so tests can run a service as it runs in production. Fixtures keep the admin URL.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import shutil
 import tempfile
 import uuid
@@ -23,7 +28,8 @@ import pytest
 
 from shared.database.engine import dispose_databases
 from shared.database.migrations import VERSION_TABLE, Migrations, upgrade_async
-from shared.database.urls import redact, to_async_url, to_libpq_url, with_database
+from shared.database.roles import runtime_role
+from shared.database.urls import redact, to_async_url, to_libpq_url, with_credentials, with_database
 from shared.settings import get_settings, reset_settings_cache
 
 
@@ -60,7 +66,26 @@ def database_server_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-async def database_url(service_migrations: Sequence[Migrations], database_server_url: str) -> AsyncIterator[str]:
+def database_role_passwords(service_migrations: Sequence[Migrations]) -> dict[str, str]:
+    """This session's passwords of the runtime roles, by schema."""
+    return {migrations.schema: secrets.token_urlsafe(18) for migrations in service_migrations}
+
+
+@pytest.fixture(scope="session")
+def database_role_urls(database_url: str, database_role_passwords: dict[str, str]) -> dict[str, str]:
+    """The test database as each schema's runtime role (what a service connects with), by schema."""
+    if not get_settings().db_roles:
+        pytest.skip("database roles are off (ABG_DB_ROLES)")
+    return {
+        schema: with_credentials(database_url, runtime_role(schema), password)
+        for schema, password in database_role_passwords.items()
+    }
+
+
+@pytest.fixture(scope="session")
+async def database_url(
+    service_migrations: Sequence[Migrations], database_server_url: str, database_role_passwords: dict[str, str]
+) -> AsyncIterator[str]:
     """A fresh, migrated database for this test session; the environment points every service at it."""
     name = f"abg_test_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(to_libpq_url(database_server_url))
@@ -74,8 +99,10 @@ async def database_url(service_migrations: Sequence[Migrations], database_server
     os.environ["ABG_ENV"] = "test"
     reset_settings_cache()
     try:
+        roles = get_settings().db_roles
         for migrations in service_migrations:
-            await upgrade_async(migrations, url)
+            password = database_role_passwords[migrations.schema]
+            await upgrade_async(migrations, url, roles=roles, password=password)
         yield url
     finally:
         await dispose_databases()
@@ -120,6 +147,8 @@ async def db(database_url: str, service_migrations: Sequence[Migrations]) -> Asy
             VERSION_TABLE,
         )
         if tables:
+            # Append-only tables refuse TRUNCATE unless it is asked for deliberately.
+            await connection.execute("SET abg.allow_truncate = 'on'")
             await _truncate(connection, [t["name"] for t in tables])
     finally:
         await connection.close()

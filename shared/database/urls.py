@@ -25,3 +25,8 @@ def with_database(url: str, database: str) -> str:
 
 def redact(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
+
+
+def with_credentials(url: str, user: str, password: str) -> str:
+    """The same server and database, as another user."""
+    return make_url(url).set(username=user, password=password).render_as_string(hide_password=False)

