@@ -19,7 +19,8 @@ from datetime import datetime
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, text
+from sqlalchemy.dialects.postgresql import ARRAY, BIGINT, UUID
 
 from services.points import access
 from services.points.audit import checkpoint_files as files
@@ -36,6 +37,12 @@ log = logging.getLogger("abg.points.checkpoints")
 
 _accounts = MemberAccount.__table__
 _DEV_SEED = "development-only-secret-change-me:points-checkpoint"
+# The stored hash at each (member, sequence) a checkpoint signed: a history rewritten since must
+# change it (or break the chain), so the next checkpoint refuses to vouch for the rewrite.
+_STORED_AT = text(
+    "SELECT l.member_id, l.sequence, t.hash FROM unnest(:members, :sequences) AS l(member_id, sequence)"
+    " LEFT JOIN points.ledger_transactions t ON t.member_id = l.member_id AND t.sequence = l.sequence"
+).bindparams(bindparam("members", type_=ARRAY(UUID(as_uuid=True))), bindparam("sequences", type_=ARRAY(BIGINT)))
 _ATTEMPTS = 3  # another process may take the same number first; then we build on its checkpoint
 
 
@@ -73,6 +80,20 @@ async def read_heads(db: Database) -> list[Leaf]:
         return [Leaf(r.member_id, int(r.chain_length), r.chain_head) for r in rows]
 
 
+async def moved_since(db: Database, previous: Checkpoint, heads: list[Leaf]) -> list[str]:
+    """What no longer agrees with the previous checkpoint: entries it signed whose stored hash
+    changed, and chains that got shorter or vanished. Empty: the new heads extend the signed ones."""
+    now = {leaf.member_id: leaf.sequence for leaf in heads}
+    found = [f"member {leaf.member_id}: its chain ends before entry {leaf.sequence}" for leaf in previous.leaves if now.get(leaf.member_id, 0) < leaf.sequence]
+    signed = {leaf.member_id: leaf.hash for leaf in previous.leaves}
+    async with db.engine.connect() as connection:
+        rows = await connection.execute(
+            _STORED_AT, {"members": [leaf.member_id for leaf in previous.leaves], "sequences": [leaf.sequence for leaf in previous.leaves]}
+        )
+        found += [f"member {r.member_id}: entry {r.sequence} changed" for r in rows if r.hash is not None and r.hash != signed[r.member_id]]
+    return found
+
+
 def latest(folder: Path, key: Ed25519PrivateKey) -> Checkpoint | None:
     """The latest checkpoint, which a new one extends; refused if it is unreadable or not ours."""
     present = files.numbers(folder)
@@ -97,6 +118,12 @@ async def take_checkpoint(db: Database, principal: Principal, *, now: datetime |
         previous = latest(folder, key)
         if previous and previous.root == root:
             return Taken(previous, written=False)
+        if previous and (moved := await moved_since(db, previous, heads)):
+            log.error("points ledger checkpoint refused: %s", "; ".join(moved[:20]))
+            raise Conflict(
+                f"the ledger no longer agrees with checkpoint {previous.number} ({'; '.join(moved[:5])}); run verifyLedgerAgainstCheckpoint",
+                members=len(moved),
+            )
         checkpoint = files.sign(
             Checkpoint(
                 number=previous.number + 1 if previous else 1,

@@ -271,3 +271,34 @@ def test_the_directory_defaults_under_the_data_dir(monkeypatch: pytest.MonkeyPat
     monkeypatch.delenv("ABG_POINTS_CHECKPOINT_DIR")
     reset_points_settings_cache()
     assert directory().name == "points-checkpoints"
+
+
+async def test_no_checkpoint_vouches_for_a_history_rewritten_since_the_last(kit, checkpoint_dir: Path) -> None:  # noqa: ANN001
+    partner = await kit.partner()
+    member, other = await _member(kit), await _member(kit)
+    await take_checkpoint(kit.db, OPERATOR)
+    await _rewrite(kit, member, 2)
+    await kit.earn(other, partner, 1)  # a head moved, so the job would sign the rewritten heads
+    with pytest.raises(Conflict) as refused:
+        await take_checkpoint(kit.db, OPERATOR)
+    assert f"member {member}: entry 4 changed" in refused.value.message and str(other) not in refused.value.message
+    assert files.numbers(checkpoint_dir) == [1]
+    (problem,) = (await verify_against_checkpoint(kit.db, OPERATOR)).problems
+    assert problem.member_id == member
+
+
+async def test_a_shortened_chain_is_refused_and_reported(kit) -> None:  # noqa: ANN001
+    member = await _member(kit)
+    await take_checkpoint(kit.db, OPERATOR)
+    last = (await _ids(kit, member))[-1]
+    async with kit.db.engine.begin() as c:
+        await c.execute(text("SET LOCAL session_replication_role = replica"))
+        await c.execute(text("DELETE FROM points.postings WHERE transaction_id = :t"), {"t": last})
+        await c.execute(text("DELETE FROM points.ledger_transactions WHERE id = :t"), {"t": last})
+        prev = (await c.execute(text("SELECT hash FROM points.ledger_transactions WHERE member_id = :m AND sequence = 3"), {"m": member})).scalar_one()
+        await c.execute(text("UPDATE points.member_accounts SET chain_length = 3, chain_head = :h WHERE member_id = :m"), {"h": prev, "m": member})
+    assert (await verify_chains(kit.db, OPERATOR)).ok
+    with pytest.raises(Conflict, match="ends before entry 4"):
+        await take_checkpoint(kit.db, OPERATOR)
+    (problem,) = (await verify_against_checkpoint(kit.db, OPERATOR)).problems
+    assert problem.member_id == member and problem.sequence == 4 and "gone" in problem.reason
