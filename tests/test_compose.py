@@ -42,3 +42,10 @@ def test_the_gateway_serves_a_supergraph_composed_from_every_service() -> None:
         assert compose["services"]["supergraph"]["depends_on"][spec.name] == {"condition": "service_healthy"}
     output = composer[composer.index("-o") + 1]
     assert output in compose["services"]["gateway"]["command"]
+
+
+def test_points_keeps_its_ledger_checkpoints_on_a_volume_of_its_own_with_a_key_of_its_own() -> None:
+    points = _compose()["services"]["points"]
+    assert points["environment"]["ABG_ENV"] == "production"
+    assert points["environment"]["ABG_POINTS_CHECKPOINT_KEY"].startswith("${ABG_POINTS_CHECKPOINT_KEY:?")
+    assert f"points-checkpoints:{points['environment']['ABG_POINTS_CHECKPOINT_DIR']}" in points["volumes"]

@@ -302,3 +302,19 @@ async def test_a_shortened_chain_is_refused_and_reported(kit) -> None:  # noqa: 
         await take_checkpoint(kit.db, OPERATOR)
     (problem,) = (await verify_against_checkpoint(kit.db, OPERATOR)).problems
     assert problem.member_id == member and problem.sequence == 4 and "gone" in problem.reason
+
+
+def test_the_points_app_does_not_start_in_production_without_a_checkpoint_key() -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "ABG_ENV": "production", "ABG_JWT_SECRET": "s" * 40,
+           "ABG_MASTER_KEY": base64.b64encode(b"m" * 32).decode(), "ABG_BLIND_INDEX_KEY": base64.b64encode(b"b" * 32).decode()}
+    env.pop("ABG_POINTS_CHECKPOINT_KEY", None)
+    start = [sys.executable, "-c", "import services.points.app"]
+    refused = subprocess.run(start, env=env, capture_output=True, text=True, timeout=120)
+    assert refused.returncode != 0 and "ABG_POINTS_CHECKPOINT_KEY" in refused.stderr
+    env["ABG_POINTS_CHECKPOINT_KEY"] = base64.b64encode(b"k" * 32).decode()
+    started = subprocess.run(start, env=env, capture_output=True, text=True, timeout=120)
+    assert started.returncode == 0, started.stderr
