@@ -318,3 +318,26 @@ def test_the_points_app_does_not_start_in_production_without_a_checkpoint_key() 
     env["ABG_POINTS_CHECKPOINT_KEY"] = base64.b64encode(b"k" * 32).decode()
     started = subprocess.run(start, env=env, capture_output=True, text=True, timeout=120)
     assert started.returncode == 0, started.stderr
+
+
+async def test_a_process_that_loses_the_race_for_a_number_builds_on_the_winner(kit, checkpoint_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    from services.points.audit import checkpoints
+
+    partner = await kit.partner()
+    member = await _member(kit, 1)
+    await take_checkpoint(kit.db, OPERATOR)
+    await kit.earn(member, partner, 1)
+    real_write = files.write
+    raced: list[int] = []
+
+    def write_after_another_process(folder: Path, checkpoint: files.Checkpoint) -> Path:
+        if not raced:  # another process writes the same number between our read and our write
+            raced.append(checkpoint.number)
+            real_write(folder, files.sign(files.Checkpoint(checkpoint.number, utcnow(), checkpoint.previous, checkpoint.root, checkpoint.leaves), signing_key()))
+        return real_write(folder, checkpoint)
+
+    monkeypatch.setattr(checkpoints.files, "write", write_after_another_process)
+    taken = await take_checkpoint(kit.db, OPERATOR)
+    assert raced == [2] and not taken.written and taken.checkpoint.number == 2
+    assert files.numbers(checkpoint_dir) == [1, 2]
+    assert (await verify_against_checkpoint(kit.db, OPERATOR)).ok
