@@ -123,6 +123,7 @@ async def verify_against_checkpoint(db: Database, principal: Principal, *, batch
         result.problem(Problem("transactions of a member with no account", member_id=member_id))
     suspects: dict[uuid.UUID, dict[int, str]] = {}
     ids: dict[uuid.UUID, dict[int, uuid.UUID]] = {}
+    signed_at: dict[uuid.UUID, int] = {}  # suspect -> the sequence the latest checkpoint signed
     async for chains in store.chains(db, batch=batch):
         for chain in chains:
             result.chains += 1
@@ -143,12 +144,15 @@ async def verify_against_checkpoint(db: Database, principal: Principal, *, batch
             elif hashes[leaf.sequence] != leaf.hash:
                 suspects[chain.member_id] = hashes
                 ids[chain.member_id] = {tx.sequence: tx.id for tx in chain.transactions}
+                signed_at[chain.member_id] = leaf.sequence
     for leaf in leaves.values():
         result.problem(Problem(
             f"checkpoint {number} vouches for {leaf.sequence} entries of a member whose account is gone",
             leaf.member_id, leaf.sequence, None, None, number,
         ))
-    for member_id, (vouched, denied) in sorted(_narrow(folder, key, suspects).items()):
+    narrowed = _narrow(folder, key, suspects)
+    for member_id in sorted(suspects):
+        vouched, denied = narrowed.get(member_id, (0, signed_at[member_id]))
         where = f"entry {denied}" if vouched + 1 == denied else f"entries {vouched + 1}..{denied}"
         result.problem(Problem(
             f"rewritten: the entries no longer hash to the head checkpoint {number} signed; the change is in {where}",
