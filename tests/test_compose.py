@@ -54,3 +54,10 @@ def test_only_the_migration_knows_the_superuser_and_each_service_connects_as_its
         assert f"ABG_{spec.name.upper()}_DB_PASSWORD" in migrate  # set on the role by `abg migrate`
         assert not any(key.endswith("_DB_PASSWORD") for key in env)
     assert "DATABASE_URL" not in services["gateway"]["environment"]
+
+
+def test_points_keeps_its_ledger_checkpoints_on_a_volume_of_its_own_with_a_key_of_its_own() -> None:
+    points = _compose()["services"]["points"]
+    assert points["environment"]["ABG_ENV"] == "production"
+    assert points["environment"]["ABG_POINTS_CHECKPOINT_KEY"].startswith("${ABG_POINTS_CHECKPOINT_KEY:?")
+    assert f"points-checkpoints:{points['environment']['ABG_POINTS_CHECKPOINT_DIR']}" in points["volumes"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -40,6 +41,13 @@ class PointsSettings(BaseSettings):
     # Services that receive points' events, by type (comma-separated).
     purchase_event_subscribers: str = "members"
     expiry_notice_subscribers: str = ""
+    # Signed checkpoints of every member's chain head (services/points/audit/checkpoints.py): the
+    # Ed25519 private key (base64 of its 32 bytes; a derived development key unless set, refused in
+    # production), the append-only directory the files go to (default: <ABG_DATA_DIR>/points-checkpoints),
+    # and how often the jobs loop takes one (0: never; operators may still take one).
+    checkpoint_key: str | None = None
+    checkpoint_dir: Path | None = None
+    checkpoint_interval_seconds: float = Field(3600.0, ge=0)
 
     @staticmethod
     def _names(value: str) -> tuple[str, ...]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.points import access
+from services.points.audit import checkpoints
 from services.points.config import get_points_settings
 from services.points.ledger import service as ledger
 from services.points.spending import service as spending
@@ -94,4 +95,8 @@ async def jobs_loop(db: Database) -> None:
                     log.info("points job %s: %s", result.job.value, result)
         except Exception:  # keep the schedule; the next run retries whatever is still due
             log.exception("points jobs failed")
+        try:
+            await checkpoints.take_if_due(db)
+        except Exception:  # e.g. an unwritable directory; the jobs above must go on regardless
+            log.exception("points ledger checkpoint failed")
         await asyncio.sleep(interval)

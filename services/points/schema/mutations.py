@@ -7,10 +7,12 @@ from __future__ import annotations
 import strawberry
 
 from services.points import jobs
+from services.points.audit import checkpoints
 from services.points.earning import service as earning
 from services.points.earning.rules import PurchaseInput as Purchase
 from services.points.ledger import service as ledger
 from services.points.partners import service as partners
+from services.points.schema.checkpoints import TakenCheckpoint
 from services.points.schema.inputs import (
     AdjustInput,
     CampaignInput,
@@ -172,3 +174,7 @@ class Mutation:
     @strawberry.mutation(description="Operators: run a scheduled job now (idempotent: a second run changes nothing).")
     async def run_points_job(self, info: Info, job: PointsJob) -> JobResult:  # type: ignore[valid-type]
         return JobResult.of(await jobs.run_job(info.context.db, info.context.principal, jobs.Job(job.value)))
+
+    @strawberry.mutation(description="Operators: sign every member's chain head into the next ledger checkpoint now.")
+    async def take_ledger_checkpoint(self, info: Info) -> TakenCheckpoint:
+        return TakenCheckpoint.of(await checkpoints.take_checkpoint(info.context.db, info.context.principal))

@@ -8,9 +8,11 @@ from typing import Annotated
 
 import strawberry
 
+from services.points.audit import checkpoint_verify
 from services.points.audit import service as audit
 from services.points.earning import service as earning
 from services.points.partners import service as partners
+from services.points.schema.checkpoints import CheckpointVerification
 from services.points.schema.results import (
     CampaignView,
     ChainVerification,
@@ -69,6 +71,10 @@ class Query:
     @strawberry.field(description="Operators: recompute every member's hash chain.")
     async def verify_ledger_chain(self, info: Info) -> ChainVerification:
         return ChainVerification.of(await audit.verify_chains(info.context.db, info.context.principal))
+
+    @strawberry.field(description="Operators: the signed checkpoint files, and every chain recomputed against the latest.")
+    async def verify_ledger_against_checkpoint(self, info: Info) -> CheckpointVerification:
+        return CheckpointVerification.of(await checkpoint_verify.verify_against_checkpoint(info.context.db, info.context.principal))
 
     @strawberry.field(description="Operators: the tier and birthday multipliers.")
     async def earning_policy(self, info: Info) -> EarningPolicyView:
