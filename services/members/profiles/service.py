@@ -32,7 +32,7 @@ from services.members.tiers import service as tiers
 
 
 def _view(loaded: LoadedMember, actor: Principal, now: datetime) -> MemberView:
-    return rules.present(loaded.row, loaded.data_key, actor, now)
+    return rules.present(loaded.row, lambda: loaded.data_key, actor, now)
 
 
 def _target(actor: Principal, member_id: uuid.UUID | None) -> uuid.UUID:
@@ -135,16 +135,15 @@ async def register_member(
         member = Member(
             id=member_id,
             status=Status.ACTIVE.value,
-            display_name=name,
             tier=policy.lowest.code,
             tier_since=joined_at,
             joined_at=joined_at,
-            birthday_month=day.month if day else None,
-            birthday_day=day.day if day else None,
             birthday_set_at=now if day else None,
             created_at=now,
             updated_at=now,
         )
+        rules.seal_display_name(member, data_key, name)
+        rules.seal_birthday(member, data_key, day)
         rules.seal_phone(member, data_key, phone_e164)
         rules.seal_email(member, data_key, email_norm)
         await store.insert(session, member, data_key, now)
@@ -259,6 +258,7 @@ async def _set_status(
             member.status, member.status_reason, member.status_changed_at = to.value, reason, now
             member.updated_at = now
             session.add(member)
+            await outbox.publish_status_changed(session, member_id=member_id, status=to.value, occurred_at=now)
         return loaded
 
     return _view(await db.run_transaction(work), actor, now)

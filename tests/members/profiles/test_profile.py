@@ -198,7 +198,7 @@ async def test_erasure_shreds_the_key_and_keeps_the_id(database: Database) -> No
     assert (erased.display_name, erased.phone, erased.email, erased.birthday) == ("[erased]", None, None, None)
     assert await fetch(database, "SELECT 1 FROM members.member_keys") == []  # the key is gone
     (row,) = await fetch(database, "SELECT * FROM members.members")
-    for column in ("display_name", "phone_ciphertext", "phone_index", "email_ciphertext", "email_index", "birthday_month", "birthday_day"):
+    for column in ("display_name_ciphertext", "birthday_ciphertext", "phone_ciphertext", "phone_index", "email_ciphertext", "email_index", "birthday_month"):
         assert row[column] is None, column
     assert row["categories"] == [] and before["phone_ciphertext"] is not None
     # The id still resolves (ledgers elsewhere point at it), and reads as erased for everyone.
