@@ -65,6 +65,18 @@ async def me(db: Database, actor: Principal) -> MemberView:
     return await get_member(db, actor, access.own_member_id(actor))
 
 
+def my_id(actor: Principal) -> uuid.UUID:
+    """The signed-in member's id (`me` loads them through the request's DataLoader, so `me` and
+    references to the same member in one request share one view: one decryption per field)."""
+    return access.own_member_id(actor)
+
+
+def found(view: MemberView | None, member_id: uuid.UUID) -> MemberView:
+    if view is None:
+        raise NotFound("no member with this id", id=str(member_id))
+    return view
+
+
 async def list_members(
     db: Database,
     actor: Principal,
