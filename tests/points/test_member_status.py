@@ -17,6 +17,7 @@ from services.members.models import OUTBOX as MEMBERS_OUTBOX
 from services.members.profiles import service as members
 from services.members.schema import schema as members_schema
 from services.points import events as points_events
+from services.points.earning import service as earning
 from services.points.jobs import Job, run_job
 from services.points.ledger.status import MemberClosed, MemberNotActive
 from services.points.reporting.service import partner_figures
@@ -68,6 +69,8 @@ async def test_suspension_reactivation_and_erasure_reach_points(kit) -> None:  #
     with pytest.raises(MemberClosed) as caught:
         await kit.earn(member, partner, 10)
     assert caught.value.as_extensions()["code"] == "MEMBER_CLOSED"
+    with pytest.raises(MemberClosed):  # nor by an operator's credit
+        await earning.adjust_points(kit.db, OPERATOR, member_id=member, points=50, reason="goodwill", idempotency_key="adj-1")
     with pytest.raises(MemberNotActive):
         await kit.hold(member, 1)
 
