@@ -1,9 +1,10 @@
 """Tables of the `members` schema.
 
-Phone and email exist only as AES-256-GCM ciphertext under the member's own data key (in
-`member_keys`, wrapped by the master key) and as blind indexes (keyed hashes) for lookups and
-uniqueness. Erasure deletes the key row and nulls the indexes: the ciphertext left anywhere,
-backups included, can no longer be read or matched.
+Display name, birthday, phone and email exist only as AES-256-GCM ciphertext under the member's
+own data key (in `member_keys`, wrapped by the master key); phone and email also as blind indexes
+(keyed hashes) for lookups and uniqueness. Only the birthday month stays in clear (other services'
+birthday multipliers and perks). Erasure deletes the key row and nulls the indexes: the ciphertext
+left anywhere, backups included, can no longer be read or matched.
 """
 
 import uuid
@@ -50,7 +51,7 @@ class Member(MembersModel, table=True):
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     status: str = Field(default="ACTIVE", sa_column=sa.Column(sa.String(16), nullable=False))
-    display_name: str | None = Field(default=None, sa_column=sa.Column(sa.String(40), nullable=True))
+    display_name_ciphertext: bytes | None = Field(default=None, sa_column=sa.Column(sa.LargeBinary, nullable=True))
     phone_ciphertext: bytes | None = Field(default=None, sa_column=sa.Column(sa.LargeBinary, nullable=True))
     phone_index: bytes | None = Field(
         default=None, sa_column=sa.Column(sa.LargeBinary, nullable=True)
@@ -59,8 +60,10 @@ class Member(MembersModel, table=True):
     email_index: bytes | None = Field(
         default=None, sa_column=sa.Column(sa.LargeBinary, nullable=True)
     )
+    # The birthday (MM-DD) is sealed; its month alone stays in clear for birthday multipliers
+    # and perks in other services (a month identifies no one).
+    birthday_ciphertext: bytes | None = Field(default=None, sa_column=sa.Column(sa.LargeBinary, nullable=True))
     birthday_month: int | None = Field(default=None, sa_column=sa.Column(sa.SmallInteger, nullable=True))
-    birthday_day: int | None = Field(default=None, sa_column=sa.Column(sa.SmallInteger, nullable=True))
     birthday_set_at: datetime | None = Field(default=None, sa_column=_tz(True))
     categories: list[str] = Field(
         default_factory=list,

@@ -4,7 +4,10 @@ To the services named in `ABG_MEMBERS_EVENT_SUBSCRIBERS` (default: points):
 - `members.TierChanged` {memberId, fromTier, toTier, reason, occurredAt, sequence, rollingGrowth,
   policyVersion}; `sequence` counts each member's changes, so a consumer can ignore one older
   than what it has (deliveries may arrive out of order);
-- `members.MemberErased` {memberId, occurredAt}.
+- `members.MemberErased` {memberId, occurredAt};
+- `members.MemberStatusChanged` {memberId, status, occurredAt} on suspension and reactivation, so
+  consumers (points refuses holds for a member who is not ACTIVE) keep a local copy; the latest
+  `occurredAt` wins, and ERASED (MemberErased) is final.
 
 Apart from `events.py` (what members consumes), so the service layers that publish and the inbox
 handlers that call those service layers never import each other.
@@ -25,12 +28,15 @@ from services.members.models import OUTBOX
 
 TIER_CHANGED = "members.TierChanged"
 MEMBER_ERASED = "members.MemberErased"
+MEMBER_STATUS_CHANGED = "members.MemberStatusChanged"
 
 
 def subscriptions() -> EventSubscriptions:
     """Read at publish time, so a deployment (or a test) can change subscribers without a rebuild."""
     subscribers = get_members_settings().subscribers
-    return EventSubscriptions({TIER_CHANGED: subscribers, MEMBER_ERASED: subscribers})
+    return EventSubscriptions(
+        {TIER_CHANGED: subscribers, MEMBER_ERASED: subscribers, MEMBER_STATUS_CHANGED: subscribers}
+    )
 
 
 async def publish_tier_changed(
@@ -66,4 +72,14 @@ async def publish_member_erased(session: AsyncSession, *, member_id: uuid.UUID, 
     return await publish(
         session, OUTBOX, type=MEMBER_ERASED, payload=payload, subscribers=subscriptions()[MEMBER_ERASED],
         producer=SERVICE_NAME,
+    )
+
+
+async def publish_status_changed(
+    session: AsyncSession, *, member_id: uuid.UUID, status: str, occurred_at: datetime
+) -> uuid.UUID:
+    payload = {"memberId": str(member_id), "status": status, "occurredAt": occurred_at.isoformat()}
+    return await publish(
+        session, OUTBOX, type=MEMBER_STATUS_CHANGED, payload=payload,
+        subscribers=subscriptions()[MEMBER_STATUS_CHANGED], producer=SERVICE_NAME,
     )

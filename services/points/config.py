@@ -28,6 +28,12 @@ class PointsSettings(BaseSettings):
     max_bulk_purchases: int = Field(1000, ge=1)
     # A purchase time further ahead than this is refused (clock skew between partner and us).
     max_clock_skew_seconds: int = Field(300, ge=0)
+    # Sanity caps on what a partner may report (a partner's programme may set its own): one
+    # purchase's amount in minor units, points one member earns from one partner per UTC day (of
+    # the purchase), and how old a purchase may be. Above them a purchase is refused with a typed error.
+    max_purchase_minor: int = Field(10_000_000, ge=1)
+    max_points_per_member_day: int = Field(200_000, ge=1)
+    max_purchase_age_days: int = Field(90, ge=1)
     # The scheduled jobs (vest, expire, release expired holds, expiry notices); 0 turns them off.
     job_interval_seconds: float = Field(60.0, ge=0)
     # Members each job transaction handles, so one run never holds many member locks for long.

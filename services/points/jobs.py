@@ -30,6 +30,7 @@ class Job(str, enum.Enum):
     EXPIRE = "EXPIRE"
     RELEASE_EXPIRED_HOLDS = "RELEASE_EXPIRED_HOLDS"
     EXPIRY_NOTICES = "EXPIRY_NOTICES"
+    CLOSE_ERASED_ACCOUNTS = "CLOSE_ERASED_ACCOUNTS"
 
 
 @dataclass
@@ -62,11 +63,17 @@ async def run_expiry_notices(db: Database, *, now: datetime | None = None, princ
     return JobResult(Job.EXPIRY_NOTICES, lots=lots, events=events)
 
 
+async def run_closing(db: Database, *, now: datetime | None = None, principal: Principal = access.SYSTEM) -> JobResult:
+    done = await ledger.close_erased_accounts(db, principal, now=now)
+    return JobResult(Job.CLOSE_ERASED_ACCOUNTS, members=done.members, lots=done.lots, points=done.points)
+
+
 RUNNERS = {
     Job.VEST: run_vesting,
     Job.EXPIRE: run_expiry,
     Job.RELEASE_EXPIRED_HOLDS: run_hold_expiry,
     Job.EXPIRY_NOTICES: run_expiry_notices,
+    Job.CLOSE_ERASED_ACCOUNTS: run_closing,
 }
 
 
@@ -77,9 +84,10 @@ async def run_job(db: Database, principal: Principal, job: Job, *, now: datetime
 
 
 async def run_all(db: Database, *, now: datetime | None = None) -> list[JobResult]:
-    """In an order that makes sense within one run: holds back first, then vest, then expire."""
+    """In an order that makes sense within one run: holds back first, then vest, then expire,
+    then close erased members' accounts."""
     now = now or utcnow()
-    order = (Job.RELEASE_EXPIRED_HOLDS, Job.VEST, Job.EXPIRE, Job.EXPIRY_NOTICES)
+    order = (Job.RELEASE_EXPIRED_HOLDS, Job.VEST, Job.EXPIRE, Job.CLOSE_ERASED_ACCOUNTS, Job.EXPIRY_NOTICES)
     return [await run_job(db, access.SYSTEM, job, now=now) for job in order]
 
 

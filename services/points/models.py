@@ -61,6 +61,7 @@ class MemberAccount(PointsModel, table=True):
         # The database refuses a negative balance even if the service had a bug.
         sa.CheckConstraint("available >= 0 AND pending >= 0 AND held >= 0 AND debt >= 0", name="ck_member_accounts_balances"),
         sa.CheckConstraint("birthday_month BETWEEN 1 AND 12", name="ck_member_accounts_birthday_month"),
+        sa.CheckConstraint("status IN ('ACTIVE', 'SUSPENDED', 'ERASED')", name="ck_member_accounts_status"),
         {"schema": SCHEMA},
     )
 
@@ -69,6 +70,10 @@ class MemberAccount(PointsModel, table=True):
     tier: str | None = Field(default=None, sa_column=sa.Column(sa.String(20), nullable=True))
     tier_sequence: int = Field(default=0, sa_column=_big())
     birthday_month: int | None = Field(default=None, sa_column=sa.Column(sa.SmallInteger, nullable=True))
+    # As learned from members' MemberStatusChanged / MemberErased events (the latest wins; ERASED
+    # is final): holds need ACTIVE, an ERASED account is closed (earns nothing, balance to breakage).
+    status: str = Field(default="ACTIVE", sa_column=sa.Column(sa.String(16), nullable=False, server_default="ACTIVE"))
+    status_changed_at: datetime | None = Field(default=None, sa_column=_tz(True))
     available: int = Field(default=0, sa_column=_big())
     pending: int = Field(default=0, sa_column=_big())
     held: int = Field(default=0, sa_column=_big())
@@ -95,6 +100,9 @@ class Partner(PointsModel, table=True):
         sa.CheckConstraint("return_window_days >= 0", name="ck_partners_return_window"),
         sa.CheckConstraint("expiry_months >= 1", name="ck_partners_expiry"),
         sa.CheckConstraint("cost_per_point_minor >= 0", name="ck_partners_cost"),
+        sa.CheckConstraint("max_purchase_minor > 0", name="ck_partners_max_purchase"),
+        sa.CheckConstraint("max_points_per_member_day > 0", name="ck_partners_max_points_day"),
+        sa.CheckConstraint("max_purchase_age_days > 0", name="ck_partners_max_purchase_age"),
         {"schema": SCHEMA},
     )
 
@@ -108,6 +116,10 @@ class Partner(PointsModel, table=True):
     return_window_days: int = Field(default=7, sa_column=sa.Column(sa.Integer, nullable=False))
     expiry_months: int = Field(default=36, sa_column=sa.Column(sa.Integer, nullable=False))
     cost_per_point_minor: int = Field(default=0, sa_column=_big())
+    # Sanity caps at the ledger's door; null: the defaults from settings (ABG_POINTS_MAX_*).
+    max_purchase_minor: int | None = Field(default=None, sa_column=_big(nullable=True, default=None))
+    max_points_per_member_day: int | None = Field(default=None, sa_column=_big(nullable=True, default=None))
+    max_purchase_age_days: int | None = Field(default=None, sa_column=sa.Column(sa.Integer, nullable=True))
     created_at: datetime = Field(sa_column=_tz(server_default=sa.func.now()))
     updated_at: datetime = Field(sa_column=_tz(server_default=sa.func.now()))
 

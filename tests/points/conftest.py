@@ -47,6 +47,8 @@ def points_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     no background jobs."""
     monkeypatch.setenv("ABG_POINTS_MEMBER_CHECK", "trust")
     monkeypatch.setenv("ABG_POINTS_JOB_INTERVAL_SECONDS", "0")
+    # Expiry and vesting tests back-date purchases by years; the age window has tests of its own.
+    monkeypatch.setenv("ABG_POINTS_MAX_PURCHASE_AGE_DAYS", "3650")
     reset_points_settings_cache()
     yield
     reset_points_settings_cache()

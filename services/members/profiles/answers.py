@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Literal
 
 from services.members.access import Access, shows_profile
+from services.members.profiles.personal import PersonalFields
 from services.members.profiles.pii import MonthDay
 
 
@@ -36,16 +37,14 @@ class Preferences:
 
 @dataclass(frozen=True)
 class MemberView:
-    """A member as one viewer may see them; fields they may not see are None."""
+    """A member as one viewer may see them; fields they may not see are None. The personal fields
+    (display name, phone, email, birthday) are decrypted when first read (see `personal`)."""
 
     id: uuid.UUID
     status: str
     tier: str
     access: Access
-    display_name: str | None = None
-    phone: str | None = None
-    email: str | None = None
-    birthday: MonthDay | None = None
+    personal: PersonalFields | None = None
     birthday_month: int | None = None
     joined_at: datetime | None = None
     last_activity_at: datetime | None = None
@@ -53,6 +52,23 @@ class MemberView:
     preferences: Preferences | None = None
     below_threshold_since: datetime | None = None
     erased_at: datetime | None = None
+
+    @property
+    def display_name(self) -> str | None:
+        return self.personal.get("display_name") if self.personal else None
+
+    @property
+    def phone(self) -> str | None:
+        return self.personal.get("phone") if self.personal else None
+
+    @property
+    def email(self) -> str | None:
+        return self.personal.get("email") if self.personal else None
+
+    @property
+    def birthday(self) -> MonthDay | None:
+        text = self.personal.get("birthday") if self.personal else None
+        return MonthDay.parse(text) if text else None
 
     @property
     def erased(self) -> bool:

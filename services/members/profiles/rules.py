@@ -4,7 +4,7 @@ data is sealed (encrypted under the member's key, indexed by a keyed hash)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,6 +24,7 @@ from services.members.profiles.answers import (
     Status,
 )
 from services.members.profiles.lifecycle import stage
+from services.members.profiles.personal import SEALED_FIELDS, PersonalFields
 from services.members.profiles.pii import (
     ERASED_TEXT,
     MonthDay,
@@ -47,22 +48,22 @@ NOTIFICATION_CAP_MAX = 50
 # --- what a viewer sees ------------------------------------------------------------------------
 
 
-def present(member: Member, data_key: bytes | None, viewer: Principal, now: datetime) -> MemberView:
-    """The view of `member` for `viewer`. Decrypts only what the viewer may see."""
+def present(member: Member, data_key: Callable[[], bytes | None], viewer: Principal, now: datetime) -> MemberView:
+    """The view of `member` for `viewer`. Nothing is decrypted here: the view opens only the
+    personal fields the viewer may see, when they are read (`data_key` unwraps on first call)."""
     access = access_for(viewer, member.id)
     base = MemberView(id=member.id, status=member.status, tier=member.tier, access=access)
     if member.status == Status.ERASED.value:
         sees_names = access in (Access.FULL, Access.MASKED)
         return MemberView(
             id=member.id, status=member.status, tier=member.tier, access=access,
-            display_name=ERASED_TEXT if sees_names else None,
+            personal=PersonalFields.fixed({"display_name": ERASED_TEXT if sees_names else None}),
             erased_at=member.erased_at if access is not Access.NONE else None,
         )
     if access is Access.NONE:
         return base
-    birthday = _stored_birthday(member)
     profile = dict(
-        birthday_month=birthday.month if birthday else None,
+        birthday_month=member.birthday_month,
         joined_at=member.joined_at,
         last_activity_at=member.last_activity_at,
         lifecycle_stage=stage(member.joined_at, member.last_activity_at, now),
@@ -71,28 +72,22 @@ def present(member: Member, data_key: bytes | None, viewer: Principal, now: date
     )
     if access is Access.SERVICE:
         return MemberView(id=member.id, status=member.status, tier=member.tier, access=access, **profile)
-    phone = _decrypt(member, data_key, "phone")
-    email = _decrypt(member, data_key, "email")
-    if access is Access.MASKED:
-        phone = mask_phone(phone) if phone else None
-        email = mask_email(email) if email else None
+    masks = {"phone": mask_phone, "email": mask_email} if access is Access.MASKED else None
+    sealed = {field: getattr(member, f"{field}_ciphertext") for field in SEALED_FIELDS}
     return MemberView(
         id=member.id, status=member.status, tier=member.tier, access=access,
-        display_name=member.display_name, phone=phone, email=email, birthday=birthday, **profile,
+        personal=PersonalFields(member.id, sealed, data_key, masks), **profile,
     )
 
 
-def _decrypt(member: Member, data_key: bytes | None, field: str) -> str | None:
+def _open(member: Member, data_key: bytes, field: str) -> str | None:
     blob = getattr(member, f"{field}_ciphertext")
-    if blob is None or data_key is None:
-        return None
-    return decrypt_field(data_key, blob, field_aad(member.id, field))
+    return decrypt_field(data_key, blob, field_aad(member.id, field)) if blob is not None else None
 
 
-def _stored_birthday(member: Member) -> MonthDay | None:
-    if member.birthday_month is None or member.birthday_day is None:
-        return None
-    return MonthDay(member.birthday_month, member.birthday_day)
+def _stored_birthday(member: Member, data_key: bytes) -> MonthDay | None:
+    text = _open(member, data_key, "birthday")
+    return MonthDay.parse(text) if text else None
 
 
 # --- input -------------------------------------------------------------------------------------
@@ -186,23 +181,38 @@ def list_criteria(filter: MemberFilter) -> ListCriteria:
 # --- changes to a member row -------------------------------------------------------------------
 
 
+def _seal(member: Member, data_key: bytes, field: str, value: str | None) -> None:
+    blob = encrypt_field(data_key, value, field_aad(member.id, field)) if value is not None else None
+    setattr(member, f"{field}_ciphertext", blob)
+
+
+def seal_display_name(member: Member, data_key: bytes, name: str) -> None:
+    _seal(member, data_key, "display_name", name)
+
+
 def seal_phone(member: Member, data_key: bytes, e164: str) -> None:
-    member.phone_ciphertext = encrypt_field(data_key, e164, field_aad(member.id, "phone"))
+    _seal(member, data_key, "phone", e164)
     member.phone_index = blind_index(e164, PHONE_PURPOSE)
 
 
 def seal_email(member: Member, data_key: bytes, email: str | None) -> None:
-    if email is None:
-        member.email_ciphertext = member.email_index = None
-        return
-    member.email_ciphertext = encrypt_field(data_key, email, field_aad(member.id, "email"))
-    member.email_index = blind_index(email, EMAIL_PURPOSE)
+    _seal(member, data_key, "email", email)
+    member.email_index = blind_index(email, EMAIL_PURPOSE) if email is not None else None
 
 
-def set_birthday(member: Member, value: MonthDay | None, *, cooldown_applies: bool, now: datetime) -> None:
+def seal_birthday(member: Member, data_key: bytes, value: MonthDay | None) -> None:
+    """The whole birthday is sealed; only its month stays in clear, because points (birthday
+    multiplier) and benefits (birthday perks) need it and a month alone identifies no one."""
+    _seal(member, data_key, "birthday", str(value) if value else None)
+    member.birthday_month = value.month if value else None
+
+
+def set_birthday(
+    member: Member, data_key: bytes, value: MonthDay | None, *, cooldown_applies: bool, now: datetime
+) -> None:
     """The birthday drives birthday rewards, so it may change once per 365 days (for those the
     cooldown binds); setting the same one again is not a change."""
-    if value == _stored_birthday(member):
+    if value == _stored_birthday(member, data_key):
         return
     if member.birthday_set_at is not None and cooldown_applies:
         allowed_at = member.birthday_set_at + BIRTHDAY_COOLDOWN
@@ -212,8 +222,7 @@ def set_birthday(member: Member, value: MonthDay | None, *, cooldown_applies: bo
                 field="birthday",
                 nextChangeAllowedAt=allowed_at.isoformat(),
             )
-    member.birthday_month = value.month if value else None
-    member.birthday_day = value.day if value else None
+    seal_birthday(member, data_key, value)
     member.birthday_set_at = now
 
 
@@ -222,13 +231,13 @@ def apply_changes(
 ) -> None:
     """`changes` must have passed `validated_changes`."""
     if changes.display_name is not KEEP:
-        member.display_name = changes.display_name
+        seal_display_name(member, data_key, changes.display_name)  # type: ignore[arg-type]
     if changes.phone is not KEEP:
         seal_phone(member, data_key, changes.phone)  # type: ignore[arg-type]
     if changes.email is not KEEP:
         seal_email(member, data_key, changes.email)
     if changes.birthday is not KEEP:
-        set_birthday(member, changes.birthday, cooldown_applies=cooldown_applies, now=now)  # type: ignore[arg-type]
+        set_birthday(member, data_key, changes.birthday, cooldown_applies=cooldown_applies, now=now)  # type: ignore[arg-type]
     member.updated_at = now
 
 
@@ -236,10 +245,10 @@ def forget(member: Member, reason: str | None, now: datetime) -> None:
     """Clears everything personal from the row; the id, tier and growth stay."""
     member.status, member.status_reason, member.status_changed_at = Status.ERASED.value, reason, now
     member.erased_at = now
-    member.display_name = None
+    member.display_name_ciphertext = member.birthday_ciphertext = None
     member.phone_ciphertext = member.phone_index = None
     member.email_ciphertext = member.email_index = None
-    member.birthday_month = member.birthday_day = member.birthday_set_at = None
+    member.birthday_month = member.birthday_set_at = None
     member.categories = []
     member.below_threshold_since = None
     member.updated_at = now

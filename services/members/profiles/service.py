@@ -32,7 +32,7 @@ from services.members.tiers import service as tiers
 
 
 def _view(loaded: LoadedMember, actor: Principal, now: datetime) -> MemberView:
-    return rules.present(loaded.row, loaded.data_key, actor, now)
+    return rules.present(loaded.row, lambda: loaded.data_key, actor, now)
 
 
 def _target(actor: Principal, member_id: uuid.UUID | None) -> uuid.UUID:
@@ -63,6 +63,18 @@ async def get_member(db: Database, actor: Principal, member_id: uuid.UUID) -> Me
 
 async def me(db: Database, actor: Principal) -> MemberView:
     return await get_member(db, actor, access.own_member_id(actor))
+
+
+def my_id(actor: Principal) -> uuid.UUID:
+    """The signed-in member's id (`me` loads them through the request's DataLoader, so `me` and
+    references to the same member in one request share one view: one decryption per field)."""
+    return access.own_member_id(actor)
+
+
+def found(view: MemberView | None, member_id: uuid.UUID) -> MemberView:
+    if view is None:
+        raise NotFound("no member with this id", id=str(member_id))
+    return view
 
 
 async def list_members(
@@ -135,16 +147,15 @@ async def register_member(
         member = Member(
             id=member_id,
             status=Status.ACTIVE.value,
-            display_name=name,
             tier=policy.lowest.code,
             tier_since=joined_at,
             joined_at=joined_at,
-            birthday_month=day.month if day else None,
-            birthday_day=day.day if day else None,
             birthday_set_at=now if day else None,
             created_at=now,
             updated_at=now,
         )
+        rules.seal_display_name(member, data_key, name)
+        rules.seal_birthday(member, data_key, day)
         rules.seal_phone(member, data_key, phone_e164)
         rules.seal_email(member, data_key, email_norm)
         await store.insert(session, member, data_key, now)
@@ -259,6 +270,7 @@ async def _set_status(
             member.status, member.status_reason, member.status_changed_at = to.value, reason, now
             member.updated_at = now
             session.add(member)
+            await outbox.publish_status_changed(session, member_id=member_id, status=to.value, occurred_at=now)
         return loaded
 
     return _view(await db.run_transaction(work), actor, now)

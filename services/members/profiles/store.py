@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -23,12 +22,20 @@ from services.members.profiles.lifecycle import cutoffs
 from services.members.profiles.rules import ListCriteria
 
 
-@dataclass(frozen=True)
 class LoadedMember:
-    """A member row with its unwrapped data key (None once erased)."""
+    """A member row with its data key (None once erased), unwrapped on first use: a read that
+    shows nothing personal (`me { tier }`) never touches the key."""
 
-    row: Member
-    data_key: bytes | None
+    __slots__ = ("row", "_wrapped", "_key")
+
+    def __init__(self, row: Member, data_key: bytes | None = None, *, wrapped: bytes | None = None) -> None:
+        self.row, self._key, self._wrapped = row, data_key, wrapped
+
+    @property
+    def data_key(self) -> bytes | None:
+        if self._key is None and self._wrapped is not None:
+            self._key = unwrap_data_key(self._wrapped, self.row.id.bytes)
+        return self._key
 
 
 def _with_key():  # noqa: ANN202 - a select of (Member, wrapped key)
@@ -36,7 +43,7 @@ def _with_key():  # noqa: ANN202 - a select of (Member, wrapped key)
 
 
 def _loaded(member: Member, wrapped: bytes | None) -> LoadedMember:
-    return LoadedMember(member, unwrap_data_key(wrapped, member.id.bytes) if wrapped is not None else None)
+    return LoadedMember(member, wrapped=wrapped)
 
 
 async def any_member(session: AsyncSession) -> bool:

@@ -10,7 +10,7 @@ from shared.ids import parse_id
 
 from services.members.profiles import service as profiles
 from services.members.profiles.answers import MemberFilter as Filter
-from services.members.schema.types import LifecycleStage, Member, MemberFilter, MemberStatus, TierPolicy
+from services.members.schema.types import LifecycleStage, Member, MemberFilter, MemberStatus, TierPolicy, members_loader
 from services.members.tiers import service as tiers
 
 
@@ -18,7 +18,8 @@ from services.members.tiers import service as tiers
 class Query:
     @strawberry.field(description="The signed-in member.")
     async def me(self, info: Info) -> Member:
-        return Member.of(await profiles.me(info.context.db, info.context.principal))
+        member_id = profiles.my_id(info.context.principal)
+        return Member.of(profiles.found(await members_loader(info).load(member_id), member_id))
 
     @strawberry.field(description="One member: that member themself, staff and alliance services.")
     async def member(self, info: Info, id: strawberry.ID) -> Member:

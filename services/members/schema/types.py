@@ -104,10 +104,6 @@ class Member:
     id: strawberry.ID
     status: MemberStatus  # type: ignore[valid-type]
     tier: str = strawberry.field(description="The member's tier code (BASIC, SILVER, GOLD, DIAMOND by default).")
-    display_name: str | None
-    phone: str | None = strawberry.field(description="E.164; masked for customer service.")
-    email: str | None = strawberry.field(description="Masked for customer service.")
-    birthday: str | None = strawberry.field(description="MM-DD.")
     birthday_month: int | None = strawberry.field(description="1–12; also visible to alliance services.")
     joined_at: datetime | None
     last_activity_at: datetime | None
@@ -123,10 +119,6 @@ class Member:
             id=strawberry.ID(str(view.id)),
             status=Status(view.status),
             tier=view.tier,
-            display_name=view.display_name,
-            phone=view.phone,
-            email=view.email,
-            birthday=str(view.birthday) if view.birthday else None,
             birthday_month=view.birthday_month,
             joined_at=view.joined_at,
             last_activity_at=view.last_activity_at,
@@ -144,6 +136,24 @@ class Member:
         An id that was never a member resolves to null."""
         view = await members_loader(info).load(parse_id(id))
         return cls.of(view) if view is not None else None
+
+    # Personal fields are decrypted only when the query selects them (once per member per request).
+    @strawberry.field
+    def display_name(self) -> str | None:
+        return self.view.display_name
+
+    @strawberry.field(description="E.164; masked for customer service.")
+    def phone(self) -> str | None:
+        return self.view.phone
+
+    @strawberry.field(description="Masked for customer service.")
+    def email(self) -> str | None:
+        return self.view.email
+
+    @strawberry.field(description="MM-DD.")
+    def birthday(self) -> str | None:
+        birthday = self.view.birthday
+        return str(birthday) if birthday else None
 
     @strawberry.field(description="Growth and thresholds; null for viewers who may not see it.")
     async def tier_progress(self, info: Info) -> TierProgress | None:

@@ -18,6 +18,7 @@ from services.points.ledger.chain import Leg
 from services.points.ledger.lots import credit
 from services.points.ledger.rules import take_first_expiring
 from services.points.ledger.rows import ADJUSTMENT, Credit
+from services.points.ledger.status import closed
 from services.points.ledger.unit import LedgerUnit, post
 from services.points.partners.answers import PartnerProgram
 from shared.errors import InsufficientPoints
@@ -37,6 +38,9 @@ async def adjust(
     state = await ledger.lock_member(unit, member_id)
     detail = {"reason": reason}
     if points > 0:
+        refusal = closed(state)  # an erased member's account takes no new points
+        if refusal is not None:
+            raise refusal
         months = issuer.expiry_months if issuer else settings.default_expiry_months
         lot, posted = credit(
             unit,

@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from services.points import outbox
+from services.points.config import PointsSettings
 from services.points.earning import store
 from services.points.earning.answers import PurchaseAnswer
+from services.points.earning.limits import over_daily_cap
 from services.points.earning.rows import PurchaseRow
 from services.points.earning.rules import PurchaseInput, points_for
 from services.points.ledger import store as ledger
 from services.points.ledger.lots import credit
 from services.points.ledger.rows import PURCHASE, AccountRow, Credit
+from services.points.ledger.status import closed
 from services.points.ledger.unit import LedgerUnit
 from services.points.partners.answers import PartnerProgram
 from shared.errors import DomainError, IdempotencyKeyReused
@@ -46,21 +49,29 @@ async def record(
     programmes: dict[uuid.UUID, PartnerProgram],
     *,
     actor: str,
+    settings: PointsSettings,
 ) -> list[Result]:
-    """One result per item (all checked, their partners and members known), in order."""
+    """One result per item (all checked, their partners and members known), in order. An item of
+    an erased member (closed account) or beyond the partner's daily points cap fails alone; an item
+    whose key was recorded before answers as it did then (it is not counted against the cap again)."""
     member_ids = {item.member_id for item in items}
     await ledger.ensure_accounts(unit, member_ids)
     states = await ledger.lock_members(unit, member_ids)
     times = [require_aware(item.occurred_at, "occurredAt") for item in items]
     policy = await store.load_policy(unit)
     campaigns = await store.campaigns_overlapping(unit, min(times), max(times))
+    known = await store.existing_keys(unit, [(item.partner_id, item.external_id) for item in items])
+    earned_days = await store.points_per_day(unit, member_ids, {item.partner_id for item in items}, min(times), max(times))
 
+    results: list[Result | None] = [None] * len(items)
     rows: list[PurchaseRow] = []
-    for item, occurred_at in zip(items, times):
+    positions: list[int] = []  # the item each row is of
+    for index, (item, occurred_at) in enumerate(zip(items, times)):
         state = states[item.member_id]
+        partner = programmes[item.partner_id]
         earned = points_for(
             amount_minor=item.amount_minor,
-            partner=programmes[item.partner_id],
+            partner=partner,
             tier=state.tier,
             birthday_month=state.birthday_month,
             occurred_at=occurred_at,
@@ -68,6 +79,14 @@ async def record(
             policy=policy,
             campaigns=campaigns,
         )
+        if (item.partner_id, item.external_id) not in known:
+            day = (item.member_id, item.partner_id, occurred_at.astimezone(UTC).date())
+            refusal = closed(state) or over_daily_cap(partner, settings, earned_days.get(day, 0), earned.points)
+            if refusal is not None:
+                results[index] = refusal
+                continue
+            earned_days[day] = earned_days.get(day, 0) + earned.points
+        positions.append(index)
         rows.append(
             PurchaseRow(
                 id=new_id(),
@@ -91,16 +110,15 @@ async def record(
         )
     inserted = await store.insert_new(unit, rows)
 
-    results: list[Result | None] = [None] * len(items)
-    repeated = [i for i, row in enumerate(rows) if row.id not in inserted]
+    repeated = [(i, row) for i, row in zip(positions, rows) if row.id not in inserted]
     if repeated:
-        found = await store.stored(unit, [(items[i].partner_id, items[i].external_id) for i in repeated])
-        for i in repeated:
+        found = await store.stored(unit, [(items[i].partner_id, items[i].external_id) for i, _ in repeated])
+        for i, row in repeated:
             fingerprint, answer = found[(items[i].partner_id, items[i].external_id)]
-            results[i] = answer if fingerprint == rows[i].fingerprint else _reused(items[i])
+            results[i] = answer if fingerprint == row.fingerprint else _reused(items[i])
 
     payloads = []
-    for i, row in enumerate(rows):
+    for i, row in zip(positions, rows):
         if row.id not in inserted:
             continue
         results[i] = _credit(unit, row, programmes[row.partner_id], states[row.member_id], actor)

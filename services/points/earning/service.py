@@ -22,6 +22,7 @@ from services.points.config import PointsSettings, get_points_settings
 from services.points.directory import MemberDirectory, default_directory
 from services.points.earning import purchases, returns, store
 from services.points.earning.adjustments import adjust
+from services.points.earning.limits import check_purchase_limits
 from services.points.earning.answers import AdjustAnswer, PurchaseAnswer, ReturnAnswer
 from services.points.earning.rules import (
     MAX_AMOUNT_MINOR,
@@ -105,7 +106,8 @@ async def record_purchases(
     checked: list[int] = []
     for index in candidates:
         try:
-            check_issuer(valid[index], programmes.get(valid[index].partner_id), registry.get(valid[index].partner_id))
+            programme = check_issuer(valid[index], programmes.get(valid[index].partner_id), registry.get(valid[index].partner_id))
+            check_purchase_limits(valid[index], programme, settings, now)
             checked.append(index)
         except DomainError as error:
             results[index] = error
@@ -119,7 +121,7 @@ async def record_purchases(
 
     if ready:
         batch = [valid[i] for i in ready]
-        written = await run_unit(db, LedgerUnit, lambda unit: purchases.record(unit, batch, programmes, actor=actor), now=now)
+        written = await run_unit(db, LedgerUnit, lambda unit: purchases.record(unit, batch, programmes, actor=actor, settings=settings), now=now)
         for index, result in zip(ready, written):
             results[index] = result
         outbox.wake()

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
-from datetime import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, or_, select, tuple_
+from sqlalchemy import and_, bindparam, func, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -132,6 +132,37 @@ async def stored(unit: Unit, keys: Sequence[tuple[uuid.UUID, str]]) -> dict[tupl
     """The stored purchases with these (partner, external id) keys: their input's fingerprint and answer."""
     rows = await unit.execute(_WITH_LOT.where(tuple_(_purchases.c.partner_id, _purchases.c.external_id).in_(list(keys))))
     return {(row.partner_id, row.external_id): (row.fingerprint, answer_of(row._mapping)) for row in rows}
+
+
+async def existing_keys(unit: Unit, keys: Sequence[tuple[uuid.UUID, str]]) -> set[tuple[uuid.UUID, str]]:
+    """The (partner, external id) keys among `keys` recorded already."""
+    rows = await unit.execute(
+        select(_purchases.c.partner_id, _purchases.c.external_id).where(
+            tuple_(_purchases.c.partner_id, _purchases.c.external_id).in_(list(keys))
+        )
+    )
+    return {(row.partner_id, row.external_id) for row in rows}
+
+
+async def points_per_day(
+    unit: Unit, member_ids: Iterable[uuid.UUID], partner_ids: Iterable[uuid.UUID], first: datetime, last: datetime
+) -> dict[tuple[uuid.UUID, uuid.UUID, date], int]:
+    """Points earned per (member, partner, UTC day of the purchase) over the days `first`..`last`
+    (read under the members' locks, so current)."""
+    day = func.date(func.timezone("UTC", _purchases.c.occurred_at))
+    start = datetime.combine(first.astimezone(UTC).date(), time(), UTC)
+    end = datetime.combine(last.astimezone(UTC).date(), time(), UTC) + timedelta(days=1)
+    rows = await unit.execute(
+        select(_purchases.c.member_id, _purchases.c.partner_id, day.label("day"), func.sum(_purchases.c.points_earned).label("points"))
+        .where(
+            _purchases.c.member_id.in_(list(member_ids)),
+            _purchases.c.partner_id.in_(list(partner_ids)),
+            _purchases.c.occurred_at >= start,
+            _purchases.c.occurred_at < end,
+        )
+        .group_by(_purchases.c.member_id, _purchases.c.partner_id, day)
+    )
+    return {(row.member_id, row.partner_id, row.day): int(row.points) for row in rows}
 
 
 _FIND = Prepared(

@@ -78,10 +78,11 @@ def vest(unit: LedgerUnit, state: AccountRow, lot: LotRow, *, actor: str) -> Tra
     return post(unit, state, kind="VEST", legs=legs, actor=actor, detail=detail)
 
 
-def expire(unit: LedgerUnit, state: AccountRow, lot: LotRow, *, actor: str) -> TransactionRow | None:
+def expire(unit: LedgerUnit, state: AccountRow, lot: LotRow, *, actor: str, closing: bool = False) -> TransactionRow | None:
     """Expires the lot's remaining points to the issuer's breakage (None when none were left: the
-    lot is just closed)."""
-    if lot.expired_at is not None or lot.expires_at > unit.now:
+    lot is just closed). `closing`: the member was erased, so the lot ends now, due or not (kind
+    CLOSE: the liability figures drop as for expiry, and the ledger says why)."""
+    if lot.expired_at is not None or (lot.expires_at > unit.now and not closing):
         return None
     points = lot.remaining
     lot.remaining, lot.expired_at = 0, unit.now
@@ -92,4 +93,4 @@ def expire(unit: LedgerUnit, state: AccountRow, lot: LotRow, *, actor: str) -> T
         Leg(accounts.member(state.member_id, lot.bucket), -points, lot.id),
         Leg(accounts.issuer(lot.issuer_partner_id, "breakage"), points, lot.id),
     ]
-    return post(unit, state, kind="EXPIRE", legs=legs, actor=actor, detail={"lot": str(lot.id)})
+    return post(unit, state, kind="CLOSE" if closing else "EXPIRE", legs=legs, actor=actor, detail={"lot": str(lot.id)})

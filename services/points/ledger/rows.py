@@ -29,6 +29,7 @@ class AccountRow(TrackedRow):
     tier: str | None
     tier_sequence: int
     birthday_month: int | None
+    status: str
     available: int
     pending: int
     held: int

@@ -24,6 +24,7 @@ from services.points.ledger import store
 from services.points.ledger.answers import Balances, LotsDone
 from services.points.ledger.lots import expire, vest
 from services.points.ledger.rows import AccountRow, LotRow, TransactionRow
+from services.points.ledger.status import STATUSES
 from services.points.ledger.unit import LedgerUnit
 from shared.auth import Principal
 from shared.database import Database, run_unit
@@ -57,6 +58,18 @@ async def learn_tier(session: AsyncSession, principal: Principal, *, member_id: 
     if not 0 < len(tier) <= MAX_TIER_LENGTH:
         raise InvalidInput("TierChanged.toTier must be a tier name")
     await store.record_tier(session, member_id, tier, sequence)
+
+
+async def learn_status(
+    session: AsyncSession, principal: Principal, *, member_id: uuid.UUID, status: str, occurred_at: datetime
+) -> None:
+    """The member's status as members announced it (MemberStatusChanged, MemberErased), in the
+    inbox's transaction: the latest wins, ERASED is final. An erased member's remaining points
+    are booked to breakage by the next `close_erased_accounts` run (a ledger unit of its own)."""
+    access.require_system(principal)
+    if status not in STATUSES:
+        raise InvalidInput("a member status is ACTIVE, SUSPENDED or ERASED", field="status")
+    await store.record_status(session, member_id, status, occurred_at)
 
 
 Act = Callable[[LedgerUnit, AccountRow, LotRow], TransactionRow | None]
@@ -101,6 +114,15 @@ async def expire_due_lots(db: Database, principal: Principal, *, now: datetime |
     access.require_operator_or_system(principal)
     now = now or utcnow()
     return await _lots_upkeep(db, store.due_to_expire(now), lambda unit, state, lot: expire(unit, state, lot, actor=access.JOB_ACTOR), now)
+
+
+async def close_erased_accounts(db: Database, principal: Principal, *, now: datetime | None = None) -> LotsDone:
+    """Erased members' accounts are closed: the points left in their lots (pending or available)
+    go to their issuers' breakage at once, so liability no longer counts them."""
+    access.require_operator_or_system(principal)
+    now = now or utcnow()
+    act: Act = lambda unit, state, lot: expire(unit, state, lot, actor=access.JOB_ACTOR, closing=True)  # noqa: E731
+    return await _lots_upkeep(db, store.of_closed_accounts(), act, now)
 
 
 async def announce_expiring(db: Database, principal: Principal, *, now: datetime | None = None) -> tuple[int, int]:

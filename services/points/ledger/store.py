@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Uuid, any_, bindparam, func, select
+from sqlalchemy import Uuid, and_, any_, bindparam, func, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.sql import ColumnElement
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -136,6 +136,23 @@ async def record_tier(session: AsyncSession, member_id: uuid.UUID, tier: str, se
     await session.exec(statement)  # type: ignore[call-overload]
 
 
+async def record_status(session: AsyncSession, member_id: uuid.UUID, status: str, at: datetime) -> None:
+    """Keeps the member's latest status (deliveries overtake one another); ERASED is final."""
+    values = {"status": status, "status_changed_at": at, "updated_at": utcnow()}
+    open_ = _accounts.c.status != "ERASED"
+    newer = or_(_accounts.c.status_changed_at.is_(None), _accounts.c.status_changed_at < at)
+    statement = (
+        insert(_accounts)
+        .values(member_id=member_id, status=status, status_changed_at=at)
+        .on_conflict_do_update(
+            index_elements=["member_id"],
+            set_=values,
+            where=open_ if status == "ERASED" else and_(open_, newer),
+        )
+    )
+    await session.exec(statement)  # type: ignore[call-overload]
+
+
 # --- lots ----------------------------------------------------------------------------------------
 
 _LOT = [_lots.c[name] for name in LotRow.COLUMNS]
@@ -193,6 +210,12 @@ def due_to_vest(now: datetime) -> Due:
 
 def due_to_expire(now: datetime) -> Due:
     return (_lots.c.expired_at.is_(None), _lots.c.expires_at <= now)
+
+
+def of_closed_accounts() -> Due:
+    """Open lots of erased members: what is left in them goes to breakage."""
+    erased = select(_accounts.c.member_id).where(_accounts.c.status == "ERASED")
+    return (_lots.c.expired_at.is_(None), _lots.c.member_id.in_(erased))
 
 
 async def members_with_lots(db: Database, due: Due, *, limit: int) -> list[uuid.UUID]:

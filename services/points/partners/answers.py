@@ -17,3 +17,7 @@ class PartnerProgram:
     return_window_days: int  # points stay pending this long after the purchase
     expiry_months: int
     cost_per_point_minor: int  # what the partner pays per point of its own redeemed
+    # Sanity caps of its own; None: the defaults from settings (see `limits`).
+    max_purchase_minor: int | None = None
+    max_points_per_member_day: int | None = None
+    max_purchase_age_days: int | None = None

@@ -12,6 +12,7 @@ MAX_RATE = 1_000_000
 MAX_NAME = 100
 MAX_RETURN_WINDOW_DAYS = 365
 MAX_EXPIRY_MONTHS = 120
+MAX_CAP = 10**12
 
 
 def check_currency(currency: str, field: str = "currency") -> str:
@@ -30,6 +31,9 @@ def check_programme(
     return_window_days: int,
     expiry_months: int,
     cost_per_point_minor: int,
+    max_purchase_minor: int | None = None,
+    max_points_per_member_day: int | None = None,
+    max_purchase_age_days: int | None = None,
 ) -> None:
     check_currency(currency)
     if name is not None and len(name) > MAX_NAME:
@@ -46,3 +50,10 @@ def check_programme(
         )
     if not 0 <= cost_per_point_minor <= MAX_RATE:
         raise InvalidInput("costPerPointMinor must be between 0 and 1000000", field="costPerPointMinor")
+    for value, field in (
+        (max_purchase_minor, "maxPurchaseMinor"),
+        (max_points_per_member_day, "maxPointsPerMemberDay"),
+        (max_purchase_age_days, "maxPurchaseAgeDays"),
+    ):
+        if value is not None and (isinstance(value, bool) or not 0 < value <= MAX_CAP):
+            raise InvalidInput(f"{field} is a positive whole number (null: the alliance default)", field=field)

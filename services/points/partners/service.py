@@ -31,10 +31,14 @@ async def set_programme(
     return_window_days: int | None = None,
     expiry_months: int | None = None,
     cost_per_point_minor: int = 0,
+    max_purchase_minor: int | None = None,
+    max_points_per_member_day: int | None = None,
+    max_purchase_age_days: int | None = None,
     settings: PointsSettings | None = None,
 ) -> PartnerProgram:
     """Registers or changes a partner's programme (operators; points itself for its demo data).
-    Changes apply to future purchases; lots already credited keep their terms."""
+    Changes apply to future purchases; lots already credited keep their terms. The caps (None:
+    the alliance defaults from settings) bound what one purchase may be and earn."""
     access.require_operator_or_system(principal)
     settings = settings or get_points_settings()
     programme = PartnerProgram(
@@ -47,6 +51,9 @@ async def set_programme(
         return_window_days=settings.default_return_window_days if return_window_days is None else return_window_days,
         expiry_months=settings.default_expiry_months if expiry_months is None else expiry_months,
         cost_per_point_minor=cost_per_point_minor,
+        max_purchase_minor=max_purchase_minor,
+        max_points_per_member_day=max_points_per_member_day,
+        max_purchase_age_days=max_purchase_age_days,
     )
     check_programme(
         settings,
@@ -57,6 +64,9 @@ async def set_programme(
         return_window_days=programme.return_window_days,
         expiry_months=programme.expiry_months,
         cost_per_point_minor=programme.cost_per_point_minor,
+        max_purchase_minor=programme.max_purchase_minor,
+        max_points_per_member_day=programme.max_points_per_member_day,
+        max_purchase_age_days=programme.max_purchase_age_days,
     )
     return await store.upsert(db, programme)
 

@@ -8,6 +8,7 @@ from datetime import datetime
 import strawberry
 
 from services.points.earning.rules import PurchaseInput as Purchase
+from shared.federation.scalars import Long
 from shared.ids import parse_id
 
 
@@ -90,6 +91,15 @@ class PointsProgramInput:
     return_window_days: int | None = None
     expiry_months: int | None = None
     cost_per_point_minor: int = 0
+    max_purchase_minor: Long | None = strawberry.field(
+        default=None, description="Largest purchase amount accepted (minor units); null: the alliance default."
+    )
+    max_points_per_member_day: Long | None = strawberry.field(
+        default=None, description="Most points one member earns from this partner per UTC day; null: the alliance default."
+    )
+    max_purchase_age_days: int | None = strawberry.field(
+        default=None, description="Oldest purchase accepted, in days; null: the alliance default."
+    )
 
 
 @strawberry.input

@@ -137,6 +137,8 @@ class Mutation:
             info.context.db, info.context.principal, partner_id=parse_id(input.partner_id, "partnerId"), currency=input.currency,
             name=input.name, earning_enabled=input.earning_enabled, earn_points=input.earn_points, earn_per_minor=input.earn_per_minor,
             return_window_days=input.return_window_days, expiry_months=input.expiry_months, cost_per_point_minor=input.cost_per_point_minor,
+            max_purchase_minor=input.max_purchase_minor, max_points_per_member_day=input.max_points_per_member_day,
+            max_purchase_age_days=input.max_purchase_age_days,
         )
         return PointsProgram.of(program)
 

@@ -144,6 +144,9 @@ class PointsProgram:
     return_window_days: int = strawberry.field(description="Points stay pending this long after the purchase.")
     expiry_months: int
     cost_per_point: Money = strawberry.field(description="What the partner pays per point of its own redeemed.")
+    max_purchase_minor: Long | None = strawberry.field(description="Its own purchase amount cap; null: the alliance default.")
+    max_points_per_member_day: Long | None = strawberry.field(description="Its own daily points cap per member; null: the alliance default.")
+    max_purchase_age_days: int | None = strawberry.field(description="Its own oldest accepted purchase; null: the alliance default.")
 
     @classmethod
     def of(cls, p: PartnerProgram) -> PointsProgram:
@@ -151,6 +154,8 @@ class PointsProgram:
             partner_id=strawberry.ID(str(p.id)), name=p.name, currency=p.currency, earning_enabled=p.earning_enabled,
             earn_points=p.earn_points, earn_per_minor=p.earn_per_minor, return_window_days=p.return_window_days,
             expiry_months=p.expiry_months, cost_per_point=Money(amount_minor=p.cost_per_point_minor, currency=p.currency),
+            max_purchase_minor=p.max_purchase_minor, max_points_per_member_day=p.max_points_per_member_day,
+            max_purchase_age_days=p.max_purchase_age_days,
         )
 
 

@@ -19,6 +19,7 @@ from services.points.ledger import store as ledger
 from services.points.ledger.chain import Leg
 from services.points.ledger.rules import new_lot, take_first_expiring
 from services.points.ledger.rows import GRACE, AccountRow, Credit, LotRow
+from services.points.ledger.status import require_active_member
 from services.points.ledger.unit import LedgerUnit, post
 from services.points.models import Hold
 from services.points.spending import store
@@ -31,6 +32,7 @@ from shared.ids import new_id
 
 async def hold(unit: LedgerUnit, *, member_id: uuid.UUID, points: int, ttl: timedelta, reference: str, actor: str) -> HoldAnswer:
     state = await ledger.lock_member(unit, member_id)
+    require_active_member(state)  # a suspended or erased member spends nothing
     if state.available < points:
         raise InsufficientPoints("not enough available points", available=state.available, requested=points)
     taken = take_first_expiring(await ledger.spendable_lots(unit, member_id, points), points)

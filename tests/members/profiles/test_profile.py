@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
 
@@ -198,7 +199,7 @@ async def test_erasure_shreds_the_key_and_keeps_the_id(database: Database) -> No
     assert (erased.display_name, erased.phone, erased.email, erased.birthday) == ("[erased]", None, None, None)
     assert await fetch(database, "SELECT 1 FROM members.member_keys") == []  # the key is gone
     (row,) = await fetch(database, "SELECT * FROM members.members")
-    for column in ("display_name", "phone_ciphertext", "phone_index", "email_ciphertext", "email_index", "birthday_month", "birthday_day"):
+    for column in ("display_name_ciphertext", "birthday_ciphertext", "phone_ciphertext", "phone_index", "email_ciphertext", "email_index", "birthday_month"):
         assert row[column] is None, column
     assert row["categories"] == [] and before["phone_ciphertext"] is not None
     # The id still resolves (ledgers elsewhere point at it), and reads as erased for everyone.
@@ -228,3 +229,18 @@ async def test_an_operator_may_erase_any_member(database: Database) -> None:
 
 def test_keep_means_keep() -> None:
     assert ProfileChanges().display_name is KEEP and ProfileChanges(email=None).email is None
+
+
+async def test_status_changes_are_published_once_each_for_points(database: Database) -> None:
+    me = await register(database)
+    await profiles.suspend_member(database, OPERATOR, me.id, "fraud check")
+    await profiles.suspend_member(database, OPERATOR, me.id, "again")  # no change: nothing published
+    await profiles.reactivate_member(database, OPERATOR, me.id)
+    rows = await fetch(
+        database,
+        "SELECT e.payload, d.subscriber FROM members.outbox_events e JOIN members.outbox_deliveries d ON d.event_id = e.id"
+        " WHERE e.type = 'members.MemberStatusChanged' ORDER BY e.occurred_at",
+    )
+    payloads = [json.loads(row["payload"]) for row in rows]
+    assert [(p["memberId"], p["status"]) for p in payloads] == [(str(me.id), "SUSPENDED"), (str(me.id), "ACTIVE")]
+    assert {row["subscriber"] for row in rows} == {"points"} and all(p["occurredAt"] for p in payloads)

@@ -335,3 +335,22 @@ async def test_the_points_sdl_composes_with_the_members_subgraph(client: Client)
     ])
     for composer in ("apollo", "guild"):
         assert report[composer]["ok"], (composer, report[composer]["errors"])
+
+
+async def test_caps_are_set_per_partner_and_refusals_name_them(client: Client) -> None:
+    partner_id = str(uuid.uuid4())
+    program = """mutation($input: PointsProgramInput!) { setPointsProgram(input: $input) {
+      maxPurchaseMinor maxPointsPerMemberDay maxPurchaseAgeDays } }"""
+    caps = {"maxPurchaseMinor": 100_000, "maxPointsPerMemberDay": 1_500, "maxPurchaseAgeDays": 30}
+    data = await client.ok(program, OPERATOR, input={"partnerId": partner_id, "currency": "CNY", "returnWindowDays": 0, **caps})
+    assert data["setPointsProgram"] == caps
+    member = str(uuid.uuid4())
+    body = await client.call(PURCHASE, who("partner", partner_id), input=_purchase_input(partner_id, member, 100_001))
+    assert body["errors"][0]["extensions"] == {
+        "code": "PURCHASE_OVER_CAP", "field": "amountMinor", "cap": 100_000, "currency": "CNY", "partnerId": partner_id,
+    }
+    old = {**_purchase_input(partner_id, member, 100), "occurredAt": "1970-01-01T00:00:00+00:00"}
+    assert await client.code(PURCHASE, who("partner", partner_id), input=old) == "PURCHASE_TOO_OLD"
+    await client.ok(PURCHASE, who("partner", partner_id), input=_purchase_input(partner_id, member, 100_000))  # 1,000 points
+    assert await client.code(PURCHASE, who("partner", partner_id), input=_purchase_input(partner_id, member, 60_000)) == "POINTS_OVER_DAILY_CAP"
+    assert await client.code(program, OPERATOR, input={"partnerId": partner_id, "currency": "CNY", "maxPurchaseMinor": 0}) == "BAD_USER_INPUT"
