@@ -4,7 +4,7 @@ Partners get optional caps (purchase amount, points per member per day, purchase
 the settings' defaults); member accounts get the member's status as members announces it.
 
 Revision ID: 5b7d2c91e0af
-Revises: 4414cca1faea
+Revises: 9b2d7e41c3a8
 Create Date: 2026-12-04 12:45:00.000000
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = '5b7d2c91e0af'
-down_revision: Union[str, Sequence[str], None] = '4414cca1faea'
+down_revision: Union[str, Sequence[str], None] = '9b2d7e41c3a8'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
