@@ -15,7 +15,7 @@ def mint_dev_token(
     kind: str | PrincipalKind,
     subject: str,
     roles: Iterable[str] = (),
-    ttl: int = DEV_TOKEN_TTL_SECONDS,
+    ttl: int | None = None,
     settings: Settings | None = None,
 ) -> str:
     """A token for `kind`/`subject`; `ValueError` with a message fit for the terminal if it cannot be.
@@ -32,4 +32,13 @@ def mint_dev_token(
         raise ValueError(f"unknown kind {kind!r}; choose one of {', '.join(kinds)}")
     # Accept "operator,customer_service" as well as separate values, as shells make both natural.
     role_list = [r.strip() for item in roles for r in item.split(",") if r.strip()]
+    # Verifiers refuse tokens living longer than the maximum, so never mint one they would refuse.
+    is_service = kind_name == PrincipalKind.SERVICE.value
+    longest = settings.service_token_max_lifetime_seconds if is_service else settings.jwt_max_lifetime_seconds
+    if ttl is None:
+        ttl = min(DEV_TOKEN_TTL_SECONDS, longest)
+    elif ttl > longest:
+        raise ValueError(f"ttl {ttl}s exceeds the maximum of {longest}s that verifiers accept for {kind_name} tokens")
+    if is_service and subject not in settings.known_service_names:
+        raise ValueError(f"unknown service {subject!r}; choose one of {', '.join(sorted(settings.known_service_names))}")
     return mint_token(kind_name, subject, role_list, ttl_seconds=ttl, settings=settings)

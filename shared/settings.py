@@ -93,6 +93,16 @@ class Settings(BaseSettings):
     jwt_audience: str = "alliance-benefits-graph"
     jwt_leeway_seconds: int = 30
     service_token_ttl_seconds: int = 3600
+    # Whatever a token's `exp` says, `exp - iat` may not exceed these (service tokens live shorter).
+    jwt_max_lifetime_seconds: int = Field(default=24 * 3600, ge=1)
+    service_token_max_lifetime_seconds: int = Field(default=3600, ge=1)
+    # Subjects a service token may name; any other is refused (comma-separated).
+    known_services: str = "gateway,members,points,benefits,redemptions"
+    # Per-service signing: service -> [PEM public key, ...] (JSON; several keys while rotating).
+    # When set, a service token must verify with a key of the service it names, so one service's
+    # key cannot speak for another. This process signs its own with `service_private_key`.
+    service_public_keys: dict[str, list[str]] = Field(default_factory=dict)
+    service_private_key: str | None = None
 
     # Personal data: the master key wraps per-member data keys; the blind-index key hashes lookups.
     master_key: str = _dev_key("master")
@@ -137,6 +147,19 @@ class Settings(BaseSettings):
             if missing:
                 raise ValueError(f"production needs real secrets; set {', '.join(missing)}")
         return self
+
+    @model_validator(mode="after")
+    def _check_service_identities(self) -> "Settings":
+        if self.service_token_ttl_seconds > self.service_token_max_lifetime_seconds:
+            raise ValueError("ABG_SERVICE_TOKEN_TTL_SECONDS exceeds ABG_SERVICE_TOKEN_MAX_LIFETIME_SECONDS")
+        strangers = sorted(set(self.service_public_keys) - self.known_service_names)
+        if strangers:
+            raise ValueError(f"ABG_SERVICE_PUBLIC_KEYS names unknown services: {', '.join(strangers)}")
+        return self
+
+    @property
+    def known_service_names(self) -> frozenset[str]:
+        return frozenset(n.strip() for n in self.known_services.split(",") if n.strip())
 
     def port_of(self, service: str) -> int:
         return getattr(self, f"{service}_port")

@@ -22,6 +22,9 @@ service layer (never by resolvers).
 | budgets                                      | any      | read             | its own        | no            | read    |
 | a benefit's settlement price                 | yes      | yes              | its own        | no            | yes     |
 | a member's eligible benefits                 | yes      | yes              | no             | their own     | yes     |
+
+"service" is a service in the list for that row below (`READERS`, `RESERVERS`); any other service
+reads what a member reads and may change nothing.
 """
 
 from __future__ import annotations
@@ -31,14 +34,19 @@ import uuid
 
 from shared.auth.principals import (
     Principal,
+    is_service_in,
     PrincipalKind,
     require_authenticated,
     require_member_or_staff,
     require_operator,
     require_partner_or_operator,
-    require_service,
+    require_service_in,
 )
 from shared.errors import Forbidden
+
+# Which services may call what (each list names the services that call it today).
+RESERVERS = frozenset({"redemptions"})  # reserve / issue / release / void codes, deliver / revoke recharges
+READERS = frozenset({"redemptions"})  # any benefit, partner's private data, reservations, settlement prices
 
 __all__ = [
     "CatalogueScope",
@@ -57,14 +65,25 @@ __all__ = [
     "require_eligibility_reader",
     "require_partner_reader",
     "require_reservation_reader",
-    "require_service",
+    "require_reserver",
     "require_writing_partner",
+    "is_reader_service",
 ]
 
 
 def actor(principal: Principal) -> str:
     """How audits name who did something, e.g. `partner:<id>`, `staff:ops-1`, `service:redemptions`."""
     return f"{principal.kind.value}:{principal.subject}"
+
+
+def is_reader_service(principal: Principal) -> bool:
+    """A service that reads beyond the catalogue (see `READERS`)."""
+    return is_service_in(principal, READERS)
+
+
+def require_reserver(principal: Principal) -> None:
+    """Reservations of codes and recharges, in any of their steps."""
+    require_service_in(principal, RESERVERS, "reserve, issue, release or deliver benefits")
 
 
 def is_partner_manager(principal: Principal, partner_id: uuid.UUID) -> bool:
@@ -79,7 +98,7 @@ def require_partner_manager(principal: Principal, partner_id: uuid.UUID) -> None
 def may_read_partner_private(principal: Principal, partner_id: uuid.UUID) -> bool:
     """Private partner data (contact, endpoints, keys' metadata, deliveries, budgets): the partner,
     staff (customer service reads) and alliance services."""
-    return principal.is_partner(partner_id) or principal.is_staff or principal.is_service
+    return principal.is_partner(partner_id) or principal.is_staff or is_reader_service(principal)
 
 
 def require_partner_reader(principal: Principal, partner_id: uuid.UUID) -> None:
@@ -92,7 +111,7 @@ def require_partner_directory_reader(principal: Principal) -> None:
     """The list of all partners: staff and alliance services (partners and members read partners one
     at a time, by reference)."""
     require_authenticated(principal)
-    if not (principal.is_staff or principal.is_service):
+    if not (principal.is_staff or is_reader_service(principal)):
         raise Forbidden("the partner directory is for alliance staff and services")
 
 
@@ -109,7 +128,7 @@ def may_see_benefit(principal: Principal, partner_id: uuid.UUID, status: str) ->
     staff and alliance services."""
     if not principal.is_authenticated:
         return False
-    return status == "ACTIVE" or principal.is_partner(partner_id) or principal.is_staff or principal.is_service
+    return status == "ACTIVE" or principal.is_partner(partner_id) or principal.is_staff or is_reader_service(principal)
 
 
 def require_benefit_reader(principal: Principal, partner_id: uuid.UUID, status: str) -> None:
@@ -138,7 +157,7 @@ def require_member_codes_reader(principal: Principal, member_id: uuid.UUID) -> b
 def require_reservation_reader(principal: Principal) -> None:
     """Reservations (codes masked): the alliance services that make them, and staff."""
     require_authenticated(principal)
-    if not (principal.is_service or principal.is_staff):
+    if not (is_reader_service(principal) or principal.is_staff):
         raise Forbidden("reservations are visible only to alliance services and staff")
 
 
@@ -163,7 +182,7 @@ class CatalogueScope(enum.Enum):
 def catalogue_scope(principal: Principal) -> CatalogueScope:
     """Which benefits the caller sees (signed-in callers only)."""
     require_authenticated(principal)
-    if principal.is_staff or principal.is_service:
+    if principal.is_staff or is_reader_service(principal):
         return CatalogueScope.ALL
     if principal.kind is PrincipalKind.PARTNER:
         return CatalogueScope.OWN_AND_ACTIVE
@@ -172,6 +191,6 @@ def catalogue_scope(principal: Principal) -> CatalogueScope:
 
 def require_eligibility_reader(principal: Principal, member_id: uuid.UUID) -> None:
     """A member's eligible benefits: the member themself, staff and alliance services."""
-    if principal.is_service:
+    if is_reader_service(principal):
         return
     require_member_or_staff(principal, member_id)

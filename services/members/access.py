@@ -2,7 +2,7 @@
 
 What each viewer sees of a member:
 
-| field                                  | self, operator | customer service | service | partner, other member |
+| field                                  | self, operator | customer service | service*| partner, other member |
 |----------------------------------------|----------------|------------------|---------|-----------------------|
 | id, status, tier                       | yes            | yes              | yes     | yes                   |
 | displayName, birthday                  | yes            | yes              | null    | null                  |
@@ -11,18 +11,20 @@ What each viewer sees of a member:
 | joinedAt, lastActivityAt, lifecycle,   | yes            | yes              | yes     | null                  |
 | preferences, tierProgress, tierHistory |                |                  |         |                       |
 
-Whole-member reads (`member(id)`) by a partner or another member are FORBIDDEN; references to a
+* the services in `READERS`; any other service sees what a partner sees.
+Whole-member reads (`member(id)`) by a partner, another member or another service are FORBIDDEN; references to a
 member from other subgraphs (`_entities`) resolve for any signed-in caller with the fields above.
 Services get the birthday month (birthday multipliers) but not the birthday itself.
 An erased member reads as erased to everyone: status ERASED, no personal data at all, and a
 display name of "[erased]" for those who would otherwise see the name.
 
 Who may act:
-- registering members: the sign-up service (any service) and staff;
+- registering members: staff and members itself (the demo seed), no other service;
 - editing a profile, preferences, erasure: the member themself and operators (a suspended member
   only through an operator; the birthday cooldown binds members, not operators);
 - the staff list: staff; suspension and reactivation: operators;
-- growth: alliance services; the tier policy and the operator's review: operators; the scheduled
+- growth: points (spend; through `recordGrowth` or its events) and members itself (its inbox's
+  handlers); the tier policy and the operator's review: operators; the scheduled
   review: members itself (`SYSTEM`).
 """
 
@@ -36,8 +38,9 @@ from shared.auth.principals import (
     PrincipalKind,
     require_authenticated,
     require_member,
+    is_service_in,
     require_operator,
-    require_service,
+    require_service_in,
     require_staff,
 )
 from shared.errors import Forbidden
@@ -45,6 +48,11 @@ from shared.errors import Forbidden
 SERVICE_NAME = "members"
 # Members acting on its own behalf: the scheduled tier review and the event inbox's handlers.
 SYSTEM = Principal(PrincipalKind.SERVICE, SERVICE_NAME)
+
+# Which services may call what (each list names the services that call it today).
+READERS = frozenset({"points", "redemptions"})  # member lookups: points' directory, the saga's checks
+REGISTRARS = frozenset({SERVICE_NAME})  # the demo seed; sign-ups come through staff tools
+GROWTH_SOURCES = frozenset({"points", SERVICE_NAME})  # points' spend; the inbox's handlers act as members
 
 
 class Access(enum.Enum):
@@ -59,7 +67,7 @@ def access_for(viewer: Principal, member_id: uuid.UUID) -> Access:
         return Access.FULL
     if viewer.is_customer_service:
         return Access.MASKED
-    if viewer.kind is PrincipalKind.SERVICE:
+    if is_service_in(viewer, READERS):
         return Access.SERVICE
     return Access.NONE
 
@@ -109,8 +117,8 @@ def sees_policy_audit(actor: Principal) -> bool:
 
 def require_registrar(actor: Principal) -> None:
     require_authenticated(actor)
-    if not (actor.is_service or actor.is_staff):
-        raise Forbidden("members are registered by the sign-up service or by alliance staff")
+    if not (is_service_in(actor, REGISTRARS) or actor.is_staff):
+        raise Forbidden("members are registered by alliance staff")
 
 
 def require_editor(actor: Principal, member_id: uuid.UUID) -> None:
@@ -133,7 +141,7 @@ def require_status_changer(actor: Principal) -> None:
 
 
 def require_growth_source(actor: Principal) -> None:
-    require_service(actor)
+    require_service_in(actor, GROWTH_SOURCES, "record growth")
 
 
 def require_tier_admin(actor: Principal) -> None:

@@ -15,12 +15,13 @@ from shared.database import Database
 from shared.demo import ensure_demo_allowed
 from shared.timeutil import utcnow
 
+from services.members.access import SYSTEM
 from services.members.profiles import service as profiles
 from services.members.profiles import store
 from services.members.tiers import service as tiers
 from services.members.tiers.answers import GrowthInput, GrowthKind
 
-_SEEDER = Principal(PrincipalKind.SERVICE, "members-seed")
+_SEEDER = SYSTEM  # registers as members itself
 _OPERATOR = Principal(PrincipalKind.STAFF, "seed-operator", frozenset({"operator"}))
 _NAMES = (
     "Li Wei", "Wang Fang", "Zhang Min", "Liu Yang", "Chen Jing", "Yang Lei", "Zhao Li", "Huang Qiang",

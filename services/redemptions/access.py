@@ -12,17 +12,25 @@ the service layer.
 | figures                               | yes      | yes              | no                | no         | no      |
 
 * without the member (partners get no member data).
+
+"service" means a service in `REDEEMERS` / `READERS`; both lists are empty because no service calls
+redemptions today (it calls the others and talks back only through events), so every service
+token is refused here until a caller is named.
 """
 
 from __future__ import annotations
 
 import uuid
 
-from shared.auth.principals import Principal, PrincipalKind, require_authenticated, require_operator
+from shared.auth.principals import Principal, PrincipalKind, is_service_in, require_authenticated, require_operator
 from shared.errors import Forbidden, InvalidInput
 
 SERVICE_NAME = "redemptions"
 SYSTEM = Principal(PrincipalKind.SERVICE, SERVICE_NAME)
+
+# Which services may call what (see the table).
+REDEEMERS: frozenset[str] = frozenset()  # redeem on a member's behalf
+READERS: frozenset[str] = frozenset()  # read and list any redemption
 
 __all__ = ["SERVICE_NAME", "SYSTEM", "actor", "redeeming_member", "require_operator", "require_reader", "require_staff",
            "sees_member", "sees_code", "require_refunder"]
@@ -40,16 +48,16 @@ def redeeming_member(principal: Principal, member_id: uuid.UUID | None) -> uuid.
         if member_id is not None and member_id != own:
             raise Forbidden("a member redeems only for themself")
         return own
-    if principal.is_service:
+    if is_service_in(principal, REDEEMERS):
         if member_id is None:
             raise InvalidInput("a service redeeming on a member's behalf names the member", field="memberId")
         return member_id
-    raise Forbidden("only members (for themselves) and alliance services redeem")
+    raise Forbidden("only members redeem, for themselves")
 
 
 def require_reader(principal: Principal, member_id: uuid.UUID, partner_id: uuid.UUID) -> None:
     require_authenticated(principal)
-    if principal.is_member(member_id) or principal.is_staff or principal.is_service:
+    if principal.is_member(member_id) or principal.is_staff or is_service_in(principal, READERS):
         return
     if principal.kind is PrincipalKind.PARTNER and principal.subject == str(partner_id):
         return

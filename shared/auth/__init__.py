@@ -14,6 +14,7 @@ from shared.auth.principals import (
     require_partner,
     require_partner_or_operator,
     require_service,
+    require_service_in,
     require_staff,
 )
 from shared.auth.tokens import (
@@ -39,6 +40,7 @@ __all__ = [
     "require_partner",
     "require_partner_or_operator",
     "require_service",
+    "require_service_in",
     "require_staff",
     "service_token",
     "verify_token",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from shared.errors import Forbidden, Unauthenticated
@@ -158,6 +159,20 @@ def require_service(p: Principal) -> None:
     require_authenticated(p)
     if not p.is_service:
         raise Forbidden("only an alliance service may do this")
+
+
+def is_service_in(p: Principal, services: Collection[str]) -> bool:
+    """True when `p` is one of the named alliance services."""
+    return p.kind is PrincipalKind.SERVICE and p.subject in services
+
+
+def require_service_in(p: Principal, services: Collection[str], what: str = "do this") -> None:
+    """Only the named services: each service operation lists who may call it, so a service token
+    (or a stolen one) opens only what its service needs."""
+    require_authenticated(p)
+    if not is_service_in(p, services):
+        allowed = ", ".join(sorted(services)) or "no service"
+        raise Forbidden(f"only {allowed} may {what}")
 
 
 def require_member_or_staff(p: Principal, member_id: uuid.UUID | str) -> None:

@@ -18,6 +18,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 
+from shared.auth import service_keys
 from shared.auth.principals import ANONYMOUS, Principal, PrincipalKind
 from shared.auth.verified import VerifiedTokens
 from shared.errors import Unauthenticated
@@ -60,6 +61,9 @@ def mint_token(
         "exp": issued_at + ttl_seconds,
         "jti": uuid.uuid4().hex,
     }
+    own = service_keys.signing_key(settings) if principal.kind is PrincipalKind.SERVICE else None
+    if own is not None:  # a service signs with its own key, which verifiers know as its own
+        return jwt.encode(claims, own.key, algorithm=own.algorithm, headers={"kid": own.kid})
     return jwt.encode(claims, _signing_key(settings), algorithm=settings.jwt_algorithm)
 
 
@@ -69,18 +73,24 @@ def verify_token(token: str, settings: Settings | None = None) -> Principal:
     if not token or len(token) > MAX_TOKEN_LENGTH:
         raise Unauthenticated("malformed token")
     try:
-        algorithm = jwt.get_unverified_header(token).get("alg")
+        header = jwt.get_unverified_header(token)
+        unverified = jwt.decode(token, options={"verify_signature": False}) if settings.service_public_keys else {}
     except jwt.InvalidTokenError:
         raise Unauthenticated("malformed token") from None
-    if algorithm != settings.jwt_algorithm:
-        raise Unauthenticated(
-            f"token algorithm {algorithm!r} is not accepted (expected {settings.jwt_algorithm})"
-        )
+    algorithm = header.get("alg")
+    if isinstance(unverified, dict) and unverified.get("kind") == PrincipalKind.SERVICE.value:
+        # The key is chosen among those of the service the token names, never from all keys.
+        own = service_keys.verification_key(settings, unverified.get("sub"), header.get("kid"))
+        key, expected = own.key, own.algorithm
+    else:
+        key, expected = _verification_key(settings), settings.jwt_algorithm
+    if algorithm != expected:
+        raise Unauthenticated(f"token algorithm {algorithm!r} is not accepted (expected {expected})")
     try:
         claims = jwt.decode(
             token,
-            _verification_key(settings),
-            algorithms=[settings.jwt_algorithm],
+            key,
+            algorithms=[expected],
             audience=settings.jwt_audience,
             issuer=settings.jwt_issuer,
             leeway=settings.jwt_leeway_seconds,
@@ -102,7 +112,25 @@ def verify_token(token: str, settings: Settings | None = None) -> Principal:
         raise Unauthenticated("malformed token") from None
     except jwt.InvalidTokenError as exc:  # bad sub/jti/iat types and the like
         raise Unauthenticated(f"invalid token: {exc}") from None
-    return _principal_from_claims(claims)
+    principal = _principal_from_claims(claims)
+    _check_lifetime(claims, principal, settings)
+    if principal.kind is PrincipalKind.SERVICE and principal.subject not in settings.known_service_names:
+        raise Unauthenticated(f"token names an unknown service {principal.subject!r}")
+    return principal
+
+
+def _check_lifetime(claims: dict[str, Any], principal: Principal, settings: Settings) -> None:
+    """A token lives at most the configured maximum, whatever its `exp` says: a leaked long-lived
+    token would otherwise stay good for as long as its minter chose."""
+    if principal.kind is PrincipalKind.SERVICE:
+        limit, setting = settings.service_token_max_lifetime_seconds, "ABG_SERVICE_TOKEN_MAX_LIFETIME_SECONDS"
+    else:
+        limit, setting = settings.jwt_max_lifetime_seconds, "ABG_JWT_MAX_LIFETIME_SECONDS"
+    lifetime = claims["exp"] - claims["iat"]
+    if lifetime > limit:
+        raise Unauthenticated(
+            f"token lifetime of {lifetime:g}s exceeds the maximum of {limit}s for {principal.kind.value} tokens ({setting})"
+        )
 
 
 def _principal_from_claims(claims: dict[str, Any]) -> Principal:
@@ -158,6 +186,7 @@ def service_token(service_name: str, settings: Settings | None = None) -> str:
         settings.jwt_algorithm,
         settings.jwt_secret,
         settings.jwt_private_key,
+        settings.service_private_key,
         settings.jwt_issuer,
         settings.jwt_audience,
         ttl,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import Any
 
 import orjson
@@ -72,15 +72,21 @@ def event_route(
     *,
     db: Database | None = None,
     path: str = "/events",
+    publishers: Collection[str] | None = None,
 ) -> Route:
     """POST `path`: a batch `{"events": [...]}` from another service; answers which were taken.
 
     Only service principals may call it. Inside `create_subgraph_app` the middleware has already
-    authenticated the caller and `db` defaults to the app's database; elsewhere pass `db`."""
+    authenticated the caller and `db` defaults to the app's database; elsewhere pass `db`.
+    `publishers`: the services that may deliver here; by default those whose events the handlers
+    take (the prefix of each type, `points` for `points.PurchaseRecorded`)."""
+    senders = frozenset(publishers if publishers is not None else (t.partition(".")[0] for t in handlers if "." in t))
 
     async def endpoint(request: Request) -> Response:
         try:
             caller = _service_caller(request)
+            if caller.subject not in senders:
+                raise Forbidden(f"service {caller.subject!r} publishes nothing {service_name} consumes")
             events = _parse_batch(await request.body())
             foreign = sorted({e.producer for e in events} - {caller.subject})
             if foreign:  # one service must not be able to speak for another

@@ -24,8 +24,12 @@ def test_kind_is_case_insensitive_and_roles_may_be_comma_separated() -> None:
 def test_ttl() -> None:
     import jwt
 
-    default = jwt.decode(mint_dev_token("service", "points", settings=DEV), options={"verify_signature": False})
+    default = jwt.decode(mint_dev_token("member", MEMBER_ID, settings=DEV), options={"verify_signature": False})
     assert default["exp"] - default["iat"] == DEV_TOKEN_TTL_SECONDS
+    service = mint_dev_token("service", "points", settings=DEV)  # capped at the service maximum
+    claims = jwt.decode(service, options={"verify_signature": False})
+    assert claims["exp"] - claims["iat"] == DEV.service_token_max_lifetime_seconds
+    assert verify_token(service, DEV).subject == "points"
     short = jwt.decode(mint_dev_token("service", "points", ttl=60, settings=DEV), options={"verify_signature": False})
     assert short["exp"] - short["iat"] == 60
 
@@ -38,6 +42,7 @@ def test_ttl() -> None:
         ("staff", "alice", ("root",), "unknown staff role"),
         ("staff", "alice", (), "at least one role"),
         ("member", "not-a-uuid", (), "must be a UUID"),
+        ("service", "evil", (), "unknown service 'evil'"),
     ],
 )
 def test_clear_errors(kind, subject, roles, message) -> None:
@@ -50,3 +55,10 @@ def test_refused_in_production() -> None:
                           blind_index_key=DEV.master_key)
     with pytest.raises(ValueError, match="production"):
         mint_dev_token("service", "points", settings=production)
+
+
+def test_a_ttl_beyond_what_verifiers_accept_is_refused() -> None:
+    with pytest.raises(ValueError, match="exceeds the maximum of 3600s .* service tokens"):
+        mint_dev_token("service", "points", ttl=3601, settings=DEV)
+    with pytest.raises(ValueError, match="exceeds the maximum of 86400s .* member tokens"):
+        mint_dev_token("member", MEMBER_ID, ttl=86401, settings=DEV)

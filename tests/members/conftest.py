@@ -29,7 +29,7 @@ from services.members.tiers.answers import GrowthInput, GrowthKind, GrowthResult
 
 OPERATOR = Principal(PrincipalKind.STAFF, "ops-1", frozenset({"operator"}))
 SUPPORT = Principal(PrincipalKind.STAFF, "cs-1", frozenset({"customer_service"}))
-SIGNUP = Principal(PrincipalKind.SERVICE, "signup")
+SIGNUP = Principal(PrincipalKind.SERVICE, "members")  # members itself registers (its demo seed); no other service does
 POINTS = Principal(PrincipalKind.SERVICE, "points")
 PARTNER = Principal(PrincipalKind.PARTNER, "0190a0d0-0000-7000-8000-000000000001")
 

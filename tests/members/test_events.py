@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from shared.database import Database
+from shared.settings import reset_settings_cache
 from shared.events import DELIVERED, RetryPolicy, dispatch_once
 from shared.events.dispatcher import claim
 from shared.timeutil import utcnow
@@ -58,7 +59,10 @@ async def test_purchase_events_add_growth_once(client: httpx.AsyncClient, databa
     assert (row["event_id"], row["source"]) == (event["id"], "points")
 
 
-async def test_interaction_and_activity_events(client: httpx.AsyncClient, database: Database) -> None:
+async def test_interaction_and_activity_events(client: httpx.AsyncClient, database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Engagement is not one of the alliance's own services: a deployment that runs it names it.
+    monkeypatch.setenv("ABG_KNOWN_SERVICES", "gateway,members,points,benefits,redemptions,engagement")
+    reset_settings_cache()
     me = await register(database)
     at = (utcnow() - timedelta(days=1)).isoformat()
     review = {"id": str(uuid.uuid4()), "type": "engagement.ReviewPublished", "payload": {"memberId": str(me.id), "occurredAt": at},
@@ -66,6 +70,9 @@ async def test_interaction_and_activity_events(client: httpx.AsyncClient, databa
     referral = review | {"id": str(uuid.uuid4()), "type": "engagement.ReferralCompleted"}
     answer = (await deliver(client, review, referral, caller="engagement")).json()
     assert len(answer["accepted"]) == 2
+    monkeypatch.delenv("ABG_KNOWN_SERVICES")
+    reset_settings_cache()
+    assert (await deliver(client, review | {"id": str(uuid.uuid4())}, caller="engagement")).status_code == 401
     assert await growth_of(database, me.id) == 20 + 200
     redeemed = {"id": str(uuid.uuid4()), "type": "redemptions.RedemptionCompleted",
                 "payload": {"memberId": str(me.id)}, "occurredAt": utcnow().isoformat(), "producer": "redemptions"}
@@ -144,9 +151,13 @@ async def test_bad_events_fail_without_effect_so_they_can_be_retried(
 
 async def test_event_types_are_accepted_only_from_their_owner(client: httpx.AsyncClient, database: Database) -> None:
     me = await register(database)
-    forged = purchase_event(me.id, producer="benefits")
-    answer = (await deliver(client, forged, caller="benefits")).json()
+    # Redemptions publishes here, but not purchases: the handler refuses another owner's type.
+    forged = purchase_event(me.id, producer="redemptions")
+    answer = (await deliver(client, forged, caller="redemptions")).json()
     assert [f["id"] for f in answer["failed"]] == [forged["id"]]
+    # Benefits publishes nothing members consumes: refused at the door.
+    response = await deliver(client, purchase_event(me.id, producer="benefits"), caller="benefits")
+    assert response.status_code == 403
     assert await growth_of(database, me.id) == 0
 
 

@@ -31,6 +31,7 @@ from shared.timeutil import utcnow
 
 # Who calls the service layer in these tests.
 SERVICE = Principal(PrincipalKind.SERVICE, "redemptions")
+MEMBERS = Principal(PrincipalKind.SERVICE, "members")  # sets the birthday month
 OPERATOR = Principal(PrincipalKind.STAFF, "ops", frozenset({OPERATOR_ROLE}))
 
 
@@ -86,7 +87,7 @@ class Kit:
         if points:
             await self.earn(member_id, partner or await self.partner(), points)
         else:
-            await set_points_profile(self.db, SERVICE, member_id=member_id, birthday_month=None, directory=TrustingDirectory())
+            await set_points_profile(self.db, MEMBERS, member_id=member_id, birthday_month=None, directory=TrustingDirectory())
         return member_id
 
     async def hold(self, member_id: uuid.UUID, points: int, *, ttl: int = 600, key: str | None = None,

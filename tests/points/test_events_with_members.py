@@ -40,7 +40,7 @@ async def _client_of(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
 async def test_purchases_move_growth_in_members_and_tier_changes_come_back(kit) -> None:  # noqa: ANN001
     points_app = create_subgraph_app(service="points", schema=points_schema, routes=[points_events.events_route()])
     members_app = create_subgraph_app(service="members", schema=members_schema, routes=[members_events.route()])
-    signup = Principal(PrincipalKind.SERVICE, "signup")
+    signup = Principal(PrincipalKind.SERVICE, "members")  # members registers (no other service does)
     member = (await register_member(kit.db, signup, phone="+8613812345678", display_name="Points Test")).id
     partner = await kit.partner()
     as_partner = Principal(PrincipalKind.PARTNER, str(partner.id))

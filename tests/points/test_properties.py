@@ -36,7 +36,7 @@ from shared.timeutil import utcnow
 
 T = TypeVar("T")
 CALLER = Principal(PrincipalKind.SERVICE, "redemptions")
-PARTNER = Principal(PrincipalKind.SERVICE, "partner-gateway")
+PARTNER = Principal(PrincipalKind.SERVICE, "points")  # records for any partner
 OPERATOR = Principal(PrincipalKind.STAFF, "ops", frozenset({OPERATOR_ROLE}))
 LOTS = Lot.__table__
 

@@ -33,8 +33,8 @@ from shared.settings import reset_settings_cache
 from shared.timeutil import utcnow
 
 OPERATOR = Principal(PrincipalKind.STAFF, "ops-test", frozenset({"operator"}))
-SERVICE = Principal(PrincipalKind.SERVICE, "test-suite")
-SIGNUP = Principal(PrincipalKind.SERVICE, "signup")
+SERVICE = Principal(PrincipalKind.SERVICE, "redemptions")  # as the saga calls points and benefits
+SIGNUP = Principal(PrincipalKind.SERVICE, "members")  # members registers (no other service does)
 
 
 def member_principal(member_id: uuid.UUID) -> Principal:

@@ -85,7 +85,7 @@ async def deliver_recharge(
     db: Database, principal: Principal, *, key: str, account: str, client: DeliveryClient | None = None,
     now: datetime | None = None,
 ) -> ReservationAnswer:
-    access.require_service(principal)
+    access.require_reserver(principal)
     check_key(key)
     account = rules.check_account(account)
     bound = fingerprint({"account": account})
@@ -145,7 +145,7 @@ async def revoke_recharge(
     """Takes the recharge of a reservation back (refunds), or bars its key if it never arrived.
     Revoked: an ISSUED reservation is voided; one RESERVED or RELEASED stays so (the caller releases
     a RESERVED one); a VOIDED one is answered as it is. Refused or unknown: nothing changes."""
-    access.require_service(principal)
+    access.require_reserver(principal)
     check_key(key)
 
     async def prepare(session: AsyncSession) -> _Plan:
@@ -179,7 +179,7 @@ async def attempts(db: Database, principal: Principal, key: str) -> list[Attempt
     that does not exist."""
     require_authenticated(principal)
     partner = access.calling_partner(principal)
-    if partner is None and not (principal.is_staff or principal.is_service):
+    if partner is None and not (principal.is_staff or access.is_reader_service(principal)):
         raise Forbidden("delivery attempts are visible only to the benefit's partner, staff and alliance services")
     check_key(key)
     async with db.session() as session:

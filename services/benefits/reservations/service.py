@@ -98,7 +98,7 @@ async def _step(
 ) -> Any:
     """One idempotent step in one transaction; `after` turns the stored answer into the reply (in
     the same transaction, e.g. to decrypt a code that the stored answer must not hold)."""
-    access.require_service(principal)
+    access.require_reserver(principal)
     check_key(key)
     return await db.run_transaction(lambda session: _step_in(session, scope=scope, key=key, request=request, work=work,
                                                              after=after))
@@ -168,7 +168,7 @@ async def issue(
     db: Database, principal: Principal, *, key: str, delivery_reference: str | None = None, now: datetime | None = None
 ) -> IssuedAnswer:
     _check_reference(delivery_reference)
-    access.require_service(principal)
+    access.require_reserver(principal)
     check_key(key)
     return await db.run_transaction(lambda session: issue_in(session, principal, key=key, delivery_reference=delivery_reference,
                                                              now=now))
@@ -179,7 +179,7 @@ async def issue_in(
 ) -> IssuedAnswer:
     """`issue` in the caller's transaction (a recharge is issued in the one that logs its delivery)."""
     _check_reference(delivery_reference)
-    access.require_service(principal)
+    access.require_reserver(principal)
     check_key(key)
     clear: list[str] = []  # the code in clear, when this call issued it (a replay decrypts it again)
 
@@ -253,14 +253,14 @@ async def release_locked(session: AsyncSession, reservation: Any, now: datetime)
 
 
 async def void(db: Database, principal: Principal, *, key: str, now: datetime | None = None) -> ReservationAnswer:
-    access.require_service(principal)
+    access.require_reserver(principal)
     check_key(key)
     return await db.run_transaction(lambda session: void_in(session, principal, key=key, now=now))
 
 
 async def void_in(session: AsyncSession, principal: Principal, *, key: str, now: datetime | None = None) -> ReservationAnswer:
     """`void` in the caller's transaction (a revoked recharge is voided in the one that logs the revoke)."""
-    access.require_service(principal)
+    access.require_reserver(principal)
     check_key(key)
 
     async def work(session: AsyncSession) -> dict[str, Any]:

@@ -42,7 +42,7 @@ async def set_points_profile(
     """What points keeps about a member besides their tier: the birthday month for the birthday
     multiplier (members does not publish birthdays; a service or an operator sets it here).
     Opens the member's account if needed; answers their balances."""
-    access.require_service_or_operator(principal)
+    access.require_profile_writer(principal)
     if birthday_month is not None and not 1 <= birthday_month <= 12:
         raise InvalidInput("birthdayMonth is 1 to 12", field="birthdayMonth")
     if member_id not in await (directory or default_directory()).existing(db, [member_id]):

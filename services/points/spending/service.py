@@ -56,7 +56,7 @@ async def hold_points(
     now: datetime | None = None,
 ) -> HoldAnswer:
     """Reserves the member's points, first-expiring first, for `ttl_seconds` at most."""
-    access.require_service(principal)
+    access.require_spender(principal)
     settings = get_points_settings()
     _positive(points)
     if not settings.min_hold_ttl_seconds <= ttl_seconds <= settings.max_hold_ttl_seconds:
@@ -91,7 +91,7 @@ async def capture_hold(
 ) -> CaptureAnswer:
     """Captures `points` of the hold (the rest goes back) and books what the issuers of the
     consumed lots owe the beneficiary, `value_minor` in all."""
-    access.require_service(principal)
+    access.require_spender(principal)
     _positive(points)
     if isinstance(value_minor, bool) or not 0 <= value_minor <= MAX_POINTS:
         raise InvalidInput("the settlement value must be zero or more minor units", field="valueMinor")
@@ -117,7 +117,7 @@ async def capture_hold(
 async def release_hold(
     db: Database, principal: Principal, *, hold_id: uuid.UUID, idempotency_key: str, now: datetime | None = None
 ) -> ReleaseAnswer:
-    access.require_service(principal)
+    access.require_spender(principal)
     actor = access.actor(principal)
     return await run_operation(
         db,
@@ -140,7 +140,7 @@ async def refund_capture(
     now: datetime | None = None,
 ) -> RefundAnswer:
     """Returns captured points to their lots (or to grace lots where those expired)."""
-    access.require_service(principal)
+    access.require_spender(principal)
     _positive(points)
     _text(reason, "reason", MAX_REASON, required=False)
     grace = timedelta(days=get_points_settings().grace_days)
@@ -157,7 +157,7 @@ async def refund_capture(
 
 async def get_hold(db: Database, principal: Principal, hold_id: uuid.UUID) -> HoldAnswer:
     """A hold (alliance services and operators)."""
-    access.require_service_or_operator(principal)
+    access.require_spender_or_operator(principal)
     row = await store.hold_by_id(db, hold_id)
     if row is None:
         raise NotFound("no such hold", holdId=str(hold_id))

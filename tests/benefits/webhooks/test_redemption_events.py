@@ -130,14 +130,29 @@ async def test_only_the_redemptions_service_may_send_them(app: httpx.AsyncClient
     # Another service speaking for redemptions: refused before anything is read.
     spoofed = await deliver(app, redemption_event(benefit), caller="points")
     assert spoofed.status_code == 403
-    # Another service's own event of redemptions' type: the handler refuses it; nothing is kept.
+    # Another service's own event of redemptions' type: only redemptions publishes to benefits, so
+    # it is refused at the door (the handlers check the producer again behind it).
     own = redemption_event(benefit, producer="points")
-    answer = (await deliver(app, own, caller="points")).json()
-    assert [f["id"] for f in answer["failed"]] == [own["id"]] and "come from redemptions" in answer["failed"][0]["error"]
+    refused = await deliver(app, own, caller="points")
+    assert refused.status_code == 403 and "publishes nothing benefits consumes" in refused.json()["errors"][0]["message"]
     # Not a service at all.
     assert (await deliver(app, redemption_event(benefit), caller=str(hooks.metro.id), kind="partner")).status_code == 403
     assert (await app.post("/events", json={"events": []})).status_code == 401
     assert await inbox_ids(hooks) == [] and await published(hooks.db, "benefits.BenefitRedeemed") == []
+
+
+@pytest.mark.parametrize("type_", ["redemptions.RedemptionCompleted", "redemptions.RedemptionRefunded"])
+async def test_the_handlers_refuse_redemptions_types_from_another_producer(type_: str) -> None:
+    from services.benefits.inbox import HANDLERS
+    from shared.errors import Forbidden
+    from shared.events import Event
+
+    class Benefit:
+        id, partner_id = uuid.uuid4(), uuid.uuid4()
+
+    event = Event.from_wire(redemption_event(Benefit(), type_=type_, producer="points"))
+    with pytest.raises(Forbidden, match="come from redemptions"):
+        await HANDLERS[type_](None, event)  # type: ignore[arg-type]  # refused before the session is used
 
 
 @pytest.mark.parametrize(("change", "field"), [

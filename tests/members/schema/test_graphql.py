@@ -46,7 +46,7 @@ async def test_register_then_read_yourself(client: httpx.AsyncClient, database: 
         as_=SIGNUP,
     )
     created = body["data"]["registerMember"]
-    # The sign-up service learns the id, not the personal data back.
+    # A registering service learns the id, not the personal data back.
     assert created["status"] == "ACTIVE" and created["tier"] == "BASIC" and created["phone"] is None
     me = (await gql(client, ME, as_=as_member(created["id"])))["data"]["me"]
     assert me == {
@@ -86,7 +86,7 @@ async def test_a_duplicate_phone_is_a_conflict(client: httpx.AsyncClient, databa
 
 def _forged(**claims: object) -> str:
     settings = get_settings()
-    base = {"sub": "signup", "kind": "service", "roles": [], "iss": settings.jwt_issuer, "aud": settings.jwt_audience,
+    base = {"sub": "members", "kind": "service", "roles": [], "iss": settings.jwt_issuer, "aud": settings.jwt_audience,
             "iat": 1_700_000_000, "exp": 4_000_000_000}
     return jwt.encode(base | claims, settings.jwt_secret, algorithm="HS256")
 
@@ -96,7 +96,7 @@ def _forged(**claims: object) -> str:
     [
         "not-a-jwt",
         token(SIGNUP)[:-4] + "AAAA",  # signature altered
-        jwt.encode({"sub": "signup", "kind": "service"}, "another secret that is long enough for HS256", algorithm="HS256"),
+        jwt.encode({"sub": "members", "kind": "service"}, "another secret that is long enough for HS256", algorithm="HS256"),
         "expired",
         "wrong audience",
     ],

@@ -25,7 +25,8 @@ from shared.errors import DomainError, Forbidden, IdempotencyKeyReused, InvalidI
 from shared.events import Event, consume
 from shared.timeutil import utcnow
 
-SERVICE = Principal(PrincipalKind.SERVICE, "partner-gateway")
+SERVICE = Principal(PrincipalKind.SERVICE, "points")  # records for any partner
+MEMBERS = Principal(PrincipalKind.SERVICE, "members")
 OPERATOR = Principal(PrincipalKind.STAFF, "ops", frozenset({OPERATOR_ROLE}))
 LOTS, PURCHASES = Lot.__table__, Purchase.__table__
 
@@ -65,7 +66,7 @@ async def test_base_rate_tier_and_birthday_multipliers(kit) -> None:  # noqa: AN
     assert (await _record(kit, _purchase(partner, member, 10_000, external_id="c"))).points == 225
 
     now = utcnow()
-    await set_points_profile(kit.db, SERVICE, member_id=member, birthday_month=now.month, directory=TrustingDirectory())
+    await set_points_profile(kit.db, MEMBERS, member_id=member, birthday_month=now.month, directory=TrustingDirectory())
     answer = await _record(kit, _purchase(partner, member, 10_000, external_id="d", at=now))
     assert answer.points == 450 and answer.rule["birthdayBps"] == 20_000
     other_month = now.replace(day=1) - timedelta(days=1)

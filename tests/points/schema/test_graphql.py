@@ -172,7 +172,8 @@ async def test_who_may_read_and_do_what(client: Client) -> None:
         assert await client.code(HOLD, refused, input=hold_input) == "FORBIDDEN"
     assert await client.code(PURCHASE, who("partner", other_partner), input=_purchase_input(partner, member, 100)) == "FORBIDDEN"
     assert await client.code(PURCHASE, who("member", member), input=_purchase_input(partner, member, 100)) == "FORBIDDEN"
-    await client.ok(PURCHASE, SERVICE, input=_purchase_input(partner, member, 100, external_id="svc-1"))  # any partner
+    assert await client.code(PURCHASE, SERVICE, input=_purchase_input(partner, member, 100, external_id="svc-1")) == "FORBIDDEN"
+    await client.ok(PURCHASE, who("partner", partner), input=_purchase_input(partner, member, 100, external_id="svc-1"))
     give_back = """mutation($input: ReturnInput!) { recordReturn(input: $input) { pointsClawedBack } }"""
     return_input = {"partnerId": partner, "externalId": "svc-1", "amountMinor": 100, "currency": "CNY", "idempotencyKey": "r1"}
     assert await client.code(give_back, who("partner", other_partner), input=return_input) == "FORBIDDEN"

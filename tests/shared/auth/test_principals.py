@@ -165,3 +165,21 @@ def test_guard_matrix(guard: str, who: str) -> None:
 def test_require_member_and_partner_return_the_callers_id() -> None:
     assert require_member(member) == MEMBER_ID
     assert require_partner(partner) == PARTNER_ID
+
+
+# --- require_service_in ---------------------------------------------------------------------------
+
+
+def test_require_service_in_admits_only_the_named_services() -> None:
+    from shared.auth.principals import is_service_in, require_service_in
+
+    redemptions = Principal(PrincipalKind.SERVICE, "redemptions")
+    require_service_in(redemptions, {"redemptions"})
+    assert is_service_in(redemptions, {"redemptions", "points"})
+    for other in (Principal(PrincipalKind.SERVICE, "points"), Principal(PrincipalKind.STAFF, "ops", frozenset({"operator"}))):
+        with pytest.raises(Forbidden, match="only redemptions may hold points"):
+            require_service_in(other, {"redemptions"}, "hold points")
+    with pytest.raises(Unauthenticated):
+        require_service_in(ANONYMOUS, {"redemptions"})
+    with pytest.raises(Forbidden, match="only no service may"):
+        require_service_in(redemptions, frozenset())

@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 
 from shared.database import Database
 from shared.events import event_route, inbox_table, outbox_tables
-from tests.shared.events.support import SUBSCRIBER, Behaviour, Env, Recorder, Subscriber, free_port, handlers_for
+from tests.shared.events.support import PRODUCER, SUBSCRIBER, Behaviour, Env, Recorder, Subscriber, free_port, handlers_for
 
 
 @pytest.fixture
@@ -53,7 +53,7 @@ def behaviour() -> Behaviour:
 @pytest.fixture
 async def subscriber(env: Env, behaviour: Behaviour) -> AsyncIterator[Subscriber]:
     """Started; tests stop and restart it to play an outage."""
-    app = Starlette(routes=[event_route(SUBSCRIBER, env.inbox, handlers_for(env, behaviour), db=env.db)])
+    app = Starlette(routes=[event_route(SUBSCRIBER, env.inbox, handlers_for(env, behaviour), db=env.db, publishers=[PRODUCER])])
     server = Subscriber(app, free_port())
     await server.start()
     try:

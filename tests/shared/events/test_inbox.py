@@ -70,16 +70,20 @@ class Query:
         return True
 
 
+# Benefits may deliver here too, so that its delivering points' events shows the producer check.
+PUBLISHERS = (PRODUCER, "benefits")
+
+
 @pytest.fixture(params=["standalone", "subgraph"])
 async def client(request: pytest.FixtureRequest, env: Env) -> AsyncIterator[httpx.AsyncClient]:
     handlers = handlers_for(env, Behaviour())
     if request.param == "standalone":
-        app = Starlette(routes=[event_route(SUBSCRIBER, env.inbox, handlers, db=env.db)])
+        app = Starlette(routes=[event_route(SUBSCRIBER, env.inbox, handlers, db=env.db, publishers=PUBLISHERS)])
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://members") as c:
             yield c
         return
     app = create_subgraph_app(
-        service=SUBSCRIBER, schema=build_schema(query=Query), routes=[event_route(SUBSCRIBER, env.inbox, handlers)]
+        service=SUBSCRIBER, schema=build_schema(query=Query), routes=[event_route(SUBSCRIBER, env.inbox, handlers, publishers=PUBLISHERS)]
     )
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://members") as c:
@@ -144,6 +148,26 @@ async def test_a_service_cannot_deliver_another_services_events(client: httpx.As
     assert response.status_code == 403
     assert response.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert await env.count(env.inbox) == 0
+
+
+@pytest.mark.parametrize("caller", ["redemptions", "gateway"])
+async def test_a_service_that_is_not_a_publisher_here_is_refused(client: httpx.AsyncClient, env: Env, caller: str) -> None:
+    response = await client.post("/events", json=_body(_event(producer=caller)), headers=_bearer(service_token(caller)))
+    assert response.status_code == 403
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "FORBIDDEN" and "publishes nothing" in error["message"]
+    assert await env.count(env.inbox) == 0
+
+
+async def test_by_default_the_publishers_are_the_prefixes_of_the_handled_types(env: Env) -> None:
+    handlers = handlers_for(env, Behaviour())
+    typed = {"points.PointsEarned": handlers["PointsEarned"], "Bare": handlers["Fragile"]}
+    app = Starlette(routes=[event_route(SUBSCRIBER, env.inbox, typed, db=env.db)])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://members") as c:
+        ok = await c.post("/events", json=_body(_event(producer="points")), headers=_bearer(service_token("points")))
+        refused = await c.post("/events", json=_body(_event(producer="benefits")), headers=_bearer(service_token("benefits")))
+    assert ok.status_code == 200
+    assert refused.status_code == 403
 
 
 @pytest.mark.parametrize(
