@@ -60,7 +60,7 @@ from shared.settings import settings_of_environment  # noqa: E402
 DIRECT_ELIGIBILITY_QUERY = """query Eligible($r: [_Any!]!) { _entities(representations: $r) { ... on Member { id
   eligibleBenefits(first: 20) { edges { node { redeemable reasons interestMatches benefit { id title pointsPrice } } }
   pageInfo { hasNextPage } } } } }"""
-SIGNUP = Principal(PrincipalKind.SERVICE, "signup")
+SIGNUP = Principal(PrincipalKind.SERVICE, "members")  # members registering through its own layer
 BANNER_END = "Ctrl-C stops everything"
 
 

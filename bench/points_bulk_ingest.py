@@ -32,7 +32,7 @@ from shared.database import Database
 from shared.errors import DomainError
 from shared.timeutil import utcnow
 
-CALLER = Principal(PrincipalKind.SERVICE, "bench")
+CALLER = Principal(PrincipalKind.SERVICE, "points")  # may record for any partner
 OPERATOR = Principal(PrincipalKind.STAFF, "bench", frozenset({OPERATOR_ROLE}))
 
 

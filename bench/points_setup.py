@@ -41,7 +41,7 @@ async def seed_members(db, partner_id: uuid.UUID, count: int, points_each: int) 
     for start in range(0, count, 1000):
         chunk = members[start : start + 1000]
         items = [PurchaseInput(partner_id, m, f"seed-{m}", points_each * 100, "CNY", now) for m in chunk]
-        results = await record_purchases(db, Principal(PrincipalKind.SERVICE, "bench"), items, directory=TrustingDirectory())
+        results = await record_purchases(db, Principal(PrincipalKind.SERVICE, "points"), items, directory=TrustingDirectory())
         failed = [r for r in results if isinstance(r, Exception)]
         assert not failed, failed[:3]
     return members

@@ -67,7 +67,7 @@ SETTLEMENT = 500
 CODES_PER_BENEFIT = 300
 HOT_CODES = 10_000
 OPERATOR = Principal(PrincipalKind.STAFF, "bench-ops", frozenset({"operator"}))
-SIGNUP = Principal(PrincipalKind.SERVICE, "signup")
+SIGNUP = Principal(PrincipalKind.SERVICE, "members")  # members registering through its own layer
 
 REDEEM = """mutation Redeem($benefit: ID!, $key: String!) { redeem(benefitId: $benefit, idempotencyKey: $key) {
   id status failureReason } }"""
@@ -145,7 +145,10 @@ async def seed(env: dict[str, str], args: argparse.Namespace) -> World:
     # This process reads the started processes' settings (data dir, keys): what it seeds, they can read.
     # The seed's purchases tell members nothing (no growth events): members would still be working
     # through 500 of them while the first workload is measured.
-    os.environ.update({k: v for k, v in env.items() if k.startswith("ABG_")} | {"ABG_POINTS_PURCHASE_EVENT_SUBSCRIBERS": ""})
+    # One seed purchase per member gives them points for the whole run: above a partner's default caps.
+    os.environ.update({k: v for k, v in env.items() if k.startswith("ABG_")} | {
+        "ABG_POINTS_PURCHASE_EVENT_SUBSCRIBERS": "", "ABG_POINTS_MAX_PURCHASE_MINOR": str(10**12),
+        "ABG_POINTS_MAX_POINTS_PER_MEMBER_DAY": str(10**12)})
     reset_settings_cache()
     reset_points_settings_cache()
     url = with_database(EmbeddedPostgres(pgdata=(Path(env["ABG_DATA_DIR"]) / "pg").resolve(), system_user=None).url, EMBEDDED_DATABASE)
@@ -174,7 +177,7 @@ async def seed(env: dict[str, str], args: argparse.Namespace) -> World:
         now = utcnow()
         for start in range(0, len(members), 500):  # enough points for every redemption and floor pair the run could make
             items = [PurchaseInput(earning, m, f"seed-{m}", POINTS_PRICE * 5_000 * 100, "CNY", now) for m in members[start:start + 500]]
-            results = await record_purchases(db, Principal(PrincipalKind.SERVICE, "bench"), items, directory=TrustingDirectory())
+            results = await record_purchases(db, Principal(PrincipalKind.SERVICE, "points"), items, directory=TrustingDirectory())
             assert not [r for r in results if isinstance(r, Exception)], results[:3]
         print(f"registered {len(members)} members with points in {time.perf_counter() - started:.1f} s", flush=True)
 
