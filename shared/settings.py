@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     # pool; the overflow is a safety valve, and beyond it requests wait for a connection.
     db_pool_size: int = 25
     db_max_overflow: int = 10
-    db_pool_timeout_seconds: float = 10.0
+    db_pool_timeout_seconds: float = 30.0
     # Longest a statement may run (0: no bound); a caller's nearer deadline bounds it further.
     db_statement_timeout_seconds: float = 30.0
 
