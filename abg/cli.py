@@ -36,6 +36,8 @@ def main(log_level: str | None) -> None:
     """Alliance Benefits Graph."""
     from shared.log_setup import configure_logging
 
+    if click.get_current_context().invoked_subcommand == "service-keys":
+        return  # makes the keys production's settings demand: it must not read those settings first
     configure_logging(log_level)
 
 
@@ -130,6 +132,17 @@ def token(kind: str, subject: str, roles: tuple[str, ...], ttl: int) -> None:
     from abg.dev_tokens import mint_dev_token
 
     click.echo(mint_dev_token(kind, subject, roles, ttl))
+
+
+@main.command(name="service-keys")
+def service_keys() -> None:
+    """Print a new signing key pair per known service, as .env lines (production needs them)."""
+    from abg.service_keys import as_dotenv, service_key_environment
+    from shared.settings import Settings
+
+    # Not get_settings(): production refuses to start without these very keys.
+    known = os.environ.get("ABG_KNOWN_SERVICES") or Settings.model_fields["known_services"].default
+    click.echo(as_dotenv(service_key_environment(n.strip() for n in known.split(",") if n.strip())), nl=False)
 
 
 @main.command()

@@ -7,6 +7,7 @@ Apollo Router unchanged.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 
@@ -20,8 +21,11 @@ from shared.settings import get_settings
 def start_gateway(supervisor: Supervisor, env: dict[str, str], services: Sequence[Service] = SERVICES) -> str:
     """Starts the gateway over the running `services`; returns its GraphQL URL once it is healthy."""
     settings = get_settings()
-    # As a service: subgraphs with introspection off give `_service { sdl }` to services only.
-    headers = {"authorization": f"Bearer {service_token('gateway', settings)}"}
+    # As a service: subgraphs with introspection off give `_service { sdl }` to services only. With
+    # per-service keys (`abg service-keys`) the gateway's own key signs.
+    own_key = os.environ.get("ABG_GATEWAY_SERVICE_PRIVATE_KEY")
+    signer = settings.model_copy(update={"service_private_key": own_key}) if own_key else settings
+    headers = {"authorization": f"Bearer {service_token('gateway', signer)}"}
     urls = {service.name: settings.url_of(service.name) for service in services}
     result = asyncio.run(compose_from_urls(urls, headers=headers))
     if not result.ok:

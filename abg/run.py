@@ -87,14 +87,24 @@ def run_all(*, seed: bool = True) -> int:
 
 
 def _service_env(env: dict[str, str], name: str, settings: Any) -> dict[str, str]:
-    """A service's process knows only its own database URL: as its runtime role when roles are on."""
+    """A service's process knows only its own database URL (as its runtime role when roles are on)
+    and only its own signing key (`ABG_<SERVICE>_SERVICE_PRIVATE_KEY`, as `abg service-keys` names it)."""
     runtime = asyncio.run(database_url_for(name, settings))
-    return dict(_without_database(env), **{f"ABG_{name.upper()}_DATABASE_URL": runtime, "ABG_SERVICE_NAME": name})
+    return signing_env(env, name) | {f"ABG_{name.upper()}_DATABASE_URL": runtime, "ABG_SERVICE_NAME": name}
+
+
+def signing_env(env: dict[str, str], name: str) -> dict[str, str]:
+    """`env` without database secrets or other services' keys, with `name`'s own private key (if
+    given) as the one it signs with."""
+    key = env.get(f"ABG_{name.upper()}_SERVICE_PRIVATE_KEY")
+    return _without_database(env) | ({"ABG_SERVICE_PRIVATE_KEY": key} if key else {})
 
 
 def _without_database(env: dict[str, str]) -> dict[str, str]:
-    """No database URLs or passwords (the admin's least of all) in processes that do not need them."""
-    return {key: value for key, value in env.items() if not key.endswith(("DATABASE_URL", "_DB_PASSWORD"))}
+    """No database URLs, passwords (the admin's least of all) or services' private keys in
+    processes that do not need them."""
+    private = ("DATABASE_URL", "_DB_PASSWORD", "_SERVICE_PRIVATE_KEY")
+    return {key: value for key, value in env.items() if not key.endswith(private)}
 
 
 def demo_video_enabled(env: str, environ: dict[str, str] | None = None) -> bool:

@@ -142,6 +142,9 @@ class Settings(BaseSettings):
                 "ABG_JWT_SECRET": self.jwt_algorithm == "HS256" and self.jwt_secret == _DEV_SECRET,
                 "ABG_MASTER_KEY": self.master_key == _dev_key("master"),
                 "ABG_BLIND_INDEX_KEY": self.blind_index_key == _dev_key("blind-index"),
+                # Each service signs with its own key, so one stolen key cannot speak for another
+                # (`abg service-keys` makes a set).
+                "ABG_SERVICE_PUBLIC_KEYS": not self.service_public_keys,
             }
             missing = [name for name, is_dev in dev.items() if is_dev]
             if missing:

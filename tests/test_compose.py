@@ -61,3 +61,13 @@ def test_points_keeps_its_ledger_checkpoints_on_a_volume_of_its_own_with_a_key_o
     assert points["environment"]["ABG_ENV"] == "production"
     assert points["environment"]["ABG_POINTS_CHECKPOINT_KEY"].startswith("${ABG_POINTS_CHECKPOINT_KEY:?")
     assert f"points-checkpoints:{points['environment']['ABG_POINTS_CHECKPOINT_DIR']}" in points["volumes"]
+
+
+def test_each_service_signs_with_its_own_key_and_everyone_knows_all_the_public_keys() -> None:
+    services = _compose()["services"]
+    signers = {spec.name: spec.name for spec in SERVICES} | {"supergraph": "gateway"}  # the job composes as the gateway
+    for container, identity in signers.items():
+        env = services[container]["environment"]
+        assert env["ABG_SERVICE_PRIVATE_KEY"].startswith(f"${{ABG_{identity.upper()}_SERVICE_PRIVATE_KEY:?")
+        assert env["ABG_SERVICE_PUBLIC_KEYS"].startswith("${ABG_SERVICE_PUBLIC_KEYS:?")
+    assert "ABG_SERVICE_PRIVATE_KEY" not in services["gateway"]["environment"]  # verifies, never signs

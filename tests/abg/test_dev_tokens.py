@@ -1,4 +1,7 @@
+import json
+
 import pytest
+from service_keys_env import public_keys
 
 from shared.auth.principals import Principal, PrincipalKind
 from shared.auth.tokens import verify_token
@@ -52,7 +55,7 @@ def test_clear_errors(kind, subject, roles, message) -> None:
 
 def test_refused_in_production() -> None:
     production = Settings(env="production", jwt_secret="p" * 64, master_key=DEV.blind_index_key,
-                          blind_index_key=DEV.master_key)
+                          blind_index_key=DEV.master_key, service_public_keys=json.loads(public_keys()["ABG_SERVICE_PUBLIC_KEYS"]))
     with pytest.raises(ValueError, match="production"):
         mint_dev_token("service", "points", settings=production)
 

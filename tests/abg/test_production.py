@@ -7,6 +7,7 @@ import logging
 from collections.abc import Iterator
 
 import pytest
+from service_keys_env import public_keys
 from click.testing import CliRunner
 
 from abg.cli import main
@@ -14,6 +15,7 @@ from shared.demo import DemoDataRefused
 from shared.settings import reset_settings_cache
 
 SECRETS = {
+    **public_keys(),
     "ABG_JWT_SECRET": "a-real-secret-for-this-test-0123456789abcdef",
     "ABG_MASTER_KEY": "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=",
     "ABG_BLIND_INDEX_KEY": "YWJjZGVmYWJjZGVmYWJjZGVmYWJjZGVmYWJjZGVmMDE=",

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from service_keys_env import public_keys
 import respx
 
 from shared.database import Database
@@ -90,6 +91,7 @@ async def test_the_demo_streambox_secret_is_the_demo_platforms_in_development_on
         environment.setenv("ABG_JWT_SECRET", "a-real-secret-for-this-test")
         environment.setenv("ABG_MASTER_KEY", "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=")
         environment.setenv("ABG_BLIND_INDEX_KEY", "YWJjZGVmYWJjZGVmYWJjZGVmYWJjZGVmYWJjZGVmMDE=")
+        environment.setenv("ABG_SERVICE_PUBLIC_KEYS", public_keys()["ABG_SERVICE_PUBLIC_KEYS"])
     reset_settings_cache()
     if env == "production":  # no demo data at all there
         with pytest.raises(DemoDataRefused):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from service_keys_env import public_keys
 
 from shared.database import Database
 from shared.errors import InvalidInput
@@ -103,6 +104,7 @@ async def test_production_takes_https_endpoints_only(database: Database, monkeyp
     monkeypatch.setenv("ABG_JWT_SECRET", "a-real-secret-for-this-test")
     monkeypatch.setenv("ABG_MASTER_KEY", "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=")
     monkeypatch.setenv("ABG_BLIND_INDEX_KEY", "YWJjZGVmYWJjZGVmYWJjZGVmYWJjZGVmYWJjZGVmMDE=")
+    monkeypatch.setenv("ABG_SERVICE_PUBLIC_KEYS", public_keys()["ABG_SERVICE_PUBLIC_KEYS"])
     reset_settings_cache()
     try:
         with pytest.raises(InvalidInput) as refused:

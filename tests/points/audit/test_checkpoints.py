@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from service_keys_env import public_keys
 from sqlalchemy import select, text
 
 from services.points.audit import checkpoint_files as files
@@ -251,7 +252,7 @@ async def test_only_operators_take_and_verify_checkpoints(kit) -> None:  # noqa:
 def test_production_refuses_the_development_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ABG_ENV", "production")
     for name, value in {"ABG_JWT_SECRET": "s" * 40, "ABG_MASTER_KEY": base64.b64encode(b"m" * 32).decode(),
-                        "ABG_BLIND_INDEX_KEY": base64.b64encode(b"b" * 32).decode()}.items():
+                        "ABG_BLIND_INDEX_KEY": base64.b64encode(b"b" * 32).decode(), **public_keys()}.items():
         monkeypatch.setenv(name, value)
     reset_settings_cache()
     reset_points_settings_cache()
@@ -310,7 +311,8 @@ def test_the_points_app_does_not_start_in_production_without_a_checkpoint_key() 
     import sys
 
     env = {**os.environ, "ABG_ENV": "production", "ABG_JWT_SECRET": "s" * 40,
-           "ABG_MASTER_KEY": base64.b64encode(b"m" * 32).decode(), "ABG_BLIND_INDEX_KEY": base64.b64encode(b"b" * 32).decode()}
+           "ABG_MASTER_KEY": base64.b64encode(b"m" * 32).decode(), "ABG_BLIND_INDEX_KEY": base64.b64encode(b"b" * 32).decode(),
+           **public_keys()}
     env.pop("ABG_POINTS_CHECKPOINT_KEY", None)
     start = [sys.executable, "-c", "import services.points.app"]
     refused = subprocess.run(start, env=env, capture_output=True, text=True, timeout=120)

@@ -13,6 +13,7 @@ import httpx
 import pytest
 import strawberry
 
+from service_keys_env import signing_as
 from shared.auth.tokens import mint_token
 from shared.federation import build_schema, create_subgraph_app
 from shared.federation.disclosure import root_fields
@@ -24,6 +25,7 @@ PRODUCTION = {
     "ABG_JWT_SECRET": "a-real-secret-for-this-test-0123456789abcdef",
     "ABG_MASTER_KEY": "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=",
     "ABG_BLIND_INDEX_KEY": "YWJjZGVmYWJjZGVmYWJjZGVmYWJjZGVmYWJjZGVmMDE=",
+    **signing_as("gateway"),
 }
 
 
