@@ -28,7 +28,7 @@ from shared.federation import create_subgraph_app
 from shared.timeutil import utcnow
 from tests.points.conftest import OPERATOR
 
-SIGNUP = Principal(PrincipalKind.SERVICE, "signup")
+SIGNUP = Principal(PrincipalKind.SERVICE, "members")  # members registering through its own layer
 
 
 @asynccontextmanager
