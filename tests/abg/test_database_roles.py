@@ -9,12 +9,13 @@ from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import pytest
+from connections import connected
 from click.testing import CliRunner
 
 from abg.cli import main
 from abg.services import SERVICES, service_names
 from shared.database.resolve import database_url_for
-from shared.database.urls import to_libpq_url, with_credentials
+from shared.database.urls import with_credentials
 from shared.settings import get_settings, reset_settings_cache
 
 NAMES = service_names()
@@ -22,11 +23,8 @@ NAMES = service_names()
 
 @pytest.fixture
 async def admin(database_url: str) -> AsyncIterator[asyncpg.Connection]:
-    connection = await asyncpg.connect(to_libpq_url(database_url))
-    try:
+    async with connected(database_url) as connection:
         yield connection
-    finally:
-        await connection.close()
 
 
 @pytest.fixture
@@ -47,8 +45,7 @@ async def test_a_runtime_role_reads_and_writes_its_own_schema_only(
     name: str, database_role_urls: dict[str, str], admin: asyncpg.Connection
 ) -> None:
     tables = await admin.fetch("SELECT schemaname, tablename FROM pg_tables WHERE schemaname = ANY($1::text[])", NAMES)
-    connection = await asyncpg.connect(to_libpq_url(database_role_urls[name]))
-    try:
+    async with connected(database_role_urls[name]) as connection:
         for row in tables:
             table = f"{row['schemaname']}.{row['tablename']}"
             if row["schemaname"] == name and row["tablename"] != "alembic_version":
@@ -63,18 +60,13 @@ async def test_a_runtime_role_reads_and_writes_its_own_schema_only(
             others,
         )
         assert not await connection.fetchval("SELECT has_schema_privilege($1, 'CREATE')", name)
-    finally:
-        await connection.close()
 
 
 async def test_members_and_points_roles_cannot_read_each_others_schema(database_role_urls: dict[str, str]) -> None:
     for role, foreign in (("members", "points.ledger_transactions"), ("points", "members.members")):
-        connection = await asyncpg.connect(to_libpq_url(database_role_urls[role]))
-        try:
+        async with connected(database_role_urls[role]) as connection:
             with pytest.raises(asyncpg.exceptions.InsufficientPrivilegeError, match="permission denied for schema"):
                 await connection.fetch(f"SELECT * FROM {foreign} LIMIT 1")
-        finally:
-            await connection.close()
 
 
 async def test_each_schema_and_its_tables_belong_to_the_schemas_owner(admin: asyncpg.Connection) -> None:
@@ -90,14 +82,11 @@ async def test_each_schema_and_its_tables_belong_to_the_schemas_owner(admin: asy
 
 async def _run_sql(url: str, *statements: str) -> object:
     """Runs the statements on a connection of its own; the last one's value."""
-    connection = await asyncpg.connect(to_libpq_url(url))
-    try:
+    async with connected(url) as connection:
         value = None
         for statement in statements:
             value = await connection.fetchval(statement)
         return value
-    finally:
-        await connection.close()
 
 
 # The command runs its own event loop, so these tests are not coroutines.

@@ -13,10 +13,10 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+from connections import connected
 
 from live_services import start_processes
 from shared.auth.tokens import mint_token
-from shared.database.urls import to_libpq_url
 from shared.settings import settings_of_environment
 
 LEDGER = ("points.ledger_transactions", "points.postings")
@@ -25,20 +25,14 @@ COLUMN = {"points.ledger_transactions": "kind", "points.postings": "account"}
 
 @pytest.fixture
 async def as_points(db: str, database_role_urls: dict[str, str]) -> AsyncIterator[asyncpg.Connection]:
-    connection = await asyncpg.connect(to_libpq_url(database_role_urls["points"]))
-    try:
+    async with connected(database_role_urls["points"]) as connection:
         yield connection
-    finally:
-        await connection.close()
 
 
 @pytest.fixture
 async def as_admin(db: str) -> AsyncIterator[asyncpg.Connection]:
-    connection = await asyncpg.connect(to_libpq_url(db))
-    try:
+    async with connected(db) as connection:
         yield connection
-    finally:
-        await connection.close()
 
 
 async def _append(connection: asyncpg.Connection) -> uuid.UUID:

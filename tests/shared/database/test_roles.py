@@ -10,6 +10,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from connections import connected
 
 from shared.database.roles import RolePasswords, RolePlan, RolesMissing, grant_statements, provision
 from shared.database.urls import to_libpq_url, with_credentials
@@ -17,11 +18,8 @@ from shared.database.urls import to_libpq_url, with_credentials
 
 @pytest.fixture
 async def admin(database_url: str) -> AsyncIterator[asyncpg.Connection]:
-    connection = await asyncpg.connect(to_libpq_url(database_url))
-    try:
+    async with connected(database_url) as connection:
         yield connection
-    finally:
-        await connection.close()
 
 
 @pytest.fixture
