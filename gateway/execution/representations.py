@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -24,30 +25,42 @@ def path_list(path: Path) -> list[str | int]:
 
 
 def objects_at(data: Any, merge_path: tuple[str, ...]) -> list[tuple[dict[str, Any], Path]]:
-    """Every object at a merge path (`@` walks list items), with its path in the response."""
-    found: list[tuple[dict[str, Any], Path]] = []
-    _walk(data, merge_path, 0, None, found)
-    return found
+    """Every object at a merge path (`@` walks list items), with its path in the response.
+
+    Walked level by level, not recursively: a nested query reaches hundreds of objects per fetch,
+    and a call per object and level was a tenth of the gateway's time. A list the path did not
+    mark with `@` is walked into all the same (a list of lists under one `@`)."""
+    level: list[tuple[Any, Path]] = [(data, None)]
+    for segment in merge_path:
+        following: list[tuple[Any, Path]] = []
+        if segment == "@":
+            for value, path in level:
+                if type(value) is list:
+                    following.extend([(item, (path, index)) for index, item in enumerate(value)])
+            # a None, or an object where a list was expected, has nothing under it
+        else:
+            for value, path in _unmarked_lists_walked(level):
+                if type(value) is dict:
+                    found = value.get(segment)
+                    if found is not None:
+                        following.append((found, (path, segment)))
+        level = following
+    return [(value, path) for value, path in _unmarked_lists_walked(level) if type(value) is dict]
 
 
-def _walk(value: Any, merge_path: tuple[str, ...], depth: int, path: Path, found: list[Any]) -> None:
-    if value is None:
-        return
-    if isinstance(value, list):
-        # "@" marks the list levels; a list the path did not mark is walked the same way
-        next_depth = depth + 1 if depth < len(merge_path) and merge_path[depth] == "@" else depth
-        for index, item in enumerate(value):
-            _walk(item, merge_path, next_depth, (path, index), found)
-        return
-    if not isinstance(value, dict):
-        return
-    if depth == len(merge_path):
-        found.append((value, path))
-        return
-    segment = merge_path[depth]
-    if segment == "@":
-        return  # expected a list here
-    _walk(value.get(segment), merge_path, depth + 1, (path, segment), found)
+def _unmarked_lists_walked(level: list[tuple[Any, Path]]) -> list[tuple[Any, Path]]:
+    for value, _ in level:
+        if type(value) is list:
+            break
+    else:
+        return level  # the usual case: nothing to walk into
+    walked: list[tuple[Any, Path]] = []
+    for value, path in level:
+        if type(value) is list:
+            walked.extend(_unmarked_lists_walked([(item, (path, index)) for index, item in enumerate(value)]))
+        else:
+            walked.append((value, path))
+    return walked
 
 
 class Representations:
@@ -72,6 +85,62 @@ class Representations:
             self.targets.append([])
         self.targets[index].append((target, path))
 
+    def add_flat(self, compiled: _CompiledInput, obj: dict[str, Any], path: Path) -> None:
+        """A flat representation, deduplicated by its values before any dict is built."""
+        flat = compiled.flat
+        assert flat is not None
+        values = tuple([obj.get(key) for _, key in flat])
+        for position in compiled.key_positions:
+            if values[position] is None:
+                return  # no key, no entity
+        key: Any = (compiled, values)  # the same values under another input's field names differ
+        try:
+            index = self._index.get(key)
+        except TypeError:  # a list or object value (a JSON scalar): compare by its serialized form
+            key = orjson.dumps([compiled.input.typename, compiled.flat, values], option=orjson.OPT_SORT_KEYS)
+            index = self._index.get(key)
+        if index is None:
+            representation = {"__typename": compiled.input.typename}
+            for (name, _), value in zip(flat, values):
+                representation[name] = value
+            index = self._index[key] = len(self.values)
+            self.values.append(representation)
+            self.targets.append([])
+        self.targets[index].append((obj, path))
+
+
+    def add_by_one_key(
+        self,
+        compiled: _CompiledInput,
+        objects: list[tuple[dict[str, Any], Path]],
+        matches: Callable[[str | None, str], bool],
+    ) -> None:
+        """The most common entity fetch, one input keyed by one field (`id`): each object's key
+        value is its representation's identity, so the loop needs no tuple or dict per object."""
+        assert compiled.flat is not None
+        ((name, key),) = compiled.flat
+        typename, condition = compiled.input.typename, compiled.input.type_condition
+        index_of: dict[Any, int] = {}
+        values, targets = self.values, self.targets
+        for obj, path in objects:
+            actual = obj.get("__typename")
+            if actual is not None and actual != condition and not matches(actual, condition):
+                continue
+            value = obj.get(key)
+            if value is None:
+                continue  # no key, no entity
+            identity = value
+            try:
+                index = index_of.get(identity)
+            except TypeError:  # a list or object value (a JSON scalar): compare by its serialized form
+                identity = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+                index = index_of.get(identity)
+            if index is None:
+                index = index_of[identity] = len(values)
+                values.append({"__typename": typename, name: value})
+                targets.append([])
+            targets[index].append((obj, path))
+
 
 def build_representations(
     data: Any,
@@ -81,24 +150,55 @@ def build_representations(
 ) -> Representations:
     reps = Representations()
     only = inputs[0] if len(inputs) == 1 else None
-    key_keys = {id(i): [_key_of(i.selections, name) for name in i.key_fields] for i in inputs}
+    compiled = [_compiled(i) for i in inputs]
+    if only is not None and compiled[0].flat is not None and len(compiled[0].flat) == 1 and compiled[0].key_positions:
+        reps.add_by_one_key(compiled[0], objects_at(data, merge_path), matches)
+        return reps
     for obj, path in objects_at(data, merge_path):
         typename = obj.get("__typename")
-        entity_input = None
-        for candidate in inputs:
-            if matches(typename, candidate.type_condition):
-                entity_input = candidate
+        found = None
+        for candidate in compiled:
+            condition = candidate.input.type_condition
+            if typename == condition or matches(typename, condition):
+                found = candidate
                 break
-        if entity_input is None:
+        if found is None:
             if typename is not None or only is None:
                 continue
-            entity_input = only  # objects at non-abstract positions carry no __typename
-        if any(obj.get(key) is None for key in key_keys[id(entity_input)]):
+            found = compiled[0]  # objects at non-abstract positions carry no __typename
+        if found.flat is not None:
+            reps.add_flat(found, obj, path)
+            continue
+        if any(obj.get(key) is None for key in found.key_keys):
             continue  # no key, no entity
-        representation: dict[str, Any] = {"__typename": entity_input.typename}
-        _fill(representation, obj, entity_input.selections, matches)
+        representation: dict[str, Any] = {"__typename": found.input.typename}
+        _fill(representation, obj, found.input.selections, matches)
         reps.add(representation, obj, path)
     return reps
+
+
+class _CompiledInput:
+    """An entity input prepared once per plan: its key's response keys and, for the usual flat
+    keys (fields without sub-selections or fragments), the (name, response key) pairs to copy."""
+
+    __slots__ = ("input", "key_keys", "flat", "key_positions")
+
+    def __init__(self, entity_input: EntityInput) -> None:
+        self.input = entity_input
+        self.key_keys = [_key_of(entity_input.selections, name) for name in entity_input.key_fields]
+        selections = entity_input.selections
+        if all(isinstance(sel, InputField) and sel.selections is None for sel in selections):
+            self.flat: tuple[tuple[str, str], ...] | None = tuple((sel.name, sel.key) for sel in selections)  # type: ignore[union-attr]
+            keys = [key for _, key in self.flat]
+            self.key_positions = tuple(keys.index(key) for key in self.key_keys if key in keys)
+        else:
+            self.flat = None
+            self.key_positions = ()
+
+
+@lru_cache(maxsize=4096)
+def _compiled(entity_input: EntityInput) -> _CompiledInput:
+    return _CompiledInput(entity_input)
 
 
 def _key_of(selections: tuple[InputSelection, ...], name: str) -> str:

@@ -108,7 +108,7 @@ class ResponseShaper:
                 self._collect(type_name, sel.selections, grouped)
 
 
-_TYPENAME, _LEAF, _ENUM, _COMPOSITE = range(4)
+_TYPENAME, _LEAF, _ENUM, _OBJECT, _COMPOSITE = range(5)
 
 # Paths are built as linked pairs (parent, key) and only turned into lists for an error.
 Path = tuple[Any, Any] | None
@@ -213,6 +213,8 @@ class _Run:
             if not isinstance(value, list):
                 return self.invalid(path, f"Expected a list for field {parent}.{field}.")
             item_type = gql_type.of_type
+            if isinstance(item_type, GraphQLNonNull) and isinstance(item_type.of_type, GraphQLObjectType):
+                return self.complete_object_list(item_type.of_type, value, fields, path, parent, field)
             items = []
             for index, item in enumerate(value):
                 completed = self.complete(item_type, item, fields, (path, index), parent, field)
@@ -229,6 +231,22 @@ class _Run:
                 return self.invalid(path, f"Expected an object for field {parent}.{field}.")
             return self.complete_object(gql_type, value, fields, path)
         return value  # scalars pass through as the subgraph serialized them
+
+    def complete_object_list(
+        self, item_type: GraphQLObjectType, value: list[Any], fields: list[FieldSelection], path: Path, parent: str, field: str
+    ) -> Any:
+        """`[T!]` of an object type, the usual list: each item completed without two `complete` calls."""
+        items = []
+        entries = self.entries(item_type, fields)  # one concrete type: the same for every item
+        for index, item in enumerate(value):
+            completed = self.complete_fields(item_type, item, entries, (path, index)) if type(item) is dict else None
+            if completed is None:
+                if item is not None and type(item) is not dict:
+                    self.invalid((path, index), f"Expected an object for field {parent}.{field}.")
+                self.null_error((path, index), parent, field)
+                return None  # a null item in [T!] makes the list null
+            items.append(completed)
+        return items
 
     def entries(self, runtime: GraphQLNamedType, fields: list[FieldSelection]) -> list[tuple[Any, ...]]:
         """What to do for each response key of an object of this type (memoized per operation)."""
@@ -255,6 +273,8 @@ class _Run:
                 kind = _LEAF
             elif isinstance(inner, GraphQLEnumType):
                 kind = _ENUM
+            elif isinstance(inner, GraphQLObjectType):
+                kind = _OBJECT  # one object of a known type: completed here, without `complete`
             else:
                 kind = _COMPOSITE
             entries.append((key, kind, field_type, inner, sub_fields, name, non_null))
@@ -282,8 +302,17 @@ class _Run:
                     return self.invalid(
                         path, f'Abstract type "{gql_type.name}" cannot be resolved to type "{typename}".'
                     )
+        return self.complete_fields(runtime, value, self.entries(runtime, fields), path)
+
+    def complete_fields(
+        self,
+        runtime: GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType,
+        value: dict[str, Any],
+        entries: list[tuple[Any, ...]],
+        path: Path,
+    ) -> Any:
         result: dict[str, Any] = {}
-        for key, kind, field_type, inner, sub_fields, name, non_null in self.entries(runtime, fields):
+        for key, kind, field_type, inner, sub_fields, name, non_null in entries:
             if kind == _TYPENAME:
                 if isinstance(runtime, GraphQLObjectType):
                     result[key] = runtime.name
@@ -296,6 +325,13 @@ class _Run:
                     self.null_error((path, key), runtime.name, name)
                     return None  # this object is null now; a non-null wrapper above bubbles further
                 result[key] = field_value
+                continue
+            if kind == _OBJECT and type(field_value) is dict:
+                completed = self.complete_object(inner, field_value, sub_fields, (path, key))
+                if completed is None and non_null:
+                    self.null_error((path, key), runtime.name, name)
+                    return None
+                result[key] = completed
                 continue
             completed = self.complete(field_type, field_value, sub_fields, (path, key), runtime.name, name)
             if completed is _BUBBLE:
