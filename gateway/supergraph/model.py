@@ -21,6 +21,8 @@ from graphql import (
 )
 from graphql.type import GraphQLType
 
+from .access import AccessRules
+
 
 @dataclass(frozen=True, slots=True)
 class Subgraph:
@@ -78,6 +80,8 @@ class Supergraph:
     subscription_type: str | None = None
     # Override labels named by any field, so that callers know which ones can matter.
     override_labels: frozenset[str] = frozenset()
+    # @authenticated / @requiresScopes / @policy, read from the supergraph
+    access: AccessRules = field(default_factory=AccessRules)
 
     # ---- types ---------------------------------------------------------------------------------
 
