@@ -13,7 +13,8 @@ from gateway.http.auth import caller_of, scopes_of
 from gateway.planning.authorization import Caller
 from gateway.planning.plan import QueryPlan
 from shared.auth.principals import ANONYMOUS, Principal, PrincipalKind
-from tests.gateway.kit.club import Club, run
+from gateway.supergraph import load_supergraph
+from tests.gateway.kit.club import Club, run, sources, supergraph_sdl
 
 MEMBER = caller_of(Principal(PrincipalKind.MEMBER, "3f1c2e8a-0000-4000-8000-000000000001"))
 PARTNER = caller_of(Principal(PrincipalKind.PARTNER, "3f1c2e8a-0000-4000-8000-0000000000aa"))
@@ -58,6 +59,17 @@ def test_tokens_map_to_scopes_by_kind_roles_and_service_name() -> None:
     assert SUPPORT.scopes == {"staff", "customer_service"}
     assert POINTS_SERVICE.scopes == {"service", "service:points"}
     assert not NOBODY.authenticated
+
+
+@pytest.mark.node
+def test_apollos_composer_carries_the_same_rules_into_the_supergraph() -> None:
+    from federation_compose import compose as reference_compose
+
+    said = reference_compose([{"name": s.name, "url": s.url, "sdl": s.sdl} for s in sources()])["apollo"]
+    assert said["ok"], said["errors"]
+    ours = load_supergraph(supergraph_sdl()).access
+    assert ours.fields and ours.types  # the scenario does carry rules
+    assert load_supergraph(said["supergraphSdl"]).access == ours
 
 
 # ---- planning -------------------------------------------------------------------------------
