@@ -22,6 +22,7 @@ from graphql import (
 from graphql.type import GraphQLType
 
 from .access import AccessRules
+from .demand import CostRules
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +83,8 @@ class Supergraph:
     override_labels: frozenset[str] = frozenset()
     # @authenticated / @requiresScopes / @policy, read from the supergraph
     access: AccessRules = field(default_factory=AccessRules)
+    # @cost / @listSize (demand control), read from the supergraph
+    cost: CostRules = field(default_factory=CostRules)
 
     # ---- types ---------------------------------------------------------------------------------
 
