@@ -28,6 +28,7 @@ from graphql.execution.values import get_variable_values
 
 from ..planning.operation import (
     FieldSelection,
+    Operation,
     OperationError,
     Selection,
     condition_variables,
@@ -50,6 +51,8 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 DocumentCheck = Callable[[DocumentNode, OperationDefinitionNode], list[GraphQLError]]
+# Checks that need the variables' values: run on the operation as planned, before execution.
+OperationCheck = Callable[[Operation, Mapping[str, Any]], list[GraphQLError]]
 
 _PERCENT = re.compile(r"^percent\((\d+(?:\.\d+)?)\)$")
 
@@ -108,6 +111,7 @@ class PipelineOptions:
     override_labels: frozenset[str] = frozenset()  # progressive-override labels always on
     subgraphs: SubgraphSettings = field(default_factory=SubgraphSettings)
     checks: list[DocumentCheck] = field(default_factory=list)
+    operation_checks: list[OperationCheck] = field(default_factory=list)
     max_tokens: int | None = 15000  # parsing stops past this many tokens (huge documents cost CPU)
     observer: Observer = NO_OBSERVER  # told about cache hits and subgraph requests (metrics)
     policies: dict[str, Policy] = field(default_factory=dict)  # @policy name -> its check
@@ -290,6 +294,10 @@ class Gateway:
             )
         except PlanningError as error:
             return GraphQLResponse({"errors": [_error(str(error), "QUERY_PLANNING_FAILED")], "data": None}, 200)
+        for operation_check in self.options.operation_checks:
+            problems = operation_check(authorization.operation, values)
+            if problems:
+                return GraphQLResponse({"errors": [p.formatted for p in problems]}, 400)
         normalized = authorization.shaped
         wants_introspection = _asks_introspection(normalized.selections)
         if wants_introspection and not self.options.introspection:
