@@ -16,6 +16,7 @@ type the caller may not see is refused as a whole.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,8 @@ from ..supergraph.model import Supergraph, describe_type
 from .operation import FieldSelection, FragmentSelection, Operation, Selection, make_field
 
 UNAUTHORIZED = "UNAUTHORIZED_FIELD_OR_TYPE"
+
+log = logging.getLogger("gateway")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,9 +56,20 @@ class Grants:
 
 
 def grants_for(caller: Caller, rules: AccessRules, policies: Mapping[str, Policy]) -> Grants:
-    """Policies nobody registered are never granted: an unknown policy refuses, it does not open."""
-    granted = frozenset(name for name in rules.policies if name in policies and policies[name](caller))
+    """Policies nobody registered are never granted, nor one that fails: a policy refuses, it
+    never opens by accident."""
+    granted = frozenset(name for name in rules.policies if _grants(name, policies.get(name), caller))
     return Grants(caller.authenticated, caller.scopes & rules.scopes, granted)
+
+
+def _grants(name: str, policy: Policy | None, caller: Caller) -> bool:
+    if policy is None:
+        return False
+    try:
+        return policy(caller) is True
+    except Exception:
+        log.exception("policy %r failed; refusing what it guards", name)
+        return False
 
 
 def _holds(alternatives: Alternatives, granted: frozenset[str]) -> bool:

@@ -199,8 +199,13 @@ async def test_policies_are_named_python_functions(club: Club, gateway: Gateway)
         await watching.aclose()
 
 
-async def test_a_policy_nobody_registered_refuses(club: Club) -> None:
-    gateway = club.gateway()
+def _failing_policy(caller: Caller) -> bool:
+    raise RuntimeError("policy store down")
+
+
+@pytest.mark.parametrize("policies", [{}, {"read_pii": _failing_policy}], ids=["unregistered", "failing"])
+async def test_a_policy_that_cannot_say_yes_refuses(club: Club, policies: dict) -> None:
+    gateway = club.gateway(policies=policies)
     try:
         body = await run(gateway, '{ member(id: "m1") { phone } }', OPERATOR)
         assert body == {"errors": [_unauthorized(["member", "phone"])], "data": {"member": {"phone": None}}}
