@@ -222,7 +222,8 @@ class Gateway:
         variables: dict[str, Any] | None = None,
         caller: Caller | None = None,
     ) -> QueryPlan:
-        """The plan a query would run with (for the CLI and tests)."""
+        """The plan a query would run with (for the CLI and tests): for `caller` when one is given,
+        else for the whole operation, as if every access directive let it through."""
         parsed = self.document(query)
         if parsed.document is None or parsed.errors:
             raise PlanningError("; ".join(e["message"] for e in parsed.errors))
@@ -231,7 +232,7 @@ class Gateway:
         values = {} if isinstance(coerced, list) else coerced.coerced
         plan, _ = self.plan_for(
             query, parsed.document, operation_name, values, parsed.condition_variables, self.active_labels(),
-            self.grants(caller),
+            None if caller is None else self.grants(caller),
         )
         return plan
 

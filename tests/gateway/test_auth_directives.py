@@ -216,3 +216,8 @@ async def test_a_policy_that_cannot_say_yes_refuses(club: Club, policies: dict) 
 async def test_without_a_known_caller_the_gateway_treats_the_request_as_anonymous(gateway: Gateway) -> None:
     body = await run(gateway, "{ me { name } }", None)
     assert body == {"errors": [_unauthorized(["me"])], "data": {"me": None}}
+
+
+def test_plans_for_no_particular_caller_show_the_whole_operation(gateway: Gateway) -> None:
+    # what the CLI prints: every field, as an operator would get it
+    assert _subgraphs(gateway.plan("{ members { balance } me { id } }")) == ["accounts", "points"]
