@@ -26,6 +26,7 @@ from graphql import (
 )
 from graphql.execution.values import get_variable_values
 
+from ..planning.authorization import ANONYMOUS_CALLER, Authorization, Caller, Grants, Policy, authorize, grants_for
 from ..planning.operation import (
     FieldSelection,
     Operation,
@@ -35,7 +36,6 @@ from ..planning.operation import (
     find_operation,
     normalize,
 )
-from ..planning.authorization import ANONYMOUS_CALLER, Authorization, Caller, Grants, Policy, authorize, grants_for
 from ..planning.plan import QueryPlan
 from ..planning.planner import Planner, PlanningError
 from ..supergraph.model import Supergraph

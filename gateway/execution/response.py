@@ -131,7 +131,11 @@ def _starts(path: tuple[Any, ...], prefix: tuple[Any, ...]) -> bool:
     the caller, which are known before there is data) matches every index."""
     if len(path) < len(prefix):
         return False
-    return all(a == b or (a == "@" and isinstance(b, int)) or (b == "@" and isinstance(a, int)) for a, b in zip(path, prefix))
+    return all(_same_step(a, b) for a, b in zip(path, prefix))
+
+
+def _same_step(a: Any, b: Any) -> bool:
+    return a == b or (a == "@" and isinstance(b, int)) or (b == "@" and isinstance(a, int))
 
 
 class _Run:

@@ -152,6 +152,8 @@ def _expected_size(
     sizes = _sizes(list_size.slicing_arguments, given)
     if list_size.require_one_slicing_argument and len(sizes) > 1:
         names = ", ".join(list_size.slicing_arguments)
-        raise SlicingError(f"{coordinate} takes exactly one of its slicing arguments ({names}); {len(sizes)} were given.")
+        raise SlicingError(
+            f"{coordinate} takes exactly one of its slicing arguments ({names}); {len(sizes)} were given."
+        )
     sizes = sizes or _sizes(list_size.slicing_arguments, defaults)
     return max(sizes) if sizes else list_size.assumed_size
