@@ -55,16 +55,30 @@ class _RecordingDatabase:
         raise _Reached(name)
 
 
-@pytest.fixture(scope="module")
-def supergraph() -> Supergraph:
+def _sources() -> list[SubgraphSource]:
     sources = []
     for service in SERVICES:
         result = service.federation_schema().execute_sync("{ _service { sdl } }")
         assert result.errors is None, result.errors
         sources.append(SubgraphSource(service.name, f"http://{service.name}:8000/graphql", result.data["_service"]["sdl"]))
-    composed = compose(sources)
+    return sources
+
+
+@pytest.fixture(scope="module")
+def supergraph() -> Supergraph:
+    composed = compose(_sources())
     assert composed.errors == [], composed.errors
     return load_supergraph(composed.supergraph_sdl)
+
+
+@pytest.mark.node
+def test_the_reference_composers_carry_the_same_rules(supergraph: Supergraph) -> None:
+    from federation_compose import compose as reference_compose
+
+    said = reference_compose([{"name": s.name, "url": s.url, "sdl": s.sdl} for s in _sources()])
+    for composer in ("apollo", "guild"):
+        assert said[composer]["ok"], said[composer]["errors"]
+        assert load_supergraph(said[composer]["supergraphSdl"]).access == supergraph.access, composer
 
 
 def test_every_annotated_field_is_checked_here(supergraph: Supergraph) -> None:
