@@ -26,6 +26,7 @@ from graphql import (
 )
 from graphql.execution.values import get_variable_values
 
+from ..planning.authorization import ANONYMOUS_CALLER, Authorization, Caller, Grants, Policy, authorize, grants_for
 from ..planning.operation import (
     FieldSelection,
     Operation,
@@ -50,6 +51,8 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 DocumentCheck = Callable[[DocumentNode, OperationDefinitionNode], list[GraphQLError]]
+# Checks that need the variables' values: run on the operation as planned, before execution.
+OperationCheck = Callable[[Operation, Mapping[str, Any]], list[GraphQLError]]
 
 _PERCENT = re.compile(r"^percent\((\d+(?:\.\d+)?)\)$")
 
@@ -86,6 +89,7 @@ class GraphQLRequest:
     request_id: str | None = None
     document_id: str | None = None  # a trusted document's id, resolved by the HTTP layer
     deadline: float | None = None  # time.monotonic() by which the client stops waiting
+    caller: Caller | None = None  # as the HTTP layer verified it; None: anonymous
 
 
 @dataclass(slots=True)
@@ -107,8 +111,10 @@ class PipelineOptions:
     override_labels: frozenset[str] = frozenset()  # progressive-override labels always on
     subgraphs: SubgraphSettings = field(default_factory=SubgraphSettings)
     checks: list[DocumentCheck] = field(default_factory=list)
+    operation_checks: list[OperationCheck] = field(default_factory=list)
     max_tokens: int | None = 15000  # parsing stops past this many tokens (huge documents cost CPU)
     observer: Observer = NO_OBSERVER  # told about cache hits and subgraph requests (metrics)
+    policies: dict[str, Policy] = field(default_factory=dict)  # @policy name -> its check
 
 
 @dataclass(slots=True)
@@ -138,7 +144,7 @@ class Gateway:
         self.executor = Executor(supergraph, self.clients)
         self.shaper = ResponseShaper(supergraph.api_schema)
         self.documents: LRU[str, _Document] = LRU(self.options.document_cache_size)
-        self.plans: LRU[tuple, tuple[QueryPlan, Operation] | PlanningError] = LRU(self.options.plan_cache_size)
+        self.plans: LRU[tuple, tuple[QueryPlan, Authorization] | PlanningError] = LRU(self.options.plan_cache_size)
 
     async def aclose(self) -> None:
         await self.clients.aclose()
@@ -185,16 +191,17 @@ class Gateway:
         coerced: Mapping[str, Any],
         conditions: tuple[str, ...],
         labels: frozenset[str],
-    ) -> tuple[QueryPlan, Operation]:
-        """The plan and normalized operation, cached per document, operation, @skip/@include
-        booleans and override labels in effect."""
-        key = (query, operation_name, tuple(bool(coerced.get(name)) for name in conditions), labels)
+        grants: Grants | None = None,
+    ) -> tuple[QueryPlan, Authorization]:
+        """The plan and the normalized operation as the caller may run it, cached per document,
+        operation, @skip/@include booleans, override labels in effect and the caller's grants."""
+        key = (query, operation_name, tuple(bool(coerced.get(name)) for name in conditions), labels, grants)
         found = self.plans.get(key)
         self.options.observer.plan_cache(found is not None)
         if found is None:
-            operation = normalize(document, operation_name, coerced)
+            authorization = authorize(self.supergraph, normalize(document, operation_name, coerced), grants)
             try:
-                found = (self.planner.plan(operation, labels), operation)
+                found = (self.planner.plan(authorization.operation, labels), authorization)
             except PlanningError as error:
                 found = error
             self.plans.put(key, found)
@@ -202,8 +209,21 @@ class Gateway:
             raise found
         return found
 
-    def plan(self, query: str, operation_name: str | None = None, variables: dict[str, Any] | None = None) -> QueryPlan:
-        """The plan a query would run with (for the CLI and tests)."""
+    def grants(self, caller: Caller | None) -> Grants | None:
+        """What of the caller decides access; None when the supergraph has no access rules."""
+        if not self.supergraph.access:
+            return None
+        return grants_for(caller or ANONYMOUS_CALLER, self.supergraph.access, self.options.policies)
+
+    def plan(
+        self,
+        query: str,
+        operation_name: str | None = None,
+        variables: dict[str, Any] | None = None,
+        caller: Caller | None = None,
+    ) -> QueryPlan:
+        """The plan a query would run with (for the CLI and tests): for `caller` when one is given,
+        else for the whole operation, as if every access directive let it through."""
         parsed = self.document(query)
         if parsed.document is None or parsed.errors:
             raise PlanningError("; ".join(e["message"] for e in parsed.errors))
@@ -211,7 +231,8 @@ class Gateway:
         coerced = get_variable_values(self.supergraph.api_schema, operation.variable_definitions or (), variables or {})
         values = {} if isinstance(coerced, list) else coerced.coerced
         plan, _ = self.plan_for(
-            query, parsed.document, operation_name, values, parsed.condition_variables, self.active_labels()
+            query, parsed.document, operation_name, values, parsed.condition_variables, self.active_labels(),
+            None if caller is None else self.grants(caller),
         )
         return plan
 
@@ -268,11 +289,17 @@ class Gateway:
         values = coerced.coerced
 
         try:
-            plan, normalized = self.plan_for(
-                request.query, document, request.operation_name, values, parsed.condition_variables, self.active_labels()
+            plan, authorization = self.plan_for(
+                request.query, document, request.operation_name, values, parsed.condition_variables,
+                self.active_labels(), self.grants(request.caller),
             )
         except PlanningError as error:
             return GraphQLResponse({"errors": [_error(str(error), "QUERY_PLANNING_FAILED")], "data": None}, 200)
+        for operation_check in self.options.operation_checks:
+            problems = operation_check(authorization.operation, values)
+            if problems:
+                return GraphQLResponse({"errors": [p.formatted for p in problems]}, 400)
+        normalized = authorization.shaped
         wants_introspection = _asks_introspection(normalized.selections)
         if wants_introspection and not self.options.introspection:
             return GraphQLResponse(
@@ -284,6 +311,7 @@ class Gateway:
             headers=request.forward_headers,
             operation_name=request.operation_name,
             deadline=request.deadline,
+            errors=authorization.error_list(),  # fields refused to the caller come first
         )
         await self.executor.execute(plan, context)
         introspection: dict[str, Any] = {}
@@ -292,7 +320,8 @@ class Gateway:
             context.errors.extend(errors)
         root = self._root_type(normalized.kind)
         data = self.shaper.shape(
-            root, normalized.selections, context.data, context.errors, introspection, normalized.shape_cache
+            root, normalized.selections, context.data, context.errors, introspection, normalized.shape_cache,
+            authorization.denied,
         )
         body: dict[str, Any] = {}
         if context.errors:

@@ -56,10 +56,13 @@ class ResponseShaper:
         errors: list[dict[str, Any]],
         introspection: dict[str, Any] | None = None,
         cache: dict[Any, list[tuple[str, list[FieldSelection]]]] | None = None,
+        denied: frozenset[int] = frozenset(),
     ) -> dict[str, Any] | None:
         """`cache` memoizes field collection; give one that lives as long as `selections` do
-        (the plan cache keeps one per operation), since it is keyed by object identity."""
-        run = _Run(self, errors, {} if cache is None else cache)
+        (the plan cache keeps one per operation), since it is keyed by object identity.
+        `denied`: ids of fields the caller may not see (answered null; their errors are already
+        in `errors`)."""
+        run = _Run(self, errors, {} if cache is None else cache, denied)
         result = run.root(root_type, selections, data or {}, introspection or {})
         return None if result is _BUBBLE else result
 
@@ -108,7 +111,7 @@ class ResponseShaper:
                 self._collect(type_name, sel.selections, grouped)
 
 
-_TYPENAME, _LEAF, _ENUM, _OBJECT, _COMPOSITE = range(5)
+_TYPENAME, _LEAF, _ENUM, _OBJECT, _COMPOSITE, _DENIED = range(6)
 
 # Paths are built as linked pairs (parent, key) and only turned into lists for an error.
 Path = tuple[Any, Any] | None
@@ -123,16 +126,30 @@ def _path_list(path: Path) -> list[Any]:
     return keys
 
 
+def _starts(path: tuple[Any, ...], prefix: tuple[Any, ...]) -> bool:
+    """Does `path` begin with `prefix`? `@` (any item of a list, in the paths of fields refused to
+    the caller, which are known before there is data) matches every index."""
+    if len(path) < len(prefix):
+        return False
+    return all(_same_step(a, b) for a, b in zip(path, prefix))
+
+
+def _same_step(a: Any, b: Any) -> bool:
+    return a == b or (a == "@" and isinstance(b, int)) or (b == "@" and isinstance(a, int))
+
+
 class _Run:
     def __init__(
         self,
         shaper: ResponseShaper,
         errors: list[dict[str, Any]],
         cache: dict[Any, Any],
+        denied: frozenset[int] = frozenset(),
     ) -> None:
         self.shaper = shaper
         self.errors = errors
         self.cache = cache
+        self.denied = denied
         self._error_paths = [tuple(e.get("path") or ()) for e in errors]
         # An error without a path (a fetch that failed whole, a subgraph's request-level error)
         # explains every null it left: the client gets that error alone.
@@ -156,11 +173,19 @@ class _Run:
                 definition = root_type.fields.get(name)
                 if definition is None:
                     continue
+                if self.is_denied(fields):
+                    if isinstance(definition.type, GraphQLNonNull):
+                        return _BUBBLE
+                    result[key] = None
+                    continue
                 value = self.complete(definition.type, data.get(key), fields, (None, key), root_type.name, name)
                 if value is _BUBBLE:
                     return _BUBBLE
                 result[key] = value
         return result
+
+    def is_denied(self, fields: list[FieldSelection]) -> bool:
+        return bool(self.denied) and all(id(f) in self.denied for f in fields)
 
     def null_error(self, path: Path, parent_type: str, field: str) -> None:
         if self._failed_fetch:
@@ -173,9 +198,9 @@ class _Run:
             # along with the one that failed).
             if not existing:
                 continue
-            if existing[: len(here)] == here or here[: len(existing)] == existing:
+            if _starts(existing, here) or _starts(here, existing):
                 return
-            if len(existing) > len(parent) and existing[: len(parent)] == parent:
+            if len(existing) > len(parent) and _starts(existing, parent):
                 return
         self._error_paths.append(here)
         self.errors.append(
@@ -269,7 +294,9 @@ class _Run:
             field_type = definition.type
             non_null = isinstance(field_type, GraphQLNonNull)
             inner = field_type.of_type if non_null else field_type
-            if isinstance(inner, GraphQLScalarType):
+            if self.is_denied(sub_fields):
+                kind = _DENIED
+            elif isinstance(inner, GraphQLScalarType):
                 kind = _LEAF
             elif isinstance(inner, GraphQLEnumType):
                 kind = _ENUM
@@ -318,6 +345,11 @@ class _Run:
                     result[key] = runtime.name
                 else:
                     result[key] = value.get("__typename") or runtime.name
+                continue
+            if kind == _DENIED:  # refused to this caller: null, and its error is already there
+                if non_null:
+                    return None
+                result[key] = None
                 continue
             field_value = value.get(key)
             if kind == _LEAF:

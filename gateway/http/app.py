@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..execution.pipeline import Gateway, GraphQLRequest, GraphQLResponse
 from .explorer import explorer_routes
-from .limits import check_limits
+from .limits import install_limits
 from .metrics import GatewayMetrics, bearer_protected, outcome_of
 from .ratelimit import TokenBuckets, rate_limit_hook
 from .settings import ServerSettings
@@ -249,7 +249,7 @@ def create_app(
     if metrics is not None:
         gateway.observe(metrics)
     limits = settings.limits
-    gateway.options.checks.append(lambda document, operation: check_limits(document, operation, limits))
+    install_limits(gateway, limits)
     gateway.options.introspection = settings.introspection
     gateway.options.suggestions = settings.suggestions
     gateway.options.max_tokens = limits.max_tokens

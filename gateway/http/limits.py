@@ -1,12 +1,17 @@
 """Limits on what one operation may ask: depth, aliases and an estimated cost.
 
 They run on the parsed document before validation and planning, so an abusive query is turned
-away cheaply, with an error that says which limit it broke and by how much.
+away cheaply, with an error that says which limit it broke and by how much. When the supergraph
+carries `@cost` / `@listSize` (demand control), the cost is instead Apollo's static estimate
+(`planning/cost.py`), which needs the schema and the variables' values: it runs once the
+operation is planned, still before any subgraph is called.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from graphql import (
     DocumentNode,
@@ -20,6 +25,11 @@ from graphql import (
     SelectionSetNode,
 )
 
+from ..execution.pipeline import Gateway
+from ..planning.cost import SlicingError, estimate_cost
+from ..planning.operation import Operation
+from ..supergraph.model import Supergraph
+
 # Arguments that usually size a list; their literal value multiplies the cost below them.
 _SIZE_ARGUMENTS = ("first", "last", "limit", "pageSize", "size", "take", "count")
 
@@ -28,7 +38,9 @@ _SIZE_ARGUMENTS = ("first", "last", "limit", "pageSize", "size", "take", "count"
 class OperationLimits:
     max_depth: int | None = 15
     max_aliases: int | None = 30
-    max_cost: int | None = 5000  # fields, weighted by list sizes given as literal arguments
+    # fields, weighted by list sizes given as literal arguments; with @cost/@listSize in the
+    # supergraph, Apollo's static cost estimate
+    max_cost: int | None = 5000
     default_list_size: int = 1  # assumed size of lists whose size is not given
     max_tokens: int | None = 15000  # enforced while parsing, before anything else
 
@@ -74,7 +86,7 @@ def _measure(
 
 
 def check_limits(
-    document: DocumentNode, operation: OperationDefinitionNode, limits: OperationLimits
+    document: DocumentNode, operation: OperationDefinitionNode, limits: OperationLimits, count_cost: bool = True
 ) -> list[GraphQLError]:
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
     measure = _Measure()
@@ -84,9 +96,38 @@ def check_limits(
         errors.append(_limit_error("depth", measure.depth, limits.max_depth, "MAX_DEPTH_EXCEEDED"))
     if limits.max_aliases is not None and measure.aliases > limits.max_aliases:
         errors.append(_limit_error("aliases", measure.aliases, limits.max_aliases, "MAX_ALIASES_EXCEEDED"))
-    if limits.max_cost is not None and measure.cost > limits.max_cost:
+    if count_cost and limits.max_cost is not None and measure.cost > limits.max_cost:
         errors.append(_limit_error("cost", measure.cost, limits.max_cost, "MAX_COST_EXCEEDED"))
     return errors
+
+
+def static_cost_check(
+    supergraph: Supergraph, limits: OperationLimits
+) -> Callable[[Operation, Mapping[str, Any]], list[GraphQLError]] | None:
+    """The demand-control cost limit, or None when the supergraph has no @cost/@listSize."""
+    max_cost = limits.max_cost
+    if not supergraph.cost or max_cost is None:
+        return None
+
+    def check(operation: Operation, variables: Mapping[str, Any]) -> list[GraphQLError]:
+        try:
+            cost = estimate_cost(supergraph, operation, variables, limits.default_list_size)
+        except SlicingError as error:
+            return [GraphQLError(str(error), extensions={"code": "BAD_USER_INPUT"})]
+        if cost > max_cost:
+            return [_limit_error("cost", cost, max_cost, "MAX_COST_EXCEEDED")]
+        return []
+
+    return check
+
+
+def install_limits(gateway: Gateway, limits: OperationLimits) -> None:
+    """The document limits, and the cost limit where it fits the supergraph."""
+    demand = static_cost_check(gateway.supergraph, limits)
+    count_cost = demand is None
+    gateway.options.checks.append(lambda document, operation: check_limits(document, operation, limits, count_cost))
+    if demand is not None:
+        gateway.options.operation_checks.append(demand)
 
 
 def _limit_error(what: str, found: int, limit: int, code: str) -> GraphQLError:

@@ -18,7 +18,9 @@ from graphql import (
 from graphql.language import DirectiveNode, Node
 from graphql.utilities import value_from_ast_untyped
 
+from .access import read_access_rules
 from .api_schema import build_api_schema
+from .demand import read_cost_rules
 from .links import Links, LinkedSpec, read_links
 from .model import FieldJoin, Key, Subgraph, Supergraph, TypeJoin
 
@@ -130,6 +132,8 @@ class _Reader:
             mutation_type=mutation,
             subscription_type=subscription,
             override_labels=frozenset(labels),
+            access=read_access_rules(self.schema, self.links),
+            cost=read_cost_rules(self.schema, self.links),
         )
 
     def read_graphs(self) -> dict[str, Subgraph]:

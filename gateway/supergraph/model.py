@@ -21,6 +21,9 @@ from graphql import (
 )
 from graphql.type import GraphQLType
 
+from .access import AccessRules
+from .demand import CostRules
+
 
 @dataclass(frozen=True, slots=True)
 class Subgraph:
@@ -78,6 +81,10 @@ class Supergraph:
     subscription_type: str | None = None
     # Override labels named by any field, so that callers know which ones can matter.
     override_labels: frozenset[str] = frozenset()
+    # @authenticated / @requiresScopes / @policy, read from the supergraph
+    access: AccessRules = field(default_factory=AccessRules)
+    # @cost / @listSize (demand control), read from the supergraph
+    cost: CostRules = field(default_factory=CostRules)
 
     # ---- types ---------------------------------------------------------------------------------
 

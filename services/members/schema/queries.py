@@ -16,7 +16,9 @@ from services.members.tiers import service as tiers
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="The signed-in member.")
+    # The access directives restate the service layer's rules (services/members/access.py) so the
+    # gateway can refuse these fields before asking; the resolvers still check for themselves.
+    @strawberry.federation.field(description="The signed-in member.", requires_scopes=[["member"]])
     async def me(self, info: Info) -> Member:
         member_id = profiles.my_id(info.context.principal)
         return Member.of(profiles.found(await members_loader(info).load(member_id), member_id))
@@ -43,8 +45,11 @@ class Query:
         )
         return Connection[Member].from_page(page, Member.of)
 
-    @strawberry.field(description="Staff: how many members there are with this status and lifecycle stage (null: any), "
-                                  "now; memberCount(status: ACTIVE) is the denominator of the redemption rate.")
+    @strawberry.federation.field(
+        description="Staff: how many members there are with this status and lifecycle stage (null: any), "
+        "now; memberCount(status: ACTIVE) is the denominator of the redemption rate.",
+        requires_scopes=[["staff"]],
+    )
     async def member_count(
         self,
         info: Info,
@@ -55,11 +60,13 @@ class Query:
             info.context.db, info.context.principal, Filter(status=status, lifecycle_stage=lifecycle_stage)
         )
 
-    @strawberry.field(description="The tier policy in force.")
+    @strawberry.federation.field(description="The tier policy in force.", authenticated=True)
     async def tier_policy(self, info: Info) -> TierPolicy:
         return TierPolicy.of(await tiers.current_policy(info.context.db, info.context.principal))
 
-    @strawberry.field(description="Every version of the tier policy, newest first (operators).")
+    @strawberry.federation.field(
+        description="Every version of the tier policy, newest first (operators).", requires_scopes=[["operator"]]
+    )
     async def tier_policy_history(self, info: Info, limit: int = 20) -> list[TierPolicy]:
         policies = await tiers.policy_history(info.context.db, info.context.principal, limit)
         return [TierPolicy.of(p) for p in policies]
