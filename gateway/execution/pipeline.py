@@ -258,7 +258,7 @@ class Gateway:
             operation = find_operation(document, request.operation_name)
         except OperationError as error:
             return GraphQLResponse({"errors": [_error(str(error), "BAD_REQUEST")]}, 400, malformed=True)
-        describe_request(operation.operation.value, operation.name.value if operation.name else None)
+        describe_request(operation)
         result = await self._execute_operation(request, parsed, operation)
         result.operation_type = operation.operation.value
         return result

@@ -10,10 +10,11 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from typing import Any
 
+from graphql import OperationDefinitionNode
 from opentelemetry import trace
 from opentelemetry.trace import Span, StatusCode
 
-from shared.telemetry import TRACING, span
+from shared.telemetry import NO_SPAN, TRACING, span
 from shared.telemetry.client import graphql_client_span
 from shared.telemetry.graphql import describe_operation
 
@@ -26,18 +27,21 @@ CACHE_HIT = "gateway.cache_hit"
 SUBGRAPH_NAME = "subgraph.name"  # the name Apollo's router gives this attribute
 
 
-def stage(name: str) -> AbstractContextManager[Span | None]:
-    return span(name)
+# `with stage(PARSE) as span:` — the span, or None (tracing off; then it costs a call)
+stage = span
 
 
-def describe_request(operation_type: str | None, operation_name: str | None) -> None:
+def describe_request(operation: OperationDefinitionNode) -> None:
     """Names the client's operation on the current span (the request's server span)."""
     if TRACING.on:
-        describe_operation(trace.get_current_span(), operation_type, operation_name)
+        name = operation.name.value if operation.name else None
+        describe_operation(trace.get_current_span(), operation.operation.value, name)
 
 
 def subgraph_span(subgraph: str, url: str | None, document: str | None) -> AbstractContextManager[Span | None]:
     """The client span of one request to a subgraph, current for the `with` block."""
+    if not TRACING.on:
+        return NO_SPAN  # before building its name and attributes
     return graphql_client_span(f"subgraph {subgraph}", url, document, attributes={SUBGRAPH_NAME: subgraph})
 
 
