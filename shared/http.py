@@ -5,6 +5,10 @@ context; a client per request also loses keep-alive. So each process shares one 
 lazily inside the running event loop (connections belong to a loop). Calls between services are
 usually plain HTTP on an internal network, so the TLS side (and its CA bundle) is only built when
 an https URL is first used.
+
+Calls between services carry the trace context (W3C `traceparent`): with tracing on, each call is a
+client span; off, the caller's own trace headers are passed on. Other requests made with the client
+(partners' APIs) carry none: a trace id is nothing for outsiders.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from shared import deadline
 from shared.auth.tokens import service_token
 from shared.errors import UpstreamError
 from shared.settings import Settings, get_settings
+from shared.telemetry import outgoing_trace_headers
+from shared.telemetry.client import graphql_client_span, record_status
 
 _client: httpx.AsyncClient | None = None
 _client_loop: asyncio.AbstractEventLoop | None = None
@@ -118,30 +124,35 @@ async def call_service(
     body: dict[str, Any] = {"query": query, "variables": dict(variables or {})}
     if operation_name:
         body["operationName"] = operation_name
-    request_headers = {
-        "content-type": "application/json",
-        "accept": "application/graphql-response+json, application/json",
-        **(headers or {}),
-        **deadline.outgoing_header(),
-        # Last, so no extra header can replace the service credential.
-        "authorization": f"Bearer {service_token(caller or settings.service_name, settings)}",
-    }
     client = get_http_client(settings)
+    url = settings.url_of(service)
 
     def fail(message: str, reason: str, **extra: Any) -> UpstreamError:
         return UpstreamError(message, service=service, reason=reason, **extra)
 
-    try:
-        response = await client.post(
-            settings.url_of(service), content=orjson.dumps(body), headers=request_headers,
-            **({"timeout": httpx.Timeout(timeout, connect=min(5.0, timeout))} if timeout is not None else {}),
-        )
-    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-        raise fail(f"service {service} is unreachable ({type(exc).__name__})", "unreachable") from exc
-    except httpx.TimeoutException as exc:
-        raise fail(f"service {service} did not answer in time", "timeout") from exc
-    except httpx.TransportError as exc:
-        raise fail(f"service {service} failed mid-request ({type(exc).__name__})", "transport") from exc
+    with graphql_client_span(f"call {service}", url, query, operation_name) as span:
+        request_headers = {
+            "content-type": "application/json",
+            "accept": "application/graphql-response+json, application/json",
+            **(headers or {}),
+            **deadline.outgoing_header(),
+            **outgoing_trace_headers(),  # inside the span: the callee's span becomes its child
+            # Last, so no extra header can replace the service credential.
+            "authorization": f"Bearer {service_token(caller or settings.service_name, settings)}",
+        }
+        try:
+            response = await client.post(
+                url, content=orjson.dumps(body), headers=request_headers,
+                **({"timeout": httpx.Timeout(timeout, connect=min(5.0, timeout))} if timeout is not None else {}),
+            )
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise fail(f"service {service} is unreachable ({type(exc).__name__})", "unreachable") from exc
+        except httpx.TimeoutException as exc:
+            raise fail(f"service {service} did not answer in time", "timeout") from exc
+        except httpx.TransportError as exc:
+            raise fail(f"service {service} failed mid-request ({type(exc).__name__})", "transport") from exc
+        if span is not None:
+            record_status(span, response.status_code)
 
     try:
         payload = orjson.loads(response.content)

@@ -4,6 +4,9 @@ A request with a deadline (`time.monotonic()`) waits no longer than it allows, a
 subgraph how long it has (`x-request-timeout-ms`, a little less than what remains, so that the
 subgraph's own refusal arrives before the gateway gives up). A request whose deadline has passed
 is not sent.
+
+With tracing on, each request sent is a client span whose context the subgraph receives
+(`traceparent`); a deduplicated query shares the span of the request that was sent.
 """
 
 from __future__ import annotations
@@ -18,8 +21,11 @@ from typing import Any
 
 import orjson
 
+from shared.telemetry import TRACE_HEADERS, with_current_context
+
 from .http1 import Http1Pool, HttpError, ResponseTooLarge
 from .observer import NO_OBSERVER, Observer
+from .tracing import record_answer, record_failure, subgraph_span
 
 
 DEADLINE_HEADER = "x-request-timeout-ms"
@@ -31,11 +37,15 @@ class SubgraphError(Exception):
     `outcome` is said for mutations only: "NOT_APPLIED" when the request surely did nothing (not
     sent, connection refused), "UNKNOWN" when it may have been applied (sent, no answer)."""
 
-    def __init__(self, subgraph: str, message: str, code: str = "SUBGRAPH_ERROR", outcome: str | None = None) -> None:
+    def __init__(
+        self, subgraph: str, message: str, code: str = "SUBGRAPH_ERROR", outcome: str | None = None,
+        status: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.subgraph = subgraph
         self.code = code
         self.outcome = outcome
+        self.status = status  # the HTTP status, when the subgraph answered at all
 
     def extensions(self) -> dict[str, Any]:
         extensions: dict[str, Any] = {"code": self.code, "serviceName": self.subgraph}
@@ -73,17 +83,22 @@ class _Answer:
 
     body: bytes
     parsed: dict[str, Any] | None  # for the first caller only: the executor merges into what it gets
+    status: int = 200
 
     def take(self) -> dict[str, Any]:
         parsed, self.parsed = self.parsed, None
         return parsed if parsed is not None else orjson.loads(self.body)
 
 
+_PER_REQUEST = frozenset(("x-request-id", *TRACE_HEADERS))
+
+
 def _identity(headers: Mapping[str, str] | None) -> tuple[tuple[str, str], ...]:
-    # who is asking (authorization and other forwarded headers); the request id differs every time
+    # who is asking (authorization and other forwarded headers); the request id and the trace
+    # context differ every time
     if not headers:
         return ()
-    return tuple(sorted((name.lower(), value) for name, value in headers.items() if name.lower() != "x-request-id"))
+    return tuple(sorted((name.lower(), value) for name, value in headers.items() if name.lower() not in _PER_REQUEST))
 
 
 class SubgraphClients:
@@ -133,6 +148,7 @@ class SubgraphClients:
         instead of being sent again; each caller still gets its own parsed copy.
         """
         body = orjson.dumps(payload)
+        document = payload.get("query")  # for the span only
         identity = _identity(headers)  # before the deadline header: that differs every time
         timeout = None
         if deadline is not None:
@@ -145,12 +161,12 @@ class SubgraphClients:
             headers = {**(headers or {}), DEADLINE_HEADER: str(_time_for_subgraph(left))}
             timeout = left
         if not (repeatable and self.settings.deduplicate):
-            return (await self._fetch(subgraph, body, headers, repeatable, timeout)).take()
+            return (await self._fetch(subgraph, body, headers, repeatable, timeout, document)).take()
         key = (subgraph, body, identity)
         task = self._inflight.get(key)
         if task is None:
             # a task of its own, so the first caller giving up does not fail the others
-            task = asyncio.ensure_future(self._fetch(subgraph, body, headers, repeatable, timeout))
+            task = asyncio.ensure_future(self._fetch(subgraph, body, headers, repeatable, timeout, document))
             self._inflight[key] = task
             task.add_done_callback(partial(self._finished, key))
         else:
@@ -163,19 +179,27 @@ class SubgraphClients:
             task.exception()  # marks it retrieved: every caller may have given up by now
 
     async def _fetch(
-        self, subgraph: str, body: bytes, headers: Mapping[str, str] | None, repeatable: bool, timeout: float | None
+        self, subgraph: str, body: bytes, headers: Mapping[str, str] | None, repeatable: bool, timeout: float | None,
+        document: str | None = None,
     ) -> _Answer:
-        started = time.perf_counter()
-        try:
-            answer = await self._send(subgraph, body, headers, repeatable, timeout)
-        except SubgraphError as error:
-            self.observer.subgraph_request(
-                subgraph, time.perf_counter() - started, error.code.lower().removeprefix("subgraph_")
-            )
-            raise
-        outcome = "graphql_errors" if answer.parsed and answer.parsed.get("errors") else "ok"
-        self.observer.subgraph_request(subgraph, time.perf_counter() - started, outcome)
-        return answer
+        with subgraph_span(subgraph, self.urls.get(subgraph), document) as span:
+            if span is not None:  # the subgraph's span becomes a child of this one
+                headers = with_current_context(headers)
+            started = time.perf_counter()
+            try:
+                answer = await self._send(subgraph, body, headers, repeatable, timeout)
+            except SubgraphError as error:
+                self.observer.subgraph_request(
+                    subgraph, time.perf_counter() - started, error.code.lower().removeprefix("subgraph_")
+                )
+                if span is not None:
+                    record_failure(span, error.code, error.status)
+                raise
+            outcome = "graphql_errors" if answer.parsed and answer.parsed.get("errors") else "ok"
+            self.observer.subgraph_request(subgraph, time.perf_counter() - started, outcome)
+            if span is not None:
+                record_answer(span, answer.status, answer.parsed)
+            return answer
 
     async def _send(
         self, subgraph: str, body: bytes, headers: Mapping[str, str] | None, repeatable: bool, timeout: float | None
@@ -207,8 +231,9 @@ class SubgraphClients:
                 subgraph,
                 f'subgraph "{subgraph}" answered HTTP {response.status} without a GraphQL response',
                 "SUBGRAPH_BAD_RESPONSE",
+                status=response.status,
             )
-        return _Answer(response.body, parsed)
+        return _Answer(response.body, parsed, response.status)
 
     async def aclose(self) -> None:
         pools, self._pools = self._pools, {}

@@ -2,7 +2,8 @@
 
 Transport-free: the HTTP layer (or a test, or the CLI) builds a `GraphQLRequest` and gets back
 a response body and a status. Parsed documents, validation results and plans are cached.
-Document checks (limits now; trusted documents later) plug in as callables.
+Document checks (limits now; trusted documents later) plug in as callables. With tracing on,
+each stage (parse, validate, plan, execute) is a span of the request's trace.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from .executor import ExecutionContext, Executor
 from .introspection import INTROSPECTION_FIELDS, run_introspection
 from .observer import NO_OBSERVER, Observer
 from .response import ResponseShaper
+from .tracing import CACHE_HIT, EXECUTE, PARSE, PLAN, VALIDATE, describe_operation, describe_request, stage
 
 log = logging.getLogger("gateway")
 
@@ -76,6 +78,9 @@ class LRU(Generic[K, V]):
 
     def __len__(self) -> int:
         return len(self._items)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._items  # a look that does not count as a use
 
 
 @dataclass(slots=True)
@@ -120,7 +125,7 @@ class PipelineOptions:
 @dataclass(slots=True)
 class _Document:
     document: DocumentNode | None
-    errors: list[dict[str, Any]]
+    errors: list[dict[str, Any]] | None  # parse errors, or validation errors once validated (None: not yet)
     condition_variables: tuple[str, ...] = ()
 
 
@@ -157,6 +162,15 @@ class Gateway:
     # ---- stages ------------------------------------------------------------------------------
 
     def document(self, query: str) -> _Document:
+        """The parsed and validated document (both remembered)."""
+        parsed = self.parsed(query)
+        self.validation_errors(parsed)
+        return parsed
+
+    def parsed(self, query: str) -> _Document:
+        """The parsed document, remembered by its text; validated later (`validation_errors`), once.
+
+        Parsing and validation are separate steps so that each has its own span."""
         found = self.documents.get(query)
         self.options.observer.document_cache(found is not None)
         if found is not None:
@@ -166,14 +180,16 @@ class Gateway:
         except GraphQLError as error:
             result = _Document(None, [_with_code(error.formatted, "GRAPHQL_PARSE_FAILED")])
         else:
-            errors = validate(self.supergraph.api_schema, document, hide_suggestions=not self.options.suggestions)
-            result = _Document(
-                document,
-                [_with_code(e.formatted, "GRAPHQL_VALIDATION_FAILED") for e in errors],
-                condition_variables(document),
-            )
+            result = _Document(document, None, condition_variables(document))
         self.documents.put(query, result)
         return result
+
+    def validation_errors(self, parsed: _Document) -> list[dict[str, Any]]:
+        if parsed.errors is None:
+            assert parsed.document is not None
+            errors = validate(self.supergraph.api_schema, parsed.document, hide_suggestions=not self.options.suggestions)
+            parsed.errors = [_with_code(e.formatted, "GRAPHQL_VALIDATION_FAILED") for e in errors]
+        return parsed.errors
 
     def active_labels(self) -> frozenset[str]:
         labels = set(self.options.override_labels & self.supergraph.override_labels)
@@ -192,12 +208,16 @@ class Gateway:
         conditions: tuple[str, ...],
         labels: frozenset[str],
         grants: Grants | None = None,
+        span: Any = None,
     ) -> tuple[QueryPlan, Authorization]:
         """The plan and the normalized operation as the caller may run it, cached per document,
-        operation, @skip/@include booleans, override labels in effect and the caller's grants."""
+        operation, @skip/@include booleans, override labels in effect and the caller's grants.
+        `span` (tracing on) is told whether the cache had it."""
         key = (query, operation_name, tuple(bool(coerced.get(name)) for name in conditions), labels, grants)
         found = self.plans.get(key)
         self.options.observer.plan_cache(found is not None)
+        if span is not None:
+            span.set_attribute(CACHE_HIT, found is not None)
         if found is None:
             authorization = authorize(self.supergraph, normalize(document, operation_name, coerced), grants)
             try:
@@ -226,7 +246,7 @@ class Gateway:
         else for the whole operation, as if every access directive let it through."""
         parsed = self.document(query)
         if parsed.document is None or parsed.errors:
-            raise PlanningError("; ".join(e["message"] for e in parsed.errors))
+            raise PlanningError("; ".join(e["message"] for e in parsed.errors or ()))
         operation = find_operation(parsed.document, operation_name)
         coerced = get_variable_values(self.supergraph.api_schema, operation.variable_definitions or (), variables or {})
         values = {} if isinstance(coerced, list) else coerced.coerced
@@ -249,7 +269,10 @@ class Gateway:
     async def _execute(self, request: GraphQLRequest) -> GraphQLResponse:
         if not request.query or not isinstance(request.query, str):
             return GraphQLResponse({"errors": [_error("Must provide query string.", "BAD_REQUEST")]}, 400, malformed=True)
-        parsed = self.document(request.query)
+        with stage(PARSE) as span:
+            if span is not None:
+                span.set_attribute(CACHE_HIT, request.query in self.documents)
+            parsed = self.parsed(request.query)
         if parsed.document is None:
             return GraphQLResponse({"errors": parsed.errors}, 400)
         document = parsed.document
@@ -257,44 +280,60 @@ class Gateway:
             operation = find_operation(document, request.operation_name)
         except OperationError as error:
             return GraphQLResponse({"errors": [_error(str(error), "BAD_REQUEST")]}, 400, malformed=True)
+        describe_request(operation)
         result = await self._execute_operation(request, parsed, operation)
         result.operation_type = operation.operation.value
         return result
+
+    def _validate(
+        self, request: GraphQLRequest, parsed: _Document, operation: OperationDefinitionNode
+    ) -> GraphQLResponse | dict[str, Any]:
+        """The coerced variables, or the response refusing the request: the document checks
+        (limits), validation against the schema (remembered), GET for queries only, variables."""
+        document = parsed.document
+        assert document is not None
+        for check in self.options.checks:
+            problems = check(document, operation)
+            if problems:
+                return GraphQLResponse({"errors": [p.formatted for p in problems]}, 400)
+        errors = self.validation_errors(parsed)
+        if errors:
+            return GraphQLResponse({"errors": errors}, 400)
+        if request.method == "GET" and operation.operation != OperationType.QUERY:
+            return GraphQLResponse(
+                {"errors": [_error("Only queries can be sent with GET; use POST.", "METHOD_NOT_ALLOWED")]}, 405
+            )
+        coerced = get_variable_values(
+            self.supergraph.api_schema,
+            operation.variable_definitions or (),
+            request.variables or {},
+            hide_suggestions=not self.options.suggestions,
+        )
+        if isinstance(coerced, list):  # graphql-core returns the errors instead of values
+            return GraphQLResponse({"errors": [_with_code(e.formatted, "BAD_USER_INPUT") for e in coerced]}, 200)
+        return coerced.coerced
 
     async def _execute_operation(
         self, request: GraphQLRequest, parsed: _Document, operation: OperationDefinitionNode
     ) -> GraphQLResponse:
         document = parsed.document
         assert document is not None and request.query is not None
-        for check in self.options.checks:
-            problems = check(document, operation)
-            if problems:
-                return GraphQLResponse({"errors": [p.formatted for p in problems]}, 400)
-        if parsed.errors:
-            return GraphQLResponse({"errors": parsed.errors}, 400)
-        if request.method == "GET" and operation.operation != OperationType.QUERY:
-            return GraphQLResponse(
-                {"errors": [_error("Only queries can be sent with GET; use POST.", "METHOD_NOT_ALLOWED")]}, 405
-            )
-
+        with stage(VALIDATE) as span:
+            if span is not None:
+                span.set_attribute(CACHE_HIT, parsed.errors is not None)
+            values = self._validate(request, parsed, operation)
+        if isinstance(values, GraphQLResponse):
+            return values
         raw_variables = request.variables or {}
-        coerced = get_variable_values(
-            self.supergraph.api_schema,
-            operation.variable_definitions or (),
-            raw_variables,
-            hide_suggestions=not self.options.suggestions,
-        )
-        if isinstance(coerced, list):  # graphql-core returns the errors instead of values
-            return GraphQLResponse({"errors": [_with_code(e.formatted, "BAD_USER_INPUT") for e in coerced]}, 200)
-        values = coerced.coerced
 
-        try:
-            plan, authorization = self.plan_for(
-                request.query, document, request.operation_name, values, parsed.condition_variables,
-                self.active_labels(), self.grants(request.caller),
-            )
-        except PlanningError as error:
-            return GraphQLResponse({"errors": [_error(str(error), "QUERY_PLANNING_FAILED")], "data": None}, 200)
+        with stage(PLAN) as span:
+            try:
+                plan, authorization = self.plan_for(
+                    request.query, document, request.operation_name, values, parsed.condition_variables,
+                    self.active_labels(), self.grants(request.caller), span,
+                )
+            except PlanningError as error:
+                return GraphQLResponse({"errors": [_error(str(error), "QUERY_PLANNING_FAILED")], "data": None}, 200)
         for operation_check in self.options.operation_checks:
             problems = operation_check(authorization.operation, values)
             if problems:
@@ -313,16 +352,19 @@ class Gateway:
             deadline=request.deadline,
             errors=authorization.error_list(),  # fields refused to the caller come first
         )
-        await self.executor.execute(plan, context)
-        introspection: dict[str, Any] = {}
-        if wants_introspection:
-            introspection, errors = run_introspection(self.supergraph.api_schema, document, operation, values)
-            context.errors.extend(errors)
-        root = self._root_type(normalized.kind)
-        data = self.shaper.shape(
-            root, normalized.selections, context.data, context.errors, introspection, normalized.shape_cache,
-            authorization.denied,
-        )
+        with stage(EXECUTE) as span:
+            if span is not None:
+                describe_operation(span, normalized.kind, request.operation_name)
+            await self.executor.execute(plan, context)
+            introspection: dict[str, Any] = {}
+            if wants_introspection:
+                introspection, errors = run_introspection(self.supergraph.api_schema, document, operation, values)
+                context.errors.extend(errors)
+            root = self._root_type(normalized.kind)
+            data = self.shaper.shape(
+                root, normalized.selections, context.data, context.errors, introspection, normalized.shape_cache,
+                authorization.denied,
+            )
         body: dict[str, Any] = {}
         if context.errors:
             body["errors"] = context.errors

@@ -25,6 +25,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from shared.telemetry import trace_headers_in, tracing_middleware
+
 from ..execution.pipeline import Gateway, GraphQLRequest, GraphQLResponse
 from .explorer import explorer_routes
 from .limits import install_limits
@@ -153,6 +155,7 @@ class GraphQLEndpoint:
             name: value for name, value in request.headers.items() if name.lower() in self.settings.forward_headers
         }
         forward["x-request-id"] = request_id
+        forward.update(trace_headers_in(request.headers.raw))  # passed on as they are unless tracing is on
         # The client's address as the gateway saw it, for the subgraphs' abuse rules. Whatever the
         # client sent as x-client-ip goes, so nobody can pose as another address.
         forward.pop(CLIENT_IP_HEADER, None)
@@ -268,7 +271,10 @@ def create_app(
 
         hooks = [verify_bearer_token, *hooks]
     endpoint = GraphQLEndpoint(gateway, settings, hooks, metrics)
-    stack = [Middleware(RequestIdMiddleware, header=settings.request_id_header)]
+    stack = [
+        *tracing_middleware("gateway", exclude_paths=("/health", "/healthcheck", settings.metrics_path)),
+        Middleware(RequestIdMiddleware, header=settings.request_id_header),
+    ]
     if settings.cors_origins:
         stack.append(
             Middleware(

@@ -2,6 +2,8 @@
 
 Start-up resolves the service's database (the embedded server unless configured) and starts the
 service's background loops (outbox delivery, scheduled jobs); shutdown stops them and closes pools.
+With tracing configured (`shared.telemetry`), each request is a server span in the caller's trace,
+named with its GraphQL operation.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import orjson
+from opentelemetry import trace
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLRequestData
 
 from shared.database import Database, dispose_databases, get_database
 from shared.database.resolve import database_url_for
@@ -29,6 +33,8 @@ from shared.federation.schema import SubgraphSchema
 from shared.http import aclose_http_client
 from shared.log_setup import configure_logging
 from shared.settings import get_settings
+from shared.telemetry import TRACING, flush_tracing, tracing_middleware
+from shared.telemetry.graphql import describe_operation, operation_of
 
 log = logging.getLogger("abg.app")
 
@@ -47,6 +53,14 @@ class SubgraphGraphQL(GraphQL):
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+    async def execute_single(  # type: ignore[override]
+        self, request: Any, request_adapter: Any, sub_response: Any, context: Any, root_value: Any,
+        request_data: GraphQLRequestData,
+    ) -> Any:
+        if TRACING.on:  # name the operation on the request's server span
+            describe_operation(trace.get_current_span(), *operation_of(request_data.query, request_data.operation_name))
+        return await super().execute_single(request, request_adapter, sub_response, context, root_value, request_data)
 
     async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
         return Context(
@@ -119,6 +133,7 @@ def create_subgraph_app(
             await asyncio.gather(*tasks, return_exceptions=True)
             await aclose_http_client()
             await dispose_databases()
+            flush_tracing()
 
     app = Starlette(
         routes=[
@@ -137,6 +152,9 @@ def create_subgraph_app(
         max_body_bytes=settings.max_body_bytes,
         authenticate_paths=("/graphql", *(getattr(r, "path", "") for r in routes)),
     )
+    for layer in tracing_middleware(service, exclude_paths=("/health", "/ready")):
+        # added last, so outermost: the server span covers what the middleware refuses (401, 413)
+        app.add_middleware(layer.cls, *layer.args, **layer.kwargs)
     return app
 
 

@@ -4,6 +4,8 @@ Authentication happens here, before GraphQL: a request with a bad token is answe
 typed error and no resolver runs. The principal is left in `scope["state"]` for the context. The
 caller's `x-request-timeout-ms` starts the request's deadline (`shared.deadline`). A database fault
 escaping a route that is not GraphQL (which types its own) is answered with its typed error.
+With tracing off, the caller's trace headers are kept for this request's calls to other services
+(`shared.telemetry.pass_through`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from shared.auth.tokens import principal_from_authorization_header
 from shared.database import faults
 from shared.errors import DomainError, PayloadTooLarge, ServiceUnavailable, Unauthenticated
 from shared.request_id import HEADER, pick_request_id, request_id_var
+from shared.telemetry import end_pass_through, pass_through
 
 log = logging.getLogger("abg.http")
 
@@ -42,9 +45,11 @@ class SubgraphMiddleware:
         request_id = pick_request_id(headers.get(HEADER))
         token = request_id_var.set(request_id)
         clock = deadline.begin_request(deadline.parse_timeout_ms(headers.get(deadline.HEADER)))
+        trace_headers = pass_through(headers.raw)
         try:
             await self._handle(scope, receive, send, headers, request_id)
         finally:
+            end_pass_through(trace_headers)
             deadline.end_request(clock)
             request_id_var.reset(token)
 
