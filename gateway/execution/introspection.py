@@ -15,8 +15,8 @@ from graphql import (
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
-    execute,
 )
+from graphql.execution import ExecutionResult, experimental_execute_incrementally
 
 INTROSPECTION_FIELDS = ("__schema", "__type")
 
@@ -50,8 +50,12 @@ def run_introspection(
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
     only = dataclasses.replace(operation, selection_set=_keep_introspection(operation.selection_set, fragments))
     definitions = [only] + list(fragments.values())
-    result = execute(schema, DocumentNode(definitions=tuple(definitions)), variable_values=dict(variables))
-    if not hasattr(result, "data"):
-        raise RuntimeError("introspection resolved asynchronously")
+    # graphql-core's plain `execute` refuses a schema that declares @defer (the API schema does,
+    # since the gateway answers it); introspection never defers, so this returns one result
+    result = experimental_execute_incrementally(
+        schema, DocumentNode(definitions=tuple(definitions)), variable_values=dict(variables)
+    )
+    if not isinstance(result, ExecutionResult):
+        raise RuntimeError("introspection resolved asynchronously or incrementally")
     errors = [error.formatted for error in result.errors or ()]
     return dict(result.data or {}), errors

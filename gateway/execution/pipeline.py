@@ -8,11 +8,13 @@ each stage (parse, validate, plan, execute) is a span of the request's trace.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import logging
 import random
 import re
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -41,6 +43,7 @@ from ..planning.plan import QueryPlan
 from ..planning.planner import Planner, PlanningError
 from ..supergraph.model import Supergraph
 from .client import SubgraphClients, SubgraphSettings
+from .defer import split_deferred, deferred_payloads
 from .executor import ExecutionContext, Executor
 from .introspection import INTROSPECTION_FIELDS, run_introspection
 from .observer import NO_OBSERVER, Observer
@@ -95,6 +98,7 @@ class GraphQLRequest:
     document_id: str | None = None  # a trusted document's id, resolved by the HTTP layer
     deadline: float | None = None  # time.monotonic() by which the client stops waiting
     caller: Caller | None = None  # as the HTTP layer verified it; None: anonymous
+    incremental: bool = False  # the client takes several parts (multipart/mixed): @defer is honoured
 
 
 @dataclass(slots=True)
@@ -105,6 +109,8 @@ class GraphQLResponse:
     # the request itself is unusable (no query, unknown operation), not just an invalid document
     malformed: bool = False
     operation_type: str | None = None  # query / mutation / subscription, once the operation is known
+    # with @defer: the body is the initial part, and this gives the last one (the deferred data)
+    subsequent: Callable[[], Awaitable[dict[str, Any]]] | None = None
 
 
 @dataclass(slots=True)
@@ -325,6 +331,10 @@ class Gateway:
         if isinstance(values, GraphQLResponse):
             return values
         raw_variables = request.variables or {}
+        if "@defer" in request.query:  # cheap test first: deferring is rare
+            deferred = await self._execute_deferred(request, document, operation, values)
+            if deferred is not None:
+                return deferred
 
         with stage(PLAN) as span:
             try:
@@ -370,6 +380,40 @@ class Gateway:
             body["errors"] = context.errors
         body["data"] = data
         return GraphQLResponse(body, 200, context.subgraph_requests)
+
+    async def _execute_deferred(
+        self,
+        request: GraphQLRequest,
+        document: DocumentNode,
+        operation: OperationDefinitionNode,
+        values: Mapping[str, Any],
+    ) -> GraphQLResponse | None:
+        """A query with @defer answered in parts (gateway/execution/defer.py); otherwise the
+        same document without @defer, in one part. None: nothing in it is deferred after all."""
+        split = split_deferred(document, operation, values)
+        if split is None:
+            return None
+        if not split.deferred or not request.incremental or operation.operation != OperationType.QUERY:
+            return await self._execute(dataclasses.replace(request, query=split.complete_without_defer))
+        complete_run = asyncio.ensure_future(self.execute(dataclasses.replace(request, query=split.complete)))
+        try:
+            initial = await self._execute(dataclasses.replace(request, query=split.initial))
+        except BaseException:
+            complete_run.cancel()
+            raise
+        if initial.body.get("data") is None:  # nothing for deferred data to join
+            complete_run.cancel()
+            return initial
+        initial.body["hasNext"] = True
+        schema = self.supergraph.api_schema
+
+        async def subsequent() -> dict[str, Any]:
+            complete = await complete_run
+            items = deferred_payloads(split, schema, initial.body, complete.body)
+            return {"hasNext": False, "incremental": items} if items else {"hasNext": False}
+
+        initial.subsequent = subsequent
+        return initial
 
     def _root_type(self, kind: str) -> GraphQLObjectType:
         schema = self.supergraph.api_schema

@@ -29,6 +29,7 @@ from shared.telemetry import trace_headers_in, tracing_middleware
 
 from ..execution.pipeline import Gateway, GraphQLRequest, GraphQLResponse
 from .explorer import explorer_routes
+from .incremental import incremental_response
 from .limits import install_limits
 from .metrics import GatewayMetrics, bearer_protected, outcome_of
 from .ratelimit import TokenBuckets, rate_limit_hook
@@ -43,6 +44,7 @@ _JSON = "application/json"
 CLIENT_IP_HEADER = "x-client-ip"
 TIMEOUT_HEADER = "x-request-timeout-ms"  # how long the client will wait (it may only shorten ours)
 _GRAPHQL_RESPONSE = "application/graphql-response+json"
+_MULTIPART = "multipart/mixed"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -148,6 +150,8 @@ class GraphQLEndpoint:
             result.subgraph_requests,
             (time.perf_counter() - started) * 1000,
         )
+        if result.subsequent is not None:
+            return incremental_response(result.body, result.subsequent), result.operation_type, "ok"
         return _json(result.body, status, media_type), result.operation_type, outcome_of(result.status, result.body)
 
     async def parse(self, request: Request, request_id: str) -> GraphQLRequest | Response:
@@ -180,6 +184,7 @@ class GraphQLEndpoint:
                 forward_headers=forward,
                 request_id=request_id,
                 deadline=deadline,
+                incremental=_MULTIPART in request.headers.get("accept", ""),
             )
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type not in (_JSON, _GRAPHQL_RESPONSE, "application/graphql+json"):
@@ -213,6 +218,7 @@ class GraphQLEndpoint:
             forward_headers=forward,
             request_id=request_id,
             deadline=deadline,
+            incremental=_MULTIPART in request.headers.get("accept", ""),
         )
 
     def _deadline(self, asked: str | None) -> float | None:

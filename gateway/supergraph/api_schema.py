@@ -15,6 +15,7 @@ from graphql import (
     DocumentNode,
     EnumTypeDefinitionNode,
     EnumTypeExtensionNode,
+    GraphQLDeferDirective,
     GraphQLSchema,
     InputObjectTypeDefinitionNode,
     InputObjectTypeExtensionNode,
@@ -134,4 +135,9 @@ def build_api_schema(document: DocumentNode, links: Links) -> GraphQLSchema:
     inaccessible_spec = links.find("inaccessible")
     inaccessible = inaccessible_spec.directive("inaccessible") if inaccessible_spec else "inaccessible"
     stripped = _Stripper(links, inaccessible).strip_document(document)
-    return build_ast_schema(stripped, assume_valid_sdl=True)
+    schema = build_ast_schema(stripped, assume_valid_sdl=True)
+    if schema.get_directive("defer") is None:
+        # the gateway answers @defer itself (incremental delivery), as Apollo Router and Hive
+        # Gateway do: clients may use it whatever the subgraphs support
+        schema = GraphQLSchema(**{**schema.to_kwargs(), "directives": (*schema.directives, GraphQLDeferDirective)})
+    return schema
