@@ -172,7 +172,8 @@ class Supervisor:
     def _work(self, slot: _Slot, supervisor_pid: int) -> int:
         from .worker import EXIT_CONFIG, ConfigurationError, serve
 
-        signal.pthread_sigmask(signal.SIG_SETMASK, set())
+        # SIGHUP stays blocked until the worker can note it (worker.serve); the others act at once
+        signal.pthread_sigmask(signal.SIG_SETMASK, {signal.SIGHUP})
         for other in self.slots:
             if other.sock is not slot.sock:
                 other.sock.close()

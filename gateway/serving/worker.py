@@ -63,15 +63,20 @@ class WorkerServer(uvicorn.Server):
     """uvicorn's server, plus: SIGHUP reloads the supergraph; under a supervisor, the worker
     stops by itself if the supervisor is gone (killed with no chance to stop its workers)."""
 
-    def __init__(self, config: uvicorn.Config, gateway: ReloadableGateway, supervisor_pid: int | None) -> None:
+    def __init__(
+        self, config: uvicorn.Config, gateway: ReloadableGateway, supervisor_pid: int | None, early: _EarlyHangups
+    ) -> None:
         super().__init__(config)
         self.gateway = gateway
         self.supervisor_pid = supervisor_pid
+        self.early = early
         self._reloads: set[asyncio.Task[bool]] = set()
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
         asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._reload)
+        if self.early.seen:  # the file changed while we were starting: take it now
+            self._reload()
 
     def _reload(self) -> None:
         task = asyncio.get_running_loop().create_task(self.gateway.reload())
@@ -86,6 +91,18 @@ class WorkerServer(uvicorn.Server):
         return await super().on_tick(counter)
 
 
+class _EarlyHangups:
+    """Notes a SIGHUP that comes before the server listens for it (its default would kill us)."""
+
+    def __init__(self) -> None:
+        self.seen = False
+        signal.signal(signal.SIGHUP, self._note)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGHUP})  # the supervisor forks us with it blocked
+
+    def _note(self, signo: int, frame: object) -> None:
+        self.seen = True
+
+
 def serve(
     settings: ServerSettings,
     supergraph: Supergraph,
@@ -96,6 +113,7 @@ def serve(
 ) -> None:
     """Serves until SIGTERM/SIGINT: on `sock` when given (a supervisor's worker), else on the
     settings' host and port. Raises ConfigurationError before serving when it cannot start."""
+    early = _EarlyHangups()
     app, gateway = build_app(settings, supergraph, path)
     config = uvicorn.Config(
         app,
@@ -109,5 +127,5 @@ def serve(
         # requests in flight get as long as a request may take; then they are cancelled
         timeout_graceful_shutdown=int(settings.request_timeout_seconds or 30) + 1,
     )
-    server = WorkerServer(config, gateway, supervisor_pid)
+    server = WorkerServer(config, gateway, supervisor_pid, early)
     server.run(sockets=[sock] if sock is not None else None)
