@@ -74,7 +74,12 @@ class Supervisor:
         self.stopping = False
 
     def run(self) -> int:
-        sockets = bind_worker_sockets(self.settings.host, self.settings.port, self.settings.workers)
+        """Serves until SIGTERM/SIGINT; OSError when the port cannot be bound."""
+        try:
+            sockets = bind_worker_sockets(self.settings.host, self.settings.port, self.settings.workers)
+        except OSError:
+            self._remove_metrics_directory()
+            raise
         self.slots = [_Slot(index, sock) for index, sock in enumerate(sockets)]
         host, port = sockets[0].getsockname()[:2]
         signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
@@ -90,8 +95,11 @@ class Supervisor:
                 sock.close()
             # signals stay blocked: a second SIGTERM while draining must not kill us half-way,
             # and the process exits next
-            if self.metrics_dir is not None:
-                shutil.rmtree(self.metrics_dir, ignore_errors=True)
+            self._remove_metrics_directory()
+
+    def _remove_metrics_directory(self) -> None:
+        if self.metrics_dir is not None:
+            shutil.rmtree(self.metrics_dir, ignore_errors=True)
 
     # ---- the loop ------------------------------------------------------------------------------
 
