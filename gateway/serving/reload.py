@@ -52,9 +52,14 @@ class ReloadableGateway:
         try:
             return await gateway.execute(request)
         finally:
-            self._in_flight[gateway] -= 1
-            if gateway in self._retired and self._in_flight[gateway] == 0:
-                await self._close(gateway)
+            self._done(gateway)
+
+    def _done(self, gateway: Gateway) -> None:
+        if gateway not in self._in_flight:  # closed already: the server is shutting down
+            return
+        self._in_flight[gateway] -= 1
+        if self._in_flight[gateway] == 0 and gateway in self._retired:
+            self._close_soon(gateway)  # in a task of its own, not in this request's time
 
     async def aclose(self) -> None:
         for gateway in [*self._retired, self.current]:
@@ -92,9 +97,13 @@ class ReloadableGateway:
         self.generation += 1
         self._retired.add(old)
         if self._in_flight[old] == 0:
-            task = asyncio.get_running_loop().create_task(self._close(old))
-            self._closing.add(task)
-            task.add_done_callback(self._closing.discard)
+            self._close_soon(old)
+
+    def _close_soon(self, gateway: Gateway) -> None:
+        self._retired.discard(gateway)  # closed once, whoever gets here first
+        task = asyncio.get_running_loop().create_task(self._close(gateway))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
     async def _close(self, gateway: Gateway) -> None:
         self._retired.discard(gateway)

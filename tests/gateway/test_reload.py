@@ -10,6 +10,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from gateway.execution.client import SubgraphSettings
+from gateway.execution.pipeline import Gateway, GraphQLRequest, PipelineOptions
+from gateway.serving.reload import ReloadableGateway
+from gateway.supergraph import load_supergraph_file
 from tests.gateway.kit.gateway_process import GatewayProcess, supergraph_for, write_atomically
 from tests.gateway.kit.scenarios import Shop
 
@@ -122,3 +126,36 @@ async def test_a_supergraph_that_does_not_load_is_refused_and_the_old_one_keeps_
         assert [await _fresh(gateway, EMAIL) for _ in range(10)] == [{"data": {"me": {"email": "ada@example.test"}}}] * 10
     finally:
         assert await gateway.stop() == 0
+
+
+async def test_a_request_in_flight_finishes_on_the_supergraph_it_started_on(shop: Shop, tmp_path: Path) -> None:
+    path = supergraph_for(shop, tmp_path / "supergraph.graphql")  # with `email`
+    old = Gateway(load_supergraph_file(path), PipelineOptions(subgraphs=SubgraphSettings(timeout_seconds=10)))
+    closed: list[Gateway] = []
+    close = old.aclose
+
+    async def recording_close() -> None:
+        closed.append(old)
+        await close()
+
+    old.aclose = recording_close  # type: ignore[method-assign]
+    gateway = ReloadableGateway(old, path)
+    accounts = shop.subgraphs["accounts"]
+    accounts.delay = 0.5
+    in_flight = asyncio.create_task(gateway.execute(GraphQLRequest(query="{ me { email } }")))
+    while not accounts.requests:
+        await asyncio.sleep(0.01)
+
+    supergraph_for(shop, path, drop_line=EMAIL_LINE)  # the new supergraph has no `email`
+    assert await gateway.reload()
+    accounts.delay = 0.0
+    refused = await gateway.execute(GraphQLRequest(query="{ me { email } }"))
+    assert refused.body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert closed == []  # the old one still has a request to finish
+
+    finished = await in_flight
+    assert finished.body == {"data": {"me": {"email": "ada@example.test"}}}
+    await asyncio.sleep(0)  # its connections are closed in a task of their own
+    await asyncio.sleep(0)
+    assert closed == [old]
+    await gateway.aclose()
