@@ -192,6 +192,8 @@ class Supervisor:
             return EXIT_CONFIG
         except SystemExit as exit_:  # uvicorn exits with 1 when it cannot start
             return exit_.code if isinstance(exit_.code, int) else 1
+        except KeyboardInterrupt:  # Ctrl-C reaches the workers too: uvicorn re-raises it once drained
+            return 0
         return 0
 
     def _stop_workers(self) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.http.settings import ServerSettings
+from live_services import free_port
 from tests.gateway.kit.gateway_process import GatewayProcess, supergraph_for
 from tests.gateway.kit.scenarios import Shop
 
@@ -128,3 +130,15 @@ def test_workers_default_to_the_cores_in_production_and_one_elsewhere(monkeypatc
     monkeypatch.setenv("ABG_GATEWAY_WORKERS", "0")
     with pytest.raises(ValueError):
         ServerSettings.from_env()
+
+
+async def test_workers_that_cannot_start_as_configured_stop_the_gateway(shop: Shop, tmp_path: Path) -> None:
+    # restarting them would never help: the gateway exits (EX_CONFIG) instead of looping
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "gateway", "serve", "--supergraph", str(supergraph_for(shop, tmp_path / "s.graphql")),
+        "--port", str(free_port()), "--workers", "2", "--trusted-documents", str(tmp_path / "missing.json"),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env={**os.environ, "ABG_ENV": "test"},
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 78, output.decode()
+    assert b"cannot use the trusted documents" in output
