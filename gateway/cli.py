@@ -41,6 +41,8 @@ def _serve(args: argparse.Namespace) -> int:
         settings.port = args.port
     if args.workers:
         settings.workers = args.workers
+    if args.watch:
+        settings.watch_supergraph = True
     if args.no_introspection:
         settings.introspection = False
     if args.no_verify_tokens:
@@ -153,6 +155,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--workers",
         type=_positive_int,
         help="processes serving the port (default: one per core with ABG_ENV=production, else 1; ABG_GATEWAY_WORKERS)",
+    )
+    serve.add_argument(
+        "--watch", action="store_true", help="reload the supergraph file when it changes, as SIGHUP does"
     )
     serve.add_argument("--no-introspection", action="store_true", help="refuse __schema/__type queries")
     serve.add_argument(

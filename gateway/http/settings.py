@@ -67,6 +67,7 @@ class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 4000
     workers: int = 1  # processes serving the port (gateway/serving); from the environment: cores in production
+    watch_supergraph: bool = False  # reload the supergraph file when it changes, as SIGHUP does
     graphql_path: str = "/graphql"
     max_body_bytes: int = 1_000_000
     introspection: bool = True
@@ -122,6 +123,7 @@ class ServerSettings:
             host=os.environ.get("ABG_GATEWAY_HOST", defaults.host),
             port=int(os.environ.get("ABG_GATEWAY_PORT", defaults.port)),
             workers=_env_workers(production),
+            watch_supergraph=_env_bool("ABG_GATEWAY_WATCH_SUPERGRAPH", defaults.watch_supergraph),
             graphql_path=os.environ.get("ABG_GATEWAY_PATH", defaults.graphql_path),
             max_body_bytes=_env_int("ABG_GATEWAY_MAX_BODY_BYTES", defaults.max_body_bytes) or defaults.max_body_bytes,
             introspection=_env_bool("ABG_GATEWAY_INTROSPECTION", _env_bool("ABG_INTROSPECTION", not production)),

@@ -7,7 +7,8 @@ workers. Workers are forked after the supergraph is loaded, so they start withou
 again, and they share the listening sockets bound here (gateway/serving/sockets.py).
 
 Signals: SIGTERM or SIGINT drain and stop every worker (SIGKILL after the grace period); SIGHUP
-checks the supergraph file and passes the signal on, so each worker switches to it; a worker that
+(or, with --watch, a change of the file) checks the supergraph file and passes SIGHUP on, so each
+worker switches to it; a worker that
 dies is replaced (with a growing pause if it keeps dying at start-up). The supervisor waits for
 signals synchronously (blocked, then `sigtimedwait`), so there is no handler racing the loop.
 """
@@ -29,6 +30,7 @@ from ..http.settings import ServerSettings
 from ..supergraph import SupergraphError, load_supergraph_file
 from ..supergraph.model import Supergraph
 from .sockets import bind_worker_sockets
+from .watch import FileWatch
 
 log = logging.getLogger("gateway.supervisor")
 
@@ -71,7 +73,7 @@ class Supervisor:
         self.log_level = log_level
         self.metrics_dir = metrics_dir
         self.slots: list[_Slot] = []
-        self.stopping = False
+        self.watch = FileWatch(path) if settings.watch_supergraph else None
 
     def run(self) -> int:
         """Serves until SIGTERM/SIGINT; OSError when the port cannot be bound."""
@@ -110,7 +112,7 @@ class Supervisor:
             if signo in (signal.SIGTERM, signal.SIGINT):
                 log.info("%s: draining and stopping %d workers", signal.Signals(signo).name, len(self.slots))
                 return 0
-            if signo == signal.SIGHUP:
+            if signo == signal.SIGHUP or (self.watch is not None and self.watch.changed()):
                 self._reload()
             fatal = self._reap()
             if fatal is not None:

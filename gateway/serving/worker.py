@@ -1,7 +1,8 @@
 """One gateway process serving HTTP: the app over a reloadable gateway, run by uvicorn.
 
 Alone (one worker) it binds the port itself; under the supervisor it serves the socket it was
-handed. Either way SIGHUP reloads the supergraph file in place (gateway/serving/reload.py) and
+handed. Either way SIGHUP reloads the supergraph file in place (gateway/serving/reload.py), as
+does a change of the file with --watch (watched here when alone, else by the supervisor), and
 SIGTERM stops accepting, lets the requests in flight finish, then exits (uvicorn's shutdown).
 """
 
@@ -22,6 +23,7 @@ from ..execution.pipeline import Gateway, PipelineOptions
 from ..http.settings import ServerSettings
 from ..supergraph.model import Supergraph
 from .reload import ReloadableGateway
+from .watch import FileWatch
 
 log = logging.getLogger("gateway")
 
@@ -64,12 +66,18 @@ class WorkerServer(uvicorn.Server):
     stops by itself if the supervisor is gone (killed with no chance to stop its workers)."""
 
     def __init__(
-        self, config: uvicorn.Config, gateway: ReloadableGateway, supervisor_pid: int | None, early: _EarlyHangups
+        self,
+        config: uvicorn.Config,
+        gateway: ReloadableGateway,
+        supervisor_pid: int | None,
+        early: _EarlyHangups,
+        watch: FileWatch | None = None,
     ) -> None:
         super().__init__(config)
         self.gateway = gateway
         self.supervisor_pid = supervisor_pid
         self.early = early
+        self.watch = watch  # a lone worker watches the file itself; under a supervisor, it does
         self._reloads: set[asyncio.Task[bool]] = set()
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
@@ -88,6 +96,8 @@ class WorkerServer(uvicorn.Server):
         if self.supervisor_pid is not None and counter % 10 == 0 and os.getppid() != self.supervisor_pid:
             log.warning("the supervisor (pid %d) is gone: stopping", self.supervisor_pid)
             self.should_exit = True
+        if self.watch is not None and counter % 10 == 0 and self.watch.changed():
+            self._reload()
         return await super().on_tick(counter)
 
 
@@ -114,6 +124,7 @@ def serve(
     """Serves until SIGTERM/SIGINT: on `sock` when given (a supervisor's worker), else on the
     settings' host and port. Raises ConfigurationError before serving when it cannot start."""
     early = _EarlyHangups()
+    watch = FileWatch(path) if settings.watch_supergraph and supervisor_pid is None else None
     app, gateway = build_app(settings, supergraph, path)
     config = uvicorn.Config(
         app,
@@ -127,5 +138,5 @@ def serve(
         # requests in flight get as long as a request may take; then they are cancelled
         timeout_graceful_shutdown=int(settings.request_timeout_seconds or 30) + 1,
     )
-    server = WorkerServer(config, gateway, supervisor_pid, early)
+    server = WorkerServer(config, gateway, supervisor_pid, early, watch)
     server.run(sockets=[sock] if sock is not None else None)

@@ -159,3 +159,20 @@ async def test_a_request_in_flight_finishes_on_the_supergraph_it_started_on(shop
     await asyncio.sleep(0)
     assert closed == [old]
     await gateway.aclose()
+
+
+@pytest.mark.parametrize("workers", [2, 1])
+async def test_with_watch_a_new_supergraph_file_is_taken_without_a_signal(
+    shop: Shop, tmp_path: Path, workers: int
+) -> None:
+    path = supergraph_for(shop, tmp_path / "supergraph.graphql", drop_line=EMAIL_LINE)
+    gateway = await GatewayProcess(
+        path, tmp_path / "gateway.log", workers=workers, env={"ABG_GATEWAY_WATCH_SUPERGRAPH": "true"}
+    ).start()
+    try:
+        assert (await _fresh(gateway, EMAIL))["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+        supergraph_for(shop, path)  # renamed over the old file, as a deployment would
+        await gateway.wait_for_log("supergraph reloaded", times=workers)
+        assert [await _fresh(gateway, EMAIL) for _ in range(10)] == [{"data": {"me": {"email": "ada@example.test"}}}] * 10
+    finally:
+        assert await gateway.stop() in ((0,) if workers > 1 else (0, -signal.SIGTERM))
