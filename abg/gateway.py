@@ -1,7 +1,9 @@
 """The gateway's part in `abg run`: compose the running subgraphs, then serve the supergraph.
 
 The supergraph is written to the data dir, so the same file can be handed to Hive Gateway or
-Apollo Router unchanged.
+Apollo Router unchanged. The gateway runs as many worker processes as the services do (ABG_WORKERS,
+else one per core up to 4) unless ABG_GATEWAY_WORKERS says otherwise; `kill -HUP` on it reloads
+that file after a new composition is written there.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from abg.processes import Supervisor, wait_healthy
 from abg.services import SERVICES, Service
 from gateway.composition import compose_from_urls
 from shared.auth.tokens import service_token
-from shared.settings import get_settings
+from shared.settings import Settings, get_settings
 
 
 def start_gateway(supervisor: Supervisor, env: dict[str, str], services: Sequence[Service] = SERVICES) -> str:
@@ -33,9 +35,17 @@ def start_gateway(supervisor: Supervisor, env: dict[str, str], services: Sequenc
         raise RuntimeError(f"the subgraphs do not compose:\n{details}")
     path = settings.data_dir / "supergraph.graphql"
     path.write_text(result.supergraph_sdl)
-    args = [sys.executable, "-m", "gateway", "serve", "--supergraph", str(path)]
-    args += ["--host", settings.host, "--port", str(settings.gateway_port)]
-    supervisor.start("gateway", args, env)
+    supervisor.start("gateway", gateway_args(str(path), settings, env), env)
     base = f"http://{settings.host}:{settings.gateway_port}"
     wait_healthy(f"{base}/health", supervisor)
     return f"{base}/graphql"
+
+
+def gateway_args(supergraph: str, settings: Settings, env: dict[str, str]) -> list[str]:
+    """The gateway's command line. Its workers: ABG_GATEWAY_WORKERS when set (the gateway reads it
+    itself), else as many as each service runs."""
+    args = [sys.executable, "-m", "gateway", "serve", "--supergraph", supergraph]
+    args += ["--host", settings.host, "--port", str(settings.gateway_port)]
+    if not env.get("ABG_GATEWAY_WORKERS", "").strip():
+        args += ["--workers", str(settings.workers_per_service)]
+    return args

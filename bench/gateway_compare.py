@@ -1,25 +1,32 @@
 """Our gateway against Hive Gateway and Apollo Gateway, in the same run, in front of the same subgraphs.
 
 Three subgraphs (bench/gateway/subgraphs.py: catalog, stock, partners) answer from memory, so
-the gateway is what is measured. Each gateway runs alone on CPU 0 (one core each: our gateway
-is one process, Hive Gateway runs without --fork, Apollo Gateway is one Node process); the
-subgraphs and the load generator (wrk, a C program) share the other cores, and their load is
-printed so it shows they were not the limit. Both queries are checked to give the same answer
-on every gateway before anything is measured.
+the gateway is what is measured. Each one-process gateway runs alone on CPU 0 (our gateway with
+one worker, Hive Gateway without --fork, Apollo Gateway is one Node process); the subgraphs and
+the load generator (wrk, a C program) share the other cores, and their load is printed so it
+shows they were not the limit. Our gateway with two workers (`ours-2w`) may use every core, so
+on a 2-core machine it shares CPU 1 with the subgraphs and wrk: what two workers give on this
+machine, not twice a core. The queries are checked to give the same answer on every gateway
+before anything is measured.
 
 Queries: (a) shallow — one list from one subgraph; (b) nested — 50 list items, each joined with
-entities from the two other subgraphs (stock and partners), so three subgraphs per request.
+entities from the two other subgraphs (stock and partners), so three subgraphs per request;
+(c) rotating — the nested query with an `$offset` variable that changes on every request
+(0..199 in turn), so the requests in flight together all differ and deduplication cannot help
+(the subgraphs still answer each distinct request from their memo after the warm-up).
 
 Our gateway runs twice: as shipped (identical subgraph queries in flight at once are sent once,
 as Hive Gateway also does) and with that deduplication off (every fetch sent, as Apollo Gateway
 does). Figures per gateway and query: requests per second, latency p50/p95/p99 (wrk's), the gateway's
 peak resident memory (VmHWM), subgraph requests per client request, and gateway CPU time per
-request. Rounds are interleaved (the gateways take turns) and medians are printed, with ratios.
+request. Rounds are interleaved (the gateways take turns) and medians are printed, with ratios,
+then one summary table (markdown) of requests/s, p50 and p99 per gateway and query.
 
     .venv/bin/python bench/gateway_compare.py [--seconds 10] [--warmup 4] [--connections 32] [--rounds 2]
+        [--gateways ours,ours-2w,ours-nodedup,hive,apollo] [--queries shallow,nested,rotating]
 
 Needs wrk (Debian/Ubuntu: `apt-get install wrk`) and the Node tools (`scripts/npm-tools`).
-Bounded: about rounds × 4 gateways × 2 queries × (warmup + seconds) + start-up ≈ 4 minutes by default.
+Bounded: about rounds × 5 gateways × 3 queries × (warmup + seconds) + start-up ≈ 8 minutes by default.
 """
 
 from __future__ import annotations
@@ -53,7 +60,14 @@ QUERIES = {
         "query Nested { benefits(first: 50) { id title pointsCost remaining redeemedToday"
         " partner { id name country } } }"
     ),
+    "rotating": (
+        "query Rotating($offset: Int!) { benefits(first: 50, offset: $offset) { id title pointsCost remaining"
+        " redeemedToday partner { id name country } } }"
+    ),
 }
+ROTATE = {"rotating": 200}  # queries whose $offset changes per request: how many values in turn
+CHECK_VARIABLES = {"rotating": {"offset": 7}}  # the variables the answers are compared with
+SHAPE_LETTERS = {"shallow": "a", "nested": "b", "rotating": "c"}
 
 
 def node_binary() -> Path:
@@ -70,10 +84,10 @@ def free_port() -> int:
 
 
 def gateway_command(name: str, supergraph: Path, port: int) -> list[str]:
-    if name in ("ours", "ours-nodedup"):
+    if name in WORKERS:
         return [
             sys.executable, "-m", "gateway", "serve", "--supergraph", str(supergraph),
-            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--workers", str(WORKERS[name]),
         ]
     if name == "hive":
         script = TOOLS / "node_modules" / "@graphql-hive" / "gateway" / "dist" / "bin.js"
@@ -83,8 +97,10 @@ def gateway_command(name: str, supergraph: Path, port: int) -> list[str]:
     raise SystemExit(f"unknown gateway {name!r}")
 
 
+WORKERS = {"ours": 1, "ours-2w": 2, "ours-nodedup": 1}  # our gateway's variants: worker processes
 LABELS = {
-    "ours": "ours (Python)",
+    "ours": "ours (Python), 1 worker",
+    "ours-2w": "ours, 2 workers",
     "ours-nodedup": "ours, no dedup",  # every subgraph request sent, as Apollo Gateway does
     "hive": "Hive Gateway 2.15.1",
     "apollo": "Apollo Gateway 2.14.4",
@@ -145,6 +161,12 @@ class Bench:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
 
+    def cpus_of(self, name: str) -> set[int]:
+        """One-process gateways get the gateway's core; several workers get every core there is."""
+        if WORKERS.get(name, 1) > 1 and self.gateway_cpus:
+            return self.gateway_cpus | self.other_cpus
+        return self.gateway_cpus
+
     def stop_all(self) -> None:
         for process in self.processes:
             self.stop(process)
@@ -182,13 +204,18 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def run_wrk(bench: Bench, url: str, body_file: Path, seconds: float) -> dict[str, Any]:
+def tree_cpu_seconds(process: psutil.Process) -> float:
+    """CPU time of a gateway and its worker processes (they live as long as the measurement)."""
+    return sum(sum(p.cpu_times()[:2]) for p in [process, *process.children(recursive=True)])
+
+
+def run_wrk(bench: Bench, url: str, body_file: Path, seconds: float, rotate: int = 0) -> dict[str, Any]:
     command = [
         "wrk", "-t1", f"-c{bench.args.connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s",
         "-s", str(HERE / "post.lua"), url,
     ]
     result = subprocess.run(
-        command, capture_output=True, env={**os.environ, "BENCH_BODY": str(body_file)},
+        command, capture_output=True, env={**os.environ, "BENCH_BODY": str(body_file), "BENCH_ROTATE": str(rotate)},
         preexec_fn=bench.pin(bench.other_cpus), check=True,
     )
     for line in result.stdout.decode().splitlines():
@@ -199,7 +226,8 @@ def run_wrk(bench: Bench, url: str, body_file: Path, seconds: float) -> dict[str
 
 def check_answers(url: str, expected: dict[str, Any], name: str) -> None:
     for query, text in QUERIES.items():
-        answer = httpx.post(url, json={"query": text}, timeout=10).json()
+        variables = CHECK_VARIABLES.get(query)
+        answer = httpx.post(url, json={"query": text, "variables": variables}, timeout=10).json()
         if "errors" in answer or not answer.get("data"):
             raise SystemExit(f"{name} answered {query} with errors: {answer}")
         if query in expected and answer != expected[query]:
@@ -210,7 +238,7 @@ def check_answers(url: str, expected: dict[str, Any], name: str) -> None:
 def measure(bench: Bench, name: str, supergraph: Path, expected: dict[str, Any]) -> list[Run]:
     port = free_port()
     url = f"http://127.0.0.1:{port}/graphql"
-    process = bench.spawn(name, gateway_command(name, supergraph, port), bench.gateway_cpus, GATEWAY_ENV.get(name))
+    process = bench.spawn(name, gateway_command(name, supergraph, port), bench.cpus_of(name), GATEWAY_ENV.get(name))
     runs: list[Run] = []
     try:
         wait_ready(url, process)
@@ -218,14 +246,18 @@ def measure(bench: Bench, name: str, supergraph: Path, expected: dict[str, Any])
         gateway = psutil.Process(process.pid)
         for query in bench.args.queries:
             body = bench.workdir / f"{query}.json"
-            body.write_bytes(json.dumps({"query": QUERIES[query], "operationName": query.capitalize()}).encode())
-            run_wrk(bench, url, body, bench.args.warmup)  # warms plan caches and the JIT
+            payload: dict[str, Any] = {"query": QUERIES[query], "operationName": query.capitalize()}
+            rotate = ROTATE.get(query, 0)
+            if rotate:
+                payload["variables"] = {"offset": "__OFFSET__"}  # post.lua puts a number there
+            body.write_bytes(json.dumps(payload).replace('"__OFFSET__"', "__OFFSET__").encode())
+            run_wrk(bench, url, body, bench.args.warmup, rotate)  # warms plan caches and the JIT
             subgraph_requests(bench, reset=True)
-            cpu_before = sum(gateway.cpu_times()[:2])
+            cpu_before = tree_cpu_seconds(gateway)
             psutil.cpu_percent(percpu=True)
-            figures = run_wrk(bench, url, body, bench.args.seconds)
+            figures = run_wrk(bench, url, body, bench.args.seconds, rotate)
             busy = psutil.cpu_percent(percpu=True)
-            cpu = sum(gateway.cpu_times()[:2]) - cpu_before
+            cpu = tree_cpu_seconds(gateway) - cpu_before
             requests = max(figures["requests"], 1)
             # unpinned, the whole machine's load is the best one can say
             watched = sorted(bench.other_cpus) or range(len(busy))
@@ -238,7 +270,7 @@ def measure(bench: Bench, name: str, supergraph: Path, expected: dict[str, Any])
                     p50=figures["p50_ms"],
                     p95=figures["p95_ms"],
                     p99=figures["p99_ms"],
-                    peak_rss_mb=peak_rss_mb(process.pid),
+                    peak_rss_mb=sum(peak_rss_mb(p.pid) for p in [gateway, *gateway.children(recursive=True)]),
                     subgraph_per_request=subgraph_requests(bench) / requests,
                     cpu_ms_per_request=cpu * 1000 / requests,
                     others_busy=statistics.fmean(others) if others else float("nan"),
@@ -265,8 +297,9 @@ def compose(bench: Bench) -> Path:
 
 def report(runs: list[Run], args: argparse.Namespace) -> None:
     print(f"\n{args.connections} connections, {args.seconds:g} s per measurement, medians of {args.rounds} round(s)")
+    by_query: dict[str, dict[str, dict[str, float]]] = {}
     for query in args.queries:
-        print(f"\n({'a' if query == 'shallow' else 'b'}) {query}: {QUERIES[query]}")
+        print(f"\n({SHAPE_LETTERS.get(query, '?')}) {query}: {QUERIES[query]}")
         header = (
             f"{'gateway':<22}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'peak MB':>9}"
             f"{'sub/req':>9}{'CPU ms/req':>11}{'others busy':>12}{'errors':>8}"
@@ -289,7 +322,10 @@ def report(runs: list[Run], args: argparse.Namespace) -> None:
                 f"{m['peak_rss_mb']:>9.0f}{m['subgraph_per_request']:>9.2f}{m['cpu_ms_per_request']:>11.3f}"
                 f"{m['others_busy']:>11.0f}%{m['errors']:>8.0f}"
             )
-        for mine, peer in (("ours", "hive"), ("ours", "apollo"), ("ours-nodedup", "hive"), ("ours-nodedup", "apollo")):
+        by_query[query] = medians
+        pairs = [("ours-2w", "ours"), ("ours", "hive"), ("ours", "apollo"), ("ours-2w", "hive"), ("ours-2w", "apollo"),
+                 ("ours-nodedup", "hive"), ("ours-nodedup", "apollo")]
+        for mine, peer in pairs:
             if mine in medians and peer in medians:
                 ours, theirs = medians[mine], medians[peer]
                 print(
@@ -297,6 +333,19 @@ def report(runs: list[Run], args: argparse.Namespace) -> None:
                     f"p99 latency ×{ours['p99'] / theirs['p99']:.2f}, "
                     f"peak memory ×{ours['peak_rss_mb'] / theirs['peak_rss_mb']:.2f}"
                 )
+    summary(by_query, args)
+
+
+def summary(by_query: dict[str, dict[str, dict[str, float]]], args: argparse.Namespace) -> None:
+    """One markdown table: requests/s, p50 and p99 per gateway and query."""
+    print("\n| gateway | " + " | ".join(f"req/s ({SHAPE_LETTERS.get(q, q)}) | p50 ms | p99 ms" for q in args.queries) + " |")
+    print("| --- |" + " --- | --- | --- |" * len(args.queries))
+    for name in args.gateways:
+        cells = []
+        for query in args.queries:
+            m = by_query.get(query, {}).get(name)
+            cells += [f"{m['rps']:,.0f}", f"{m['p50']:.1f}", f"{m['p99']:.1f}"] if m else ["-", "-", "-"]
+        print(f"| {LABELS[name]} | " + " | ".join(cells) + " |")
 
 
 def main() -> None:
@@ -305,9 +354,11 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=4)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--gateways", default="ours,ours-nodedup,hive,apollo")
-    parser.add_argument("--queries", default="shallow,nested")
-    parser.add_argument("--no-pin", action="store_true", help="do not pin the gateway to CPU 0")
+    parser.add_argument("--gateways", default="ours,ours-2w,ours-nodedup,hive,apollo")
+    parser.add_argument("--queries", default="shallow,nested,rotating")
+    parser.add_argument(
+        "--no-pin", action="store_true", help="do not pin one-process gateways to CPU 0 (nor the rest to the others)"
+    )
     args = parser.parse_args()
     args.gateways = [g.strip() for g in args.gateways.split(",") if g.strip()]
     args.queries = [q.strip() for q in args.queries.split(",") if q.strip()]
@@ -321,8 +372,9 @@ def main() -> None:
         cpus = sorted(os.sched_getaffinity(0))
         if not args.no_pin and len(cpus) >= 2:
             bench.gateway_cpus, bench.other_cpus = {cpus[0]}, set(cpus[1:])
-        print(f"gateway on CPU {sorted(bench.gateway_cpus) or 'any'}, subgraphs and wrk on CPU "
-              f"{sorted(bench.other_cpus) or 'any'}")
+        print(f"one-process gateways on CPU {sorted(bench.gateway_cpus) or 'any'}, subgraphs and wrk on CPU "
+              f"{sorted(bench.other_cpus) or 'any'}, gateways with workers on CPU "
+              f"{sorted(bench.gateway_cpus | bench.other_cpus) or 'any'}")
         try:
             for name in ("catalog", "stock", "partners"):
                 port = free_port()

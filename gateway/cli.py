@@ -1,7 +1,7 @@
 """Command line: compose a supergraph, run the gateway from it, or print a query's plan.
 
     python -m gateway supergraph -s members=http://127.0.0.1:4001/graphql -s points=... [-o FILE]
-    python -m gateway serve --supergraph supergraph.graphql --port 4000
+    python -m gateway serve --supergraph supergraph.graphql --port 4000 [--workers 4]
     python -m gateway plan --supergraph supergraph.graphql '{ me { id } }'
     python -m gateway api-schema --supergraph supergraph.graphql
     python -m gateway trusted-documents operations/*.graphql -o trusted-documents.json
@@ -32,11 +32,6 @@ def _supergraph(path: str):  # noqa: ANN202 - imported lazily to keep `--help` f
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from .execution.client import SubgraphSettings
-    from .execution.pipeline import Gateway, PipelineOptions
-    from .http.app import create_app
     from .http.settings import ServerSettings, parse_timeouts
 
     settings = ServerSettings.from_env()
@@ -44,6 +39,10 @@ def _serve(args: argparse.Namespace) -> int:
         settings.host = args.host
     if args.port:
         settings.port = args.port
+    if args.workers:
+        settings.workers = args.workers
+    if args.watch:
+        settings.watch_supergraph = True
     if args.no_introspection:
         settings.introspection = False
     if args.no_verify_tokens:
@@ -64,44 +63,29 @@ def _serve(args: argparse.Namespace) -> int:
     if args.cors_origin:
         settings.cors_origins = tuple(args.cors_origin)
 
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    worker_id = " [%(process)d]" if settings.workers > 1 else ""
+    logging.basicConfig(
+        level=args.log_level.upper(), format=f"%(asctime)s %(levelname)s{worker_id} %(name)s %(message)s"
+    )
     supergraph = _supergraph(args.supergraph)
-    options = PipelineOptions(
-        introspection=settings.introspection,
-        override_labels=frozenset(settings.override_labels),
-        subgraphs=SubgraphSettings(
-            timeout_seconds=settings.subgraph_timeout_seconds,
-            timeouts=dict(settings.subgraph_timeouts),
-            deduplicate=settings.deduplicate_subgraph_queries,
-            ca_file=settings.subgraph_ca_file,
-        ),
-    )
-    from .http.trusted import TrustedDocumentsError
+    log = logging.getLogger("gateway")
+    log.info("gateway for %d subgraphs (supergraph %s)", len(supergraph.subgraphs), args.supergraph)
+    if settings.workers > 1:
+        from .serving.supervisor import Supervisor, prepare_metrics_directory
 
+        metrics_dir = prepare_metrics_directory() if settings.metrics else None
+        try:
+            return Supervisor(settings, supergraph, args.supergraph, args.log_level, metrics_dir).run()
+        except OSError as error:
+            sys.exit(f"cannot listen on {settings.host}:{settings.port}: {error}")
+
+    from .serving.worker import ConfigurationError, serve
+
+    log.info("listening on http://%s:%d%s", settings.host, settings.port, settings.graphql_path)
     try:
-        app = create_app(Gateway(supergraph, options), settings)
-    except TrustedDocumentsError as error:
-        sys.exit(f"cannot use the trusted documents: {error}")
-    except OSError as error:  # ssl.SSLError included: an unreadable or invalid subgraph CA file
-        sys.exit(f"cannot use the subgraph CA file {settings.subgraph_ca_file}: {error}")
-    logging.getLogger("gateway").info(
-        "gateway for %d subgraphs on http://%s:%d%s",
-        len(supergraph.subgraphs),
-        settings.host,
-        settings.port,
-        settings.graphql_path,
-    )
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=args.log_level.lower(),
-        access_log=False,
-        loop="auto",
-        http="auto",
-        lifespan="on",
-    )
-    uvicorn.Server(config).run()
+        serve(settings, supergraph, args.supergraph, args.log_level)
+    except ConfigurationError as error:
+        sys.exit(str(error))
     return 0
 
 
@@ -143,6 +127,13 @@ def _api_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["supergraph"]:
@@ -160,6 +151,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--supergraph", required=True, help="supergraph SDL file (join spec)")
     serve.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default 4000)")
+    serve.add_argument(
+        "--workers",
+        type=_positive_int,
+        help="processes serving the port (default: one per core with ABG_ENV=production, else 1; ABG_GATEWAY_WORKERS)",
+    )
+    serve.add_argument(
+        "--watch", action="store_true", help="reload the supergraph file when it changes, as SIGHUP does"
+    )
     serve.add_argument("--no-introspection", action="store_true", help="refuse __schema/__type queries")
     serve.add_argument(
         "--subgraph-timeout",

@@ -1,11 +1,24 @@
 -- wrk script of the gateway benchmark: POSTs the GraphQL body in the file named by BENCH_BODY and,
 -- when done, prints one JSON line with the figures bench/gateway_compare.py reads.
+-- With BENCH_ROTATE=N the body's __OFFSET__ becomes 0, 1, ..., N-1, 0, ... on successive requests,
+-- so requests in flight together differ (no deduplication can merge them).
 local file = assert(io.open(os.getenv("BENCH_BODY"), "rb"))
-wrk.method = "POST"
-wrk.body = file:read("*a")
+local template = file:read("*a")
 file:close()
+wrk.method = "POST"
+wrk.body = template
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Accept"] = "application/json"
+
+local rotate = tonumber(os.getenv("BENCH_ROTATE") or "0")
+if rotate > 0 then
+  local counter = 0
+  function request()
+    counter = counter + 1
+    local body = template:gsub("__OFFSET__", tostring(counter % rotate))
+    return wrk.format(nil, nil, nil, body)
+  end
+end
 
 function done(summary, latency, requests)
   local errors = summary.errors

@@ -60,8 +60,10 @@ def _catalog_benefit(index: int) -> CatalogBenefit:
 @strawberry.type
 class CatalogQuery:
     @strawberry.field
-    def benefits(self, first: int = 10) -> list[CatalogBenefit]:
-        return [_catalog_benefit(index) for index in range(min(max(first, 0), BENEFITS))]
+    def benefits(self, first: int = 10, offset: int = 0) -> list[CatalogBenefit]:
+        # from `offset` on, wrapping around: every offset gives other items (rotating-variables shape)
+        count = min(max(first, 0), BENEFITS)
+        return [_catalog_benefit((offset + index) % BENEFITS) for index in range(count)]
 
     @strawberry.field
     def benefit(self, id: strawberry.ID) -> CatalogBenefit | None:

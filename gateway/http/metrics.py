@@ -4,16 +4,20 @@ Client requests by operation type and outcome (count and latency), requests in f
 requests by subgraph and outcome (count and latency) and those saved by deduplication, and
 document/plan cache hits and misses.
 Each app gets a registry of its own, so two gateways in one process (tests) do not mix figures.
+Under the worker supervisor (gateway/serving) every worker writes its figures to the run's
+PROMETHEUS_MULTIPROC_DIR, and a scrape answered by any worker sums them over all workers.
 Label children are looked up once and kept: the hot path does a dict lookup and an increment.
 """
 
 from __future__ import annotations
 
 import hmac
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -49,7 +53,10 @@ class GatewayMetrics(Observer):
             "gateway_request_duration_seconds", "Time from receiving a GraphQL request to answering it.",
             ["operation_type", "outcome"], buckets=_BUCKETS, registry=r,
         )
-        self.in_flight = Gauge("gateway_requests_in_flight", "GraphQL requests being worked on.", registry=r)
+        self.in_flight = Gauge(
+            "gateway_requests_in_flight", "GraphQL requests being worked on.", registry=r,
+            multiprocess_mode="livesum",  # over the workers alive (ignored with one process)
+        )
         self._subgraph_requests = Counter(
             "gateway_subgraph_requests", "Requests sent to subgraphs, by subgraph and outcome.",
             ["subgraph", "outcome"], registry=r,
@@ -104,7 +111,16 @@ class GatewayMetrics(Observer):
         children[1].observe(seconds)
 
     async def endpoint(self, request: Request) -> Response:
-        return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(self.scraped_registry()), media_type=CONTENT_TYPE_LATEST)
+
+    def scraped_registry(self) -> CollectorRegistry:
+        """This process's registry; with several workers, a registry reading every worker's files."""
+        directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        if not directory:
+            return self.registry
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=directory)
+        return registry
 
 
 def bearer_protected(

@@ -33,6 +33,28 @@ def _env_bool(name: str, default: bool) -> bool:
     return raw.lower() in ("1", "true", "yes", "on")
 
 
+def default_workers(production: bool) -> int:
+    """One worker process per core the gateway may run on in production, one elsewhere."""
+    if not production:
+        return 1
+    try:
+        return max(1, len(os.sched_getaffinity(0)))  # honours taskset/cpuset limits
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _env_workers(production: bool) -> int:
+    raw = os.environ.get("ABG_GATEWAY_WORKERS", "").strip().lower()
+    if raw == "":
+        return default_workers(production)
+    if raw == "auto":
+        return default_workers(production=True)
+    workers = int(raw)
+    if workers < 1:
+        raise ValueError(f"ABG_GATEWAY_WORKERS must be at least 1, got {workers}")
+    return workers
+
+
 def _env_list(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
     raw = os.environ.get(name)
     if raw is None:
@@ -44,6 +66,8 @@ def _env_list(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
 class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 4000
+    workers: int = 1  # processes serving the port (gateway/serving); from the environment: cores in production
+    watch_supergraph: bool = False  # reload the supergraph file when it changes, as SIGHUP does
     graphql_path: str = "/graphql"
     max_body_bytes: int = 1_000_000
     introspection: bool = True
@@ -98,6 +122,8 @@ class ServerSettings:
         return cls(
             host=os.environ.get("ABG_GATEWAY_HOST", defaults.host),
             port=int(os.environ.get("ABG_GATEWAY_PORT", defaults.port)),
+            workers=_env_workers(production),
+            watch_supergraph=_env_bool("ABG_GATEWAY_WATCH_SUPERGRAPH", defaults.watch_supergraph),
             graphql_path=os.environ.get("ABG_GATEWAY_PATH", defaults.graphql_path),
             max_body_bytes=_env_int("ABG_GATEWAY_MAX_BODY_BYTES", defaults.max_body_bytes) or defaults.max_body_bytes,
             introspection=_env_bool("ABG_GATEWAY_INTROSPECTION", _env_bool("ABG_INTROSPECTION", not production)),
