@@ -57,7 +57,8 @@ V = TypeVar("V")
 
 DocumentCheck = Callable[[DocumentNode, OperationDefinitionNode], list[GraphQLError]]
 # Checks that need the variables' values: run on the operation as planned, before execution.
-OperationCheck = Callable[[Operation, Mapping[str, Any]], list[GraphQLError]]
+# (the supergraph the request runs on, the operation as the caller may run it, its variables)
+OperationCheck = Callable[[Supergraph, Operation, Mapping[str, Any]], list[GraphQLError]]
 
 _PERCENT = re.compile(r"^percent\((\d+(?:\.\d+)?)\)$")
 
@@ -345,7 +346,7 @@ class Gateway:
             except PlanningError as error:
                 return GraphQLResponse({"errors": [_error(str(error), "QUERY_PLANNING_FAILED")], "data": None}, 200)
         for operation_check in self.options.operation_checks:
-            problems = operation_check(authorization.operation, values)
+            problems = operation_check(self.supergraph, authorization.operation, values)
             if problems:
                 return GraphQLResponse({"errors": [p.formatted for p in problems]}, 400)
         normalized = authorization.shaped

@@ -9,7 +9,7 @@ operation is planned, still before any subgraph is called.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,33 +101,35 @@ def check_limits(
     return errors
 
 
-def static_cost_check(
-    supergraph: Supergraph, limits: OperationLimits
-) -> Callable[[Operation, Mapping[str, Any]], list[GraphQLError]] | None:
-    """The demand-control cost limit, or None when the supergraph has no @cost/@listSize."""
+def static_cost_errors(
+    supergraph: Supergraph, operation: Operation, variables: Mapping[str, Any], limits: OperationLimits
+) -> list[GraphQLError]:
+    """The demand-control cost limit: nothing to say when the supergraph has no @cost/@listSize
+    (the document check's field count applies then)."""
     max_cost = limits.max_cost
     if not supergraph.cost or max_cost is None:
-        return None
-
-    def check(operation: Operation, variables: Mapping[str, Any]) -> list[GraphQLError]:
-        try:
-            cost = estimate_cost(supergraph, operation, variables, limits.default_list_size)
-        except SlicingError as error:
-            return [GraphQLError(str(error), extensions={"code": "BAD_USER_INPUT"})]
-        if cost > max_cost:
-            return [_limit_error("cost", cost, max_cost, "MAX_COST_EXCEEDED")]
         return []
-
-    return check
+    try:
+        cost = estimate_cost(supergraph, operation, variables, limits.default_list_size)
+    except SlicingError as error:
+        return [GraphQLError(str(error), extensions={"code": "BAD_USER_INPUT"})]
+    if cost > max_cost:
+        return [_limit_error("cost", cost, max_cost, "MAX_COST_EXCEEDED")]
+    return []
 
 
 def install_limits(gateway: Gateway, limits: OperationLimits) -> None:
-    """The document limits, and the cost limit where it fits the supergraph."""
-    demand = static_cost_check(gateway.supergraph, limits)
-    count_cost = demand is None
-    gateway.options.checks.append(lambda document, operation: check_limits(document, operation, limits, count_cost))
-    if demand is not None:
-        gateway.options.operation_checks.append(demand)
+    """The document limits, and the cost limit where it fits the supergraph. Both look at the
+    supergraph when they run, so a reloaded supergraph brings its own cost rules."""
+
+    def document_check(document: DocumentNode, operation: OperationDefinitionNode) -> list[GraphQLError]:
+        count_cost = not gateway.supergraph.cost or limits.max_cost is None
+        return check_limits(document, operation, limits, count_cost)
+
+    gateway.options.checks.append(document_check)
+    gateway.options.operation_checks.append(
+        lambda supergraph, operation, variables: static_cost_errors(supergraph, operation, variables, limits)
+    )
 
 
 def _limit_error(what: str, found: int, limit: int, code: str) -> GraphQLError:

@@ -251,3 +251,28 @@ async def test_fields_refused_to_the_caller_cost_nothing() -> None:
         assert operator.body["errors"][0]["extensions"] == {"code": "MAX_COST_EXCEEDED", "limit": 100, "found": 500}
     finally:
         await gateway.aclose()
+
+
+async def test_a_reloaded_supergraph_brings_its_own_cost_rules() -> None:
+    from gateway.serving.reload import ReloadableGateway
+
+    def supergraph(weight: int) -> Supergraph:
+        sdl = (
+            'extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@cost"])\n'
+            f"type Query {{ report: Int @cost(weight: {weight}) }}"
+        )
+        composed = compose([SubgraphSource("reports", "http://reports.subgraph.test/graphql", sdl)])
+        assert composed.errors == [], composed.errors
+        return load_supergraph(composed.supergraph_sdl)
+
+    reloadable = ReloadableGateway(Gateway(supergraph(500)))
+    install_limits(reloadable, OperationLimits(max_cost=100))  # type: ignore[arg-type]
+    try:
+        body = (await reloadable.execute(GraphQLRequest(query="{ report }"))).body
+        assert body["errors"][0]["extensions"]["code"] == "MAX_COST_EXCEEDED"
+        assert body["errors"][0]["extensions"]["found"] == 500
+        reloadable.switch(Gateway(supergraph(5000), reloadable.options))
+        body = (await reloadable.execute(GraphQLRequest(query="{ report }"))).body
+        assert body["errors"][0]["extensions"]["found"] == 5000  # the new rules, not the ones installed with
+    finally:
+        await reloadable.aclose()
