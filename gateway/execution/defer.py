@@ -16,7 +16,7 @@ a second read of the subgraphs, so it is as fresh as the moment it was read.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from graphql import (
@@ -255,41 +255,21 @@ def _rewrite(
         if isinstance(selection, FieldNode):
             if selection.selection_set is None:
                 return selection
-            return FieldNode(
-                alias=selection.alias,
-                name=selection.name,
-                arguments=selection.arguments,
-                directives=selection.directives,
-                selection_set=selection_set(selection.selection_set),
-            )
+            return replace(selection, selection_set=selection_set(selection.selection_set))
         if isinstance(selection, InlineFragmentNode):
-            return InlineFragmentNode(
-                type_condition=selection.type_condition,
+            return replace(
+                selection,
                 directives=without_defer(selection.directives),
                 selection_set=selection_set(selection.selection_set),
             )
-        assert isinstance(selection, FragmentSpreadNode)
-        return FragmentSpreadNode(name=selection.name, directives=without_defer(selection.directives))
+        return replace(selection, directives=without_defer(selection.directives))
 
-    definitions = []
-    for definition in document.definitions:
-        if isinstance(definition, OperationDefinitionNode):
-            definition = OperationDefinitionNode(
-                operation=definition.operation,
-                name=definition.name,
-                variable_definitions=definition.variable_definitions,
-                directives=definition.directives,
-                selection_set=selection_set(definition.selection_set),
-            )
-        elif isinstance(definition, FragmentDefinitionNode):
-            definition = FragmentDefinitionNode(
-                name=definition.name,
-                variable_definitions=definition.variable_definitions,
-                type_condition=definition.type_condition,
-                directives=definition.directives,
-                selection_set=selection_set(definition.selection_set),
-            )
-        definitions.append(definition)
+    definitions = [
+        replace(d, selection_set=selection_set(d.selection_set))
+        if isinstance(d, (OperationDefinitionNode, FragmentDefinitionNode))
+        else d
+        for d in document.definitions
+    ]
     return _without_unused_variables(DocumentNode(definitions=tuple(_used_only(definitions))))
 
 
@@ -310,13 +290,7 @@ def _without_unused_variables(document: DocumentNode) -> DocumentNode:
     for definition in document.definitions:
         if isinstance(definition, OperationDefinitionNode) and definition.variable_definitions:
             kept = tuple(v for v in definition.variable_definitions if v.variable.name.value in used)
-            definition = OperationDefinitionNode(
-                operation=definition.operation,
-                name=definition.name,
-                variable_definitions=kept,
-                directives=definition.directives,
-                selection_set=definition.selection_set,
-            )
+            definition = replace(definition, variable_definitions=kept)
         definitions.append(definition)
     return DocumentNode(definitions=tuple(definitions))
 

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from gateway.execution.pipeline import Gateway
+from tests.gateway.kit.club import Club
 from tests.gateway.kit.scenarios import Catalog, Shop
 
 
@@ -21,6 +22,15 @@ async def shop_scenario() -> AsyncIterator[Shop]:
 @pytest.fixture(scope="session")
 async def catalog_scenario() -> AsyncIterator[Catalog]:
     scenario = Catalog()
+    await scenario.start()
+    yield scenario
+    await scenario.stop()
+
+
+@pytest.fixture(scope="session")
+async def club() -> AsyncIterator[Club]:
+    """Subgraphs with access directives (tests reset it themselves)."""
+    scenario = Club()
     await scenario.start()
     yield scenario
     await scenario.stop()

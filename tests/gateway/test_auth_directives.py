@@ -28,14 +28,6 @@ def _unauthorized(path: list[object]) -> dict[str, object]:
     return {"message": "Unauthorized field or type", "path": path, "extensions": {"code": "UNAUTHORIZED_FIELD_OR_TYPE"}}
 
 
-@pytest.fixture(scope="module")
-async def club() -> AsyncIterator[Club]:
-    scenario = Club()
-    await scenario.start()
-    yield scenario
-    await scenario.stop()
-
-
 @pytest.fixture
 async def gateway(club: Club) -> AsyncIterator[Gateway]:
     club.reset()

@@ -17,14 +17,6 @@ MEMBER_ID = "3f1c2e8a-0000-4000-8000-000000000001"
 QUERY = '{ me { name } member(id: "m1") { notes balance } audit { what } }'
 
 
-@pytest.fixture(scope="module")
-async def club() -> AsyncIterator[Club]:
-    scenario = Club()
-    await scenario.start()
-    yield scenario
-    await scenario.stop()
-
-
 @pytest.fixture
 async def client(club: Club) -> AsyncIterator[httpx.AsyncClient]:
     club.reset()

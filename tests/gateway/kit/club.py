@@ -18,6 +18,7 @@ from gateway.execution.pipeline import Gateway, GraphQLRequest, PipelineOptions
 from gateway.planning.authorization import Caller, Policy
 from gateway.supergraph import load_supergraph
 
+from .scenarios import Scenario
 from .servers import LiveServer
 from .subgraph import Subgraph
 
@@ -113,8 +114,10 @@ def _points_entity(rep: dict[str, Any]) -> dict[str, Any]:
     return {"id": rep["id"], "balance": BALANCES[rep["id"]], "history": [{"amount": 100}, {"amount": 20}]}
 
 
-class Club:
-    def __init__(self) -> None:
+class Club(Scenario):
+    """Serves like the other scenarios; its supergraph is composed here, not read from a file."""
+
+    def __init__(self) -> None:  # not Scenario's: nothing to read from the fixtures folder
         self.supergraph = load_supergraph(supergraph_sdl())
         self.subgraphs = {
             "accounts": Subgraph(
@@ -141,24 +144,10 @@ class Club:
         }
         self.servers: dict[str, LiveServer] = {}
 
-    async def start(self) -> None:
-        for name, subgraph in self.subgraphs.items():
-            self.servers[name] = await LiveServer(subgraph.app()).start()
-
-    async def stop(self) -> None:
-        for server in self.servers.values():
-            await server.stop()
-
-    def reset(self) -> None:
-        for subgraph in self.subgraphs.values():
-            subgraph.reset()
-
-    def requests(self) -> dict[str, int]:
-        return {name: len(sub.requests) for name, sub in self.subgraphs.items() if sub.requests}
-
-    def gateway(self, policies: dict[str, Policy] | None = None) -> Gateway:
-        urls = {name: server.url for name, server in self.servers.items()}
-        options = PipelineOptions(subgraphs=SubgraphSettings(urls=urls, timeout_seconds=5.0), policies=policies or {})
+    def gateway(self, policies: dict[str, Policy] | None = None) -> Gateway:  # type: ignore[override]
+        options = PipelineOptions(
+            subgraphs=SubgraphSettings(urls=self.urls, timeout_seconds=5.0), policies=policies or {}
+        )
         return Gateway(self.supergraph, options)
 
 
