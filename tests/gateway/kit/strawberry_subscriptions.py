@@ -22,7 +22,13 @@ from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from gateway.composition import compose
+from gateway.execution.client import SubgraphSettings
+from gateway.execution.pipeline import Gateway, PipelineOptions
+from gateway.http.app import create_app
+from gateway.http.settings import ServerSettings
+from gateway.supergraph import load_supergraph
 from tests.gateway.kit import strawberry_subgraphs
+from tests.gateway.kit.servers import LiveServer
 
 
 @strawberry.federation.type(keys=["id"], name="Member")
@@ -119,3 +125,35 @@ def supergraph_sdl(urls: dict[str, str]) -> str:
 
 def _sdl(schema: strawberry.federation.Schema) -> str:
     return schema.execute_sync("{ _service { sdl } }").data["_service"]["sdl"]  # type: ignore[index]
+
+
+class SubscriptionStack:
+    """members + feed subgraphs and a gateway app in front of them, all served on loopback."""
+
+    def __init__(self) -> None:
+        self.feed = FeedRecorder()
+        self.servers: dict[str, LiveServer] = {}
+        self.gateways: list[LiveServer] = []
+        self.supergraph: str | None = None
+
+    async def start(self) -> SubscriptionStack:
+        self.servers = {
+            "members": await LiveServer(strawberry_subgraphs.app("members")).start(),
+            "feed": await LiveServer(self.feed).start(),
+        }
+        self.supergraph = supergraph_sdl({name: server.url for name, server in self.servers.items()})
+        return self
+
+    def gateway(self, urls: dict[str, str] | None = None) -> Gateway:
+        assert self.supergraph is not None
+        return Gateway(load_supergraph(self.supergraph), PipelineOptions(subgraphs=SubgraphSettings(urls=urls or {})))
+
+    async def serve(self, settings: ServerSettings) -> str:
+        """A gateway app with these settings on loopback: its GraphQL URL."""
+        server = await LiveServer(create_app(self.gateway(), settings)).start()
+        self.gateways.append(server)
+        return server.url
+
+    async def stop(self) -> None:
+        for server in [*self.gateways, *self.servers.values()]:
+            await server.stop()
