@@ -15,6 +15,7 @@ from websockets.exceptions import ConnectionClosed
 
 from gateway.execution.pipeline import GraphQLRequest
 from gateway.http.settings import ServerSettings
+from gateway.serving.reload import ReloadableGateway
 from shared.auth.tokens import mint_token
 from tests.gateway.kit.strawberry_subscriptions import SubscriptionStack
 
@@ -127,7 +128,8 @@ async def test_unsubscribing_closes_the_subgraph_websocket(stack: SubscriptionSt
     await client.init()
     await client.subscribe("forever", FOREVER)
     first = await client.receive()
-    assert first == {"id": "forever", "type": "next", "payload": {"data": {"pointsEvents": {"sequence": 1, "member": {"name": "Grace"}}}}}
+    event = {"data": {"pointsEvents": {"sequence": 1, "member": {"name": "Grace"}}}}
+    assert first == {"id": "forever", "type": "next", "payload": event}
     upstream = stack.feed.connections[-1]
     assert not upstream.closed.is_set()
     await client.send({"id": "forever", "type": "complete"})
@@ -150,7 +152,8 @@ async def test_a_client_going_away_closes_the_subgraph_websocket(stack: Subscrip
 async def test_a_failing_entity_fetch_gives_partial_events_and_the_stream_goes_on(gateway_url: str) -> None:
     client = await open_client(gateway_url)
     await client.init()
-    await client.subscribe("1", 'subscription { pointsEvents(memberId: "nobody", count: 2) { sequence member { name } } }')
+    query = 'subscription { pointsEvents(memberId: "nobody", count: 2) { sequence member { name } } }'
+    await client.subscribe("1", query)
     payloads = await client.until_complete("1")
     assert [p["data"] for p in payloads] == [
         {"pointsEvents": {"sequence": 1, "member": None}},
@@ -272,3 +275,27 @@ async def test_subscriptions_beyond_the_per_connection_limit_are_refused(
     await client.subscribe("d", EVENTS, {"n": 1})
     assert len(await client.until_complete("d")) == 1
     await client.socket.close()
+
+
+async def test_a_reload_keeps_the_old_gateway_open_until_its_subscriptions_end(stack: SubscriptionStack) -> None:
+    old = stack.gateway()
+    closed = asyncio.Event()
+    close = old.aclose
+
+    async def recording_close() -> None:
+        closed.set()
+        await close()
+
+    old.aclose = recording_close  # type: ignore[method-assign]
+    reloadable = ReloadableGateway(old)
+    result = await reloadable.execute(GraphQLRequest(query=FOREVER, streaming=True))
+    assert result.events is not None
+    first = await anext(result.events)
+    assert first["data"]["pointsEvents"]["member"] == {"name": "Grace"}
+    reloadable.switch(stack.gateway())
+    await asyncio.sleep(0)
+    assert not closed.is_set()  # its subscription still runs entity fetches on it
+    await result.events.aclose()  # type: ignore[attr-defined]
+    async with asyncio.timeout(10):  # a guard against hanging
+        await closed.wait()
+    await reloadable.aclose()
