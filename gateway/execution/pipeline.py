@@ -446,7 +446,8 @@ class Gateway:
 
     def _root_type(self, kind: str) -> GraphQLObjectType:
         schema = self.supergraph.api_schema
-        root = {"query": schema.query_type, "mutation": schema.mutation_type, "subscription": schema.subscription_type}.get(kind)
+        roots = {"query": schema.query_type, "mutation": schema.mutation_type, "subscription": schema.subscription_type}
+        root = roots.get(kind)
         if root is None:
             raise PlanningError(f"The schema has no {kind} type.")
         return root

@@ -165,9 +165,10 @@ class ServerSettings:
                 "ABG_GATEWAY_MAX_SUBSCRIPTIONS_PER_CONNECTION", defaults.max_subscriptions_per_connection
             ),
             max_subscriptions=_env_int("ABG_GATEWAY_MAX_SUBSCRIPTIONS", defaults.max_subscriptions),
-            subscription_init_timeout_seconds=float(
-                os.environ.get("ABG_GATEWAY_SUBSCRIPTION_INIT_TIMEOUT_SECONDS", defaults.subscription_init_timeout_seconds)
-            ),
+            subscription_init_timeout_seconds=_env_seconds(
+                "ABG_GATEWAY_SUBSCRIPTION_INIT_TIMEOUT_SECONDS", defaults.subscription_init_timeout_seconds
+            )
+            or defaults.subscription_init_timeout_seconds,
         )
 
 

@@ -260,7 +260,9 @@ def _graphql_request(payload: dict[str, Any], forward: dict[str, str]) -> GraphQ
     query, variables = payload.get("query"), payload.get("variables")
     operation_name, extensions = payload.get("operationName"), payload.get("extensions")
     document_id = payload.get("documentId")
-    if (query is not None and not isinstance(query, str)) or (variables is not None and not isinstance(variables, dict)):
+    if query is not None and not isinstance(query, str):
+        return None
+    if variables is not None and not isinstance(variables, dict):
         return None
     return GraphQLRequest(
         query=query,
