@@ -299,3 +299,16 @@ async def test_a_reload_keeps_the_old_gateway_open_until_its_subscriptions_end(s
     async with asyncio.timeout(10):  # a guard against hanging
         await closed.wait()
     await reloadable.aclose()
+
+
+def test_the_plan_subscribes_to_the_owning_subgraph_and_joins_entities_per_event(stack: SubscriptionStack) -> None:
+    plan = stack.gateway().plan(EVENTS)
+    assert plan.kind == "subscription"
+    root, member = plan.fetches
+    assert (root.subgraph, root.operation_kind) == ("feed", "subscription")
+    assert root.document == (
+        "subscription E__feed__0($n: Int) { pointsEvents(memberId: \"m1\", count: $n) "
+        "{ sequence delta member { id } } }"
+    )
+    assert (member.subgraph, member.depends_on) == ("members", (0,))
+    assert member.parts[0].merge_path == ("pointsEvents", "member")
