@@ -298,11 +298,12 @@ def create_app(
         from .auth import verify_bearer_token
 
         hooks = [verify_bearer_token, *hooks]
-    endpoint = GraphQLEndpoint(gateway, settings, hooks, metrics)
+    slots = SubscriptionSlots(settings.max_subscriptions, metrics.subscriptions if metrics is not None else None)
+    endpoint = GraphQLEndpoint(gateway, settings, hooks, metrics, slots)
     websocket = GraphQLWebSocket(
         gateway,
         endpoint,
-        endpoint.slots,  # one count for both transports
+        slots,  # one count for both transports
         verify_tokens=settings.verify_tokens,
         max_per_connection=settings.max_subscriptions_per_connection,
         init_timeout_seconds=settings.subscription_init_timeout_seconds,

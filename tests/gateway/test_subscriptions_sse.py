@@ -133,3 +133,5 @@ async def test_subscriptions_beyond_the_process_limit_are_refused(stack: Subscri
             assert refused.status_code == 503
             assert refused.json()["errors"][0]["extensions"] == {"code": "SUBSCRIPTION_LIMIT_EXCEEDED", "limit": 1}
             assert len(stack.feed.connections) == before
+            metrics = (await client.get(gateway_url.removesuffix("/graphql") + "/metrics")).text
+            assert "gateway_subscriptions_active 1.0" in metrics
