@@ -6,7 +6,8 @@ credentials): `connection_init` (the forwarded headers, also inside the payload 
 → `next`… until `complete`, answering `ping` with `pong`. Leaving the iterator early (the client
 went away or unsubscribed) sends `complete` and closes the socket. A socket that cannot be
 opened, or that drops before the subgraph completes, raises `SubgraphError`
-(`SUBGRAPH_UNREACHABLE`).
+(`SUBGRAPH_UNREACHABLE`; `UNAUTHENTICATED` / `FORBIDDEN` when the subgraph refused the
+credentials with 401 / 403 on the upgrade or closed with 4401 / 4403).
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ from typing import Any
 
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 from websockets.typing import Subprotocol
 
 from .client import SubgraphError
 
 PROTOCOL = Subprotocol("graphql-transport-ws")
+# a subgraph refusing the caller's credentials: by HTTP status on the upgrade, or by close code
+_REFUSALS = {401: "UNAUTHENTICATED", 403: "FORBIDDEN", 4401: "UNAUTHENTICATED", 4403: "FORBIDDEN"}
 _OPERATION_ID = "1"  # one operation per socket
 
 
@@ -58,9 +61,11 @@ class SubgraphSubscription:
         self.ssl_context = ssl_context
 
     def _unreachable(self, why: object) -> SubgraphError:
-        return SubgraphError(
-            self.subgraph, f'Subscription to subgraph "{self.subgraph}" failed: {why}', "SUBGRAPH_UNREACHABLE"
-        )
+        return self._failed(why, None)
+
+    def _failed(self, why: object, status: int | None) -> SubgraphError:
+        code = _REFUSALS.get(status or 0, "SUBGRAPH_UNREACHABLE")
+        return SubgraphError(self.subgraph, f'Subscription to subgraph "{self.subgraph}" failed: {why}', code)
 
     async def events(self) -> AsyncIterator[dict[str, Any]]:
         options: dict[str, Any] = {}
@@ -76,6 +81,8 @@ class SubgraphSubscription:
                 max_size=64 * 1024 * 1024,
                 **options,
             )
+        except InvalidStatus as error:
+            raise self._failed(error, error.response.status_code) from error
         except (OSError, InvalidHandshake, TimeoutError) as error:
             raise self._unreachable(error) from error
         completed = False
@@ -120,8 +127,10 @@ class SubgraphSubscription:
         try:
             raw = await socket.recv()
         except ConnectionClosed as closed:
-            reason = f"closed with code {closed.rcvd.code} {closed.rcvd.reason}".strip() if closed.rcvd else "closed"
-            raise self._unreachable(reason) from closed
+            if closed.rcvd is None:
+                raise self._unreachable("connection closed") from closed
+            reason = f"closed with code {closed.rcvd.code} {closed.rcvd.reason}".strip()
+            raise self._failed(reason, closed.rcvd.code) from closed
         try:
             message = orjson.loads(raw)
         except orjson.JSONDecodeError as error:

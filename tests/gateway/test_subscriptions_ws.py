@@ -17,7 +17,7 @@ from gateway.execution.pipeline import GraphQLRequest
 from gateway.http.settings import ServerSettings
 from gateway.serving.reload import ReloadableGateway
 from shared.auth.tokens import mint_token
-from tests.gateway.kit.strawberry_subscriptions import SubscriptionStack
+from tests.gateway.kit.strawberry_subscriptions import REFUSED, SubscriptionStack
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -312,3 +312,15 @@ def test_the_plan_subscribes_to_the_owning_subgraph_and_joins_entities_per_event
     )
     assert (member.subgraph, member.depends_on) == ("members", (0,))
     assert member.parts[0].merge_path == ("pointsEvents", "member")
+
+
+async def test_a_subgraph_refusing_the_credentials_ends_the_subscription_with_forbidden(
+    stack: SubscriptionStack,
+) -> None:
+    gateway = stack.gateway()
+    request = GraphQLRequest(query=EVENTS, streaming=True, forward_headers={"authorization": REFUSED})
+    result = await gateway.execute(request)
+    assert result.events is not None
+    payloads = [payload async for payload in result.events]
+    assert [p["errors"][0]["extensions"] for p in payloads] == [{"code": "FORBIDDEN", "serviceName": "feed"}]
+    await gateway.aclose()

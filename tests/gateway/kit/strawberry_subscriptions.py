@@ -20,6 +20,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 
 from gateway.composition import compose
 from gateway.execution.client import SubgraphSettings
@@ -29,6 +30,9 @@ from gateway.http.settings import ServerSettings
 from gateway.supergraph import load_supergraph
 from tests.gateway.kit import strawberry_subgraphs
 from tests.gateway.kit.servers import LiveServer
+
+
+REFUSED = "Bearer refused-by-feed"  # credentials the feed subgraph turns away
 
 
 @strawberry.federation.type(keys=["id"], name="Member")
@@ -86,8 +90,11 @@ class _FeedView(GraphQL):
         self.recorder = recorder
 
     async def on_ws_connect(self, context: Any) -> Any:
+        params = context.get("connection_params")
         if self.recorder.connections:
-            self.recorder.connections[-1].init_payload = context.get("connection_params")
+            self.recorder.connections[-1].init_payload = params
+        if (params or {}).get("headers", {}).get("authorization") == REFUSED:
+            raise ConnectionRejectionError()  # as a service refusing a caller does: close 4403
         return await super().on_ws_connect(context)
 
 
