@@ -15,6 +15,7 @@ documents), seen as a POST carrying the connection's headers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from contextlib import aclosing
@@ -117,7 +118,7 @@ class _Connection:
     async def _close(self, code: int, reason: str) -> None:
         try:
             await self.websocket.close(code, reason)
-        except (RuntimeError, WebSocketDisconnect):
+        except (RuntimeError, OSError, WebSocketDisconnect):
             pass  # already closed
 
     async def send(self, message: dict[str, Any]) -> None:
@@ -204,13 +205,14 @@ class _Connection:
             await self._run(operation_id, graphql_request)
         except asyncio.CancelledError:
             raise  # the client completed it or went away: nothing more to say
-        except (WebSocketDisconnect, RuntimeError):
+        except (WebSocketDisconnect, RuntimeError, OSError):
             pass  # the socket closed while sending
         except Exception:
             log.exception("internal error (request id %s)", graphql_request.request_id)
             extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": graphql_request.request_id}
             error = {"message": "Internal server error", "extensions": extensions}
-            await self.send({"id": operation_id, "type": "error", "payload": [error]})
+            with contextlib.suppress(Exception):  # the socket may be gone as well
+                await self.send({"id": operation_id, "type": "error", "payload": [error]})
 
     async def _run(self, operation_id: str, graphql_request: GraphQLRequest) -> None:
         request = self.request
