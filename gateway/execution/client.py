@@ -111,6 +111,7 @@ class SubgraphClients:
         self.urls = {name: self.settings.urls.get(name, url) for name, url in urls.items()}
         self._pools: dict[str, Http1Pool] = {}
         self._ssl = ssl.create_default_context(cafile=self.settings.ca_file) if self.settings.ca_file else None
+        self.ssl_context = self._ssl  # for subscriptions' WebSockets to https subgraphs
 
     def pool(self, subgraph: str) -> Http1Pool:
         found = self._pools.get(subgraph)

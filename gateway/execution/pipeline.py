@@ -14,7 +14,7 @@ import logging
 import random
 import re
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -48,6 +48,7 @@ from .executor import ExecutionContext, Executor
 from .introspection import INTROSPECTION_FIELDS, run_introspection
 from .observer import NO_OBSERVER, Observer
 from .response import ResponseShaper
+from .subscriptions import SubscriptionPlan, SubscriptionRun
 from .tracing import CACHE_HIT, EXECUTE, PARSE, PLAN, VALIDATE, describe_operation, describe_request, stage
 
 log = logging.getLogger("gateway")
@@ -100,6 +101,7 @@ class GraphQLRequest:
     deadline: float | None = None  # time.monotonic() by which the client stops waiting
     caller: Caller | None = None  # as the HTTP layer verified it; None: anonymous
     incremental: bool = False  # the client takes several parts (multipart/mixed): @defer is honoured
+    streaming: bool = False  # the client takes a stream of results (SSE, WebSocket): subscriptions run
 
 
 @dataclass(slots=True)
@@ -112,6 +114,8 @@ class GraphQLResponse:
     operation_type: str | None = None  # query / mutation / subscription, once the operation is known
     # with @defer: the body is the initial part, and this gives the last one (the deferred data)
     subsequent: Callable[[], Awaitable[dict[str, Any]]] | None = None
+    # a subscription: its payloads, one per event (the body is empty); close it to unsubscribe
+    events: AsyncIterator[dict[str, Any]] | None = None
 
 
 @dataclass(slots=True)
@@ -306,7 +310,10 @@ class Gateway:
         errors = self.validation_errors(parsed)
         if errors:
             return GraphQLResponse({"errors": errors}, 400)
-        if request.method == "GET" and operation.operation != OperationType.QUERY:
+        if operation.operation == OperationType.SUBSCRIPTION and not request.streaming:
+            message = "Subscriptions need a stream: send them with Accept: text/event-stream or over a WebSocket."
+            return GraphQLResponse({"errors": [_error(message, "SUBSCRIPTION_TRANSPORT_REQUIRED")]}, 400, malformed=True)
+        if request.method == "GET" and operation.operation == OperationType.MUTATION:
             return GraphQLResponse(
                 {"errors": [_error("Only queries can be sent with GET; use POST.", "METHOD_NOT_ALLOWED")]}, 405
             )
@@ -355,6 +362,9 @@ class Gateway:
             return GraphQLResponse(
                 {"errors": [_error("GraphQL introspection is not allowed.", "INTROSPECTION_DISABLED")]}, 200
             )
+
+        if normalized.kind == "subscription":
+            return GraphQLResponse({}, 200, events=self._subscription(request, plan, authorization).events())
 
         context = ExecutionContext(
             variables=raw_variables,
@@ -416,9 +426,28 @@ class Gateway:
         initial.subsequent = subsequent
         return initial
 
+    def _subscription(self, request: GraphQLRequest, plan: QueryPlan, authorization: Authorization) -> SubscriptionRun:
+        split = SubscriptionPlan.of(plan)
+        name = split.root.subgraph
+        settings = self.options.subgraphs
+        return SubscriptionRun(
+            plan=split,
+            authorization=authorization,
+            root_type=self._root_type("subscription"),
+            executor=self.executor,
+            shaper=self.shaper,
+            url=self.clients.urls[name],
+            variables=request.variables or {},
+            headers=request.forward_headers,
+            operation_name=request.operation_name,
+            open_timeout=settings.timeouts.get(name, settings.timeout_seconds),
+            ssl_context=self.clients.ssl_context,
+        )
+
     def _root_type(self, kind: str) -> GraphQLObjectType:
         schema = self.supergraph.api_schema
-        root = {"query": schema.query_type, "mutation": schema.mutation_type}.get(kind)
+        roots = {"query": schema.query_type, "mutation": schema.mutation_type, "subscription": schema.subscription_type}
+        root = roots.get(kind)
         if root is None:
             raise PlanningError(f"The schema has no {kind} type.")
         return root

@@ -20,9 +20,9 @@ import orjson
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shared.telemetry import trace_headers_in, tracing_middleware
@@ -34,7 +34,10 @@ from .limits import install_limits
 from .metrics import GatewayMetrics, bearer_protected, outcome_of
 from .ratelimit import TokenBuckets, rate_limit_hook
 from .settings import ServerSettings
+from .sse import EVENT_STREAM, sse_single, sse_stream
+from .subscription_slots import SubscriptionSlots
 from .trusted import TrustedDocuments, trusted_documents_hook
+from .websocket import GraphQLWebSocket
 
 log = logging.getLogger("gateway.http")
 
@@ -105,11 +108,13 @@ class GraphQLEndpoint:
         settings: ServerSettings,
         hooks: Sequence[RequestHook],
         metrics: GatewayMetrics | None = None,
+        slots: SubscriptionSlots | None = None,
     ) -> None:
         self.gateway = gateway
         self.settings = settings
         self.hooks = list(hooks)
         self.metrics = metrics
+        self.slots = slots or SubscriptionSlots(settings.max_subscriptions)
 
     async def handle(self, request: Request) -> Response:
         if self.metrics is None:
@@ -132,6 +137,7 @@ class GraphQLEndpoint:
         parsed = await self.parse(request, request_id)
         if isinstance(parsed, Response):
             return parsed, None, "rejected"
+        parsed.streaming = EVENT_STREAM in request.headers.get("accept", "")
         for hook in self.hooks:
             answer = await hook(request, parsed)
             if answer is not None:
@@ -150,11 +156,23 @@ class GraphQLEndpoint:
             result.subgraph_requests,
             (time.perf_counter() - started) * 1000,
         )
+        if parsed.streaming and (result.events is not None or result.status == 200):
+            return self.event_stream(result, request_id), result.operation_type, "ok"
         if result.subsequent is not None:
             return incremental_response(result.body, result.subsequent), result.operation_type, "ok"
         return _json(result.body, status, media_type), result.operation_type, outcome_of(result.status, result.body)
 
-    async def parse(self, request: Request, request_id: str) -> GraphQLRequest | Response:
+    def event_stream(self, result: GraphQLResponse, request_id: str) -> Response:
+        """Server-sent events: the subscription's payloads, or a query's one answer."""
+        if result.events is None:
+            return sse_single(result.body)
+        refused = self.slots.acquire()
+        if refused is not None:
+            return _json({"errors": [refused]}, 503)  # the generator never started: no subgraph was called
+        return sse_stream(result.events, self.slots.release, request_id)
+
+    def forwarded(self, request: HTTPConnection, request_id: str) -> dict[str, str]:
+        """The headers every subgraph request of this client request carries."""
         forward = {
             name: value for name, value in request.headers.items() if name.lower() in self.settings.forward_headers
         }
@@ -166,6 +184,10 @@ class GraphQLEndpoint:
         if request.client is not None and request.client.host:
             forward[CLIENT_IP_HEADER] = request.client.host
         forward.pop(TIMEOUT_HEADER, None)  # the executor tells each subgraph what remains
+        return forward
+
+    async def parse(self, request: Request, request_id: str) -> GraphQLRequest | Response:
+        forward = self.forwarded(request, request_id)
         deadline = self._deadline(request.headers.get(TIMEOUT_HEADER))
         if request.method == "GET":
             params = request.query_params
@@ -276,7 +298,16 @@ def create_app(
         from .auth import verify_bearer_token
 
         hooks = [verify_bearer_token, *hooks]
-    endpoint = GraphQLEndpoint(gateway, settings, hooks, metrics)
+    slots = SubscriptionSlots(settings.max_subscriptions, metrics.subscriptions if metrics is not None else None)
+    endpoint = GraphQLEndpoint(gateway, settings, hooks, metrics, slots)
+    websocket = GraphQLWebSocket(
+        gateway,
+        endpoint,
+        slots,  # one count for both transports
+        verify_tokens=settings.verify_tokens,
+        max_per_connection=settings.max_subscriptions_per_connection,
+        init_timeout_seconds=settings.subscription_init_timeout_seconds,
+    )
     stack = [
         *tracing_middleware("gateway", exclude_paths=("/health", "/healthcheck", settings.metrics_path)),
         Middleware(RequestIdMiddleware, header=settings.request_id_header),
@@ -302,6 +333,7 @@ def create_app(
     routes = [
         # a bound method, so Starlette treats it as a request handler, not an ASGI app
         Route(settings.graphql_path, endpoint.handle, methods=["GET", "POST"]),
+        WebSocketRoute(settings.graphql_path, websocket.handle),  # graphql-transport-ws
         Route("/health", _health, methods=["GET"]),
         Route("/healthcheck", _health, methods=["GET"]),
     ]

@@ -57,6 +57,10 @@ class GatewayMetrics(Observer):
             "gateway_requests_in_flight", "GraphQL requests being worked on.", registry=r,
             multiprocess_mode="livesum",  # over the workers alive (ignored with one process)
         )
+        self.subscriptions = Gauge(
+            "gateway_subscriptions_active", "Subscriptions running (WebSocket and SSE).", registry=r,
+            multiprocess_mode="livesum",
+        )
         self._subgraph_requests = Counter(
             "gateway_subgraph_requests", "Requests sent to subgraphs, by subgraph and outcome.",
             ["subgraph", "outcome"], registry=r,

@@ -104,6 +104,11 @@ class ServerSettings:
     # when the app is built in code; from the environment, on by default outside development/test
     rate_limit_per_second: float | None = None
     rate_limit_burst: int = 100
+    # subscriptions (WebSocket and SSE): how many may run at once on one WebSocket and in the
+    # process (None: no limit), and how long a WebSocket may take to send connection_init
+    max_subscriptions_per_connection: int | None = 50
+    max_subscriptions: int | None = 10000
+    subscription_init_timeout_seconds: float = 3.0
 
     @classmethod
     def from_env(cls) -> ServerSettings:
@@ -156,6 +161,14 @@ class ServerSettings:
                 None if os.environ.get("ABG_ENV", "development") in ("development", "test") else 50.0,
             ),
             rate_limit_burst=_env_int("ABG_GATEWAY_RATE_LIMIT_BURST", defaults.rate_limit_burst) or defaults.rate_limit_burst,
+            max_subscriptions_per_connection=_env_int(
+                "ABG_GATEWAY_MAX_SUBSCRIPTIONS_PER_CONNECTION", defaults.max_subscriptions_per_connection
+            ),
+            max_subscriptions=_env_int("ABG_GATEWAY_MAX_SUBSCRIPTIONS", defaults.max_subscriptions),
+            subscription_init_timeout_seconds=_env_seconds(
+                "ABG_GATEWAY_SUBSCRIPTION_INIT_TIMEOUT_SECONDS", defaults.subscription_init_timeout_seconds
+            )
+            or defaults.subscription_init_timeout_seconds,
         )
 
 

@@ -115,14 +115,16 @@ class _PlanRun:
     # ---- entry ---------------------------------------------------------------------------------
 
     def build(self) -> QueryPlan:
-        if self.op.kind == "subscription":
-            raise PlanningError("Subscriptions are not supported by this gateway.")
-        root_type = self.sg.mutation_type if self.op.kind == "mutation" else self.sg.query_type
+        root_type = {"mutation": self.sg.mutation_type, "subscription": self.sg.subscription_type}.get(
+            self.op.kind, self.sg.query_type
+        )
         if root_type is None:
             raise PlanningError(f"The schema has no {self.op.kind} type.")
         fields = self.graph.collect(root_type, self.op.selections)
-        if self.op.kind == "mutation":
-            self.plan_mutation_root(root_type, fields)
+        if self.op.kind != "query":
+            # a subscription has one root field (validation says so): planned like a mutation, its
+            # root fetch is the subgraph's subscription and the rest runs once per event
+            self.plan_sequential_root(root_type, fields, self.op.kind)
         else:
             self.plan_query_root(root_type, fields)
         return assemble(self.groups, self.op)
@@ -165,7 +167,7 @@ class _PlanRun:
             group = self.groups.root(graph)
             self.add_local(Pos(group, group.selset, root_type, (), tpath=(root_type,)), field_sel, fields_for_key)
 
-    def plan_mutation_root(self, root_type: str, fields: dict[str, list[FieldSelection]]) -> None:
+    def plan_sequential_root(self, root_type: str, fields: dict[str, list[FieldSelection]], kind: str) -> None:
         # Root mutation fields run one after another: each new root fetch waits for all the
         # fetches before it; consecutive fields of one subgraph share a fetch (it runs them in order).
         current: Group | None = None
@@ -176,7 +178,7 @@ class _PlanRun:
             graph = self.choose_root_subgraph(root_type, fields_for_key, current.subgraph if current else None)
             if current is None or current.subgraph != graph:
                 before = set(self.groups.all)
-                current = self.groups.new(graph, "root", "mutation", ())
+                current = self.groups.new(graph, "root", kind, ())
                 current.deps |= before
             self.add_local(Pos(current, current.selset, root_type, (), tpath=(root_type,)), field_sel, fields_for_key)
 

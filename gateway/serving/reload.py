@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 from ..execution.observer import Observer
 from ..execution.pipeline import Gateway, GraphQLRequest, GraphQLResponse, PipelineOptions
@@ -50,9 +52,15 @@ class ReloadableGateway:
         gateway = self.current  # taken once: the request finishes on this one, whatever happens next
         self._in_flight[gateway] += 1
         try:
-            return await gateway.execute(request)
-        finally:
+            result = await gateway.execute(request)
+        except BaseException:
             self._done(gateway)
+            raise
+        if result.events is None:
+            self._done(gateway)
+        else:  # a subscription runs its entity fetches on this gateway until it ends
+            result.events = _HeldEvents(result.events, lambda: self._done(gateway))
+        return result
 
     def _done(self, gateway: Gateway) -> None:
         if gateway not in self._in_flight:  # closed already: the server is shutting down
@@ -109,3 +117,33 @@ class ReloadableGateway:
         self._retired.discard(gateway)
         self._in_flight.pop(gateway, None)
         await gateway.aclose()
+
+
+class _HeldEvents:
+    """A subscription's events that call `release` once, when they end or are closed (even
+    unstarted: an async generator closed before its first step would skip its `finally`)."""
+
+    def __init__(self, events: AsyncIterator[dict[str, Any]], release: Callable[[], None]) -> None:
+        self.events = events
+        self._release: Callable[[], None] | None = release
+
+    def __aiter__(self) -> _HeldEvents:
+        return self
+
+    async def __anext__(self) -> dict[str, Any]:
+        try:
+            return await anext(self.events)
+        except StopAsyncIteration:
+            self.release()
+            raise
+
+    async def aclose(self) -> None:
+        try:
+            await self.events.aclose()  # type: ignore[attr-defined]
+        finally:
+            self.release()
+
+    def release(self) -> None:
+        release, self._release = self._release, None
+        if release is not None:
+            release()
