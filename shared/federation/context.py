@@ -1,4 +1,7 @@
-"""The per-request context every resolver sees: who is asking, and per-request DataLoaders."""
+"""The per-request context every resolver sees: who is asking, and per-request DataLoaders.
+
+Over a WebSocket the "request" is the connection (one context for all its subscriptions), and
+`connection_params` is the payload of its `connection_init` message."""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import strawberry
-from starlette.requests import Request
+from starlette.requests import HTTPConnection
 from strawberry.dataloader import DataLoader
 
 from shared.auth.principals import Principal
@@ -19,10 +22,11 @@ V = TypeVar("V")
 
 @dataclass
 class Context:
-    request: Request | None
+    request: HTTPConnection | None
     principal: Principal
     db: Database
     request_id: str | None = None
+    connection_params: dict[str, Any] | None = None
     _loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
 
     def loader(self, name: str, load: Callable[[Sequence[K]], Awaitable[Sequence[V]]]) -> DataLoader[K, V]:
