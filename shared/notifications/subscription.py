@@ -38,7 +38,7 @@ class Subscription:
         if detail in self._pending:
             self._pending.move_to_end(detail)
         elif RESYNC in self._pending:
-            pass  # a re-read of everything is already due: it covers this change too
+            self.dropped += 1  # a re-read of everything is already due: it covers this change too
         elif len(self._pending) >= self.max_pending:
             self.dropped += len(self._pending)
             self._pending.clear()
