@@ -1,7 +1,9 @@
 """The per-request context every resolver sees: who is asking, and per-request DataLoaders.
 
 Over a WebSocket the "request" is the connection (one context for all its subscriptions), and
-`connection_params` is the payload of its `connection_init` message."""
+`connection_params` is the payload of its `connection_init` message. Its DataLoaders are forgotten
+after each result a subscription sends (by the error policy's stream hook), so the next event
+reads afresh instead of answering from the first event's cache."""
 
 from __future__ import annotations
 
@@ -37,6 +39,9 @@ class Context:
         if found is None:
             found = self._loaders[name] = DataLoader(load_fn=lambda keys: load(keys))  # type: ignore[arg-type]
         return found  # type: ignore[return-value]
+
+    def forget_loaders(self) -> None:
+        self._loaders.clear()
 
 
 Info = strawberry.Info[Context, None]

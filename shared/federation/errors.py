@@ -120,6 +120,12 @@ class ErrorPolicy(SchemaExtension):
         if errors:
             result.errors = [present(error) for error in errors]
         yield
+        # Here rather than in an extension of its own (every extension costs every request): the
+        # context's DataLoaders cache for its life, which over a WebSocket is the connection's,
+        # so they are forgotten after each result and the next event reads afresh.
+        forget = getattr(self.execution_context.context, "forget_loaders", None)
+        if forget is not None:
+            forget()
 
 
 def tag_parse_errors(errors: list[GraphQLError]) -> None:

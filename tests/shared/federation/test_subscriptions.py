@@ -4,6 +4,7 @@ the error policy on each result, and HTTP left as it was."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncGenerator, AsyncIterator
 
 import httpx
@@ -20,6 +21,17 @@ from shared.federation import Info, build_schema, create_subgraph_app
 from tests.shared.ws_client import bearer, connect
 
 MEMBER = "0b7f5d0e-5a51-4d0e-9d3c-7c1d8d1f0a01"
+reads = itertools.count(1)
+
+
+@strawberry.type
+class Reading:
+    @strawberry.field
+    async def value(self, info: Info) -> int:
+        async def load(keys: list[str]) -> list[int]:
+            return [next(reads) for _ in keys]
+
+        return await info.context.loader("reading", load).load("the-key")
 
 
 @strawberry.type
@@ -39,6 +51,11 @@ class Subscription:
     @strawberry.subscription
     async def member_only(self, info: Info) -> AsyncGenerator[str, None]:
         yield str(require_member(info.context.principal))
+
+    @strawberry.subscription
+    async def readings(self) -> AsyncGenerator[Reading, None]:
+        yield Reading()
+        yield Reading()
 
     @strawberry.subscription
     async def typed_failure(self) -> AsyncGenerator[int, None]:
@@ -118,6 +135,14 @@ async def test_errors_keep_the_error_policy(url: str) -> None:
         crashed = await ws.receive(await ws.subscribe("subscription { crash }"))
         (error,) = crashed["payload"]["errors"]
         assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR" and "hunter2" not in error["message"]
+
+
+async def test_each_event_reads_afresh_through_the_connections_dataloaders(url: str) -> None:
+    async with connect(url) as ws:
+        await ws.init()
+        op = await ws.subscribe("subscription { readings { value } }")
+        first, second = (await ws.next_data(op))["readings"]["value"], (await ws.next_data(op))["readings"]["value"]
+        assert second == first + 1  # not the first event's cached answer
 
 
 async def test_http_still_answers_beside_websockets(url: str) -> None:
