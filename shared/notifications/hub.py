@@ -22,6 +22,7 @@ from typing import Any
 import asyncpg
 
 from shared.database.urls import to_libpq_url
+from shared.errors import ServiceUnavailable
 from shared.notifications.subscription import RESYNC, Subscription
 
 log = logging.getLogger("abg.notifications")
@@ -47,7 +48,8 @@ class NotificationHub:
 
     async def subscribe(self, channel: str, key: str, *, max_pending: int = DEFAULT_MAX_PENDING) -> Subscription:
         """A subscription to `channel`'s notifications for `key`, already listening when this
-        returns: a change committed after it is delivered. Close it (or use `async with`)."""
+        returns: a change committed after it is delivered. Close it (or use `async with`).
+        `ServiceUnavailable` if no listening connection could be had within `connect_timeout`."""
         subscription = Subscription(channel, key, max_pending=max_pending, on_close=self._forget)
         self._subscribers.setdefault((channel, key), set()).add(subscription)
         try:
@@ -78,17 +80,21 @@ class NotificationHub:
         self._channels.add(channel)
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="notifications-listener")
-        async with asyncio.timeout(self.connect_timeout):
-            while True:
-                await self._connected.wait()
-                async with self._lock:
-                    connection = self._connection
-                    if connection is None or connection.is_closed():
-                        continue  # lost meanwhile: the listener clears `_connected` and opens another
-                    if channel not in self._listening:
-                        await connection.add_listener(channel, self._deliver)
-                        self._listening.add(channel)
-                    return
+        try:
+            async with asyncio.timeout(self.connect_timeout):
+                while True:
+                    await self._connected.wait()
+                    async with self._lock:
+                        connection = self._connection
+                        if connection is not None and not connection.is_closed():
+                            if channel not in self._listening:
+                                await connection.add_listener(channel, self._deliver)
+                                self._listening.add(channel)
+                            return
+                    # lost meanwhile: let the listener notice, clear `_connected` and open another
+                    await asyncio.sleep(0.05)
+        except TimeoutError:
+            raise ServiceUnavailable("live updates are unavailable: the database cannot be reached") from None
 
     def _deliver(self, _connection: Any, _pid: int, channel: str, payload: str) -> None:
         key, _, detail = payload.partition(":")

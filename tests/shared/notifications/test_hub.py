@@ -12,6 +12,7 @@ import asyncpg
 import pytest
 
 from shared.database.urls import to_libpq_url
+from shared.errors import ServiceUnavailable
 from shared.notifications import RESYNC, NotificationHub, Subscription
 
 WAIT = 30.0
@@ -99,3 +100,16 @@ async def test_closed_subscriptions_are_forgotten(hub: NotificationHub) -> None:
     async with await hub.subscribe(ch, "a"):
         assert hub.subscriber_count(ch, "a") == 1
     assert hub.subscriber_count(ch, "a") == 0
+
+
+async def test_an_unreachable_database_is_a_typed_unavailability() -> None:
+    from live_services import free_port
+
+    hub = NotificationHub(f"postgresql+asyncpg://nobody:secret@127.0.0.1:{free_port()}/none", reconnect_delay=0.05, connect_timeout=1)
+    ch = channel()
+    try:
+        with pytest.raises(ServiceUnavailable):
+            await hub.subscribe(ch, "a")
+        assert hub.subscriber_count(ch, "a") == 0  # the refused subscription is not kept
+    finally:
+        await hub.close()
