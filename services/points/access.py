@@ -1,7 +1,7 @@
 """Who may do what with points. Decided here, in the subgraph that owns the data, and called by the
 service layer (every operation takes the caller's `Principal`).
 
-- members read only their own points; staff (operators, customer service) and the services in
+- members read only their own points (and alone subscribe to them: `require_own_feed`); staff (operators, customer service) and the services in
   `MEMBER_READERS` read any member's;
 - partners read only their own partner figures, statements and purchases, and record purchases and
   returns only as themselves; points itself may record for any partner;
@@ -32,6 +32,7 @@ __all__ = [
     "actor",
     "recording_partner",
     "require_member_reader",
+    "require_own_feed",
     "require_operator",
     "require_operator_or_system",
     "require_partner_reader",
@@ -64,6 +65,15 @@ def require_member_reader(principal: Principal, member_id: uuid.UUID) -> None:
     require_authenticated(principal)
     if not (principal.is_member(member_id) or principal.is_staff or is_service_in(principal, MEMBER_READERS)):
         raise Forbidden("a member's points are visible only to that member, staff and the services that need them")
+
+
+def require_own_feed(principal: Principal) -> uuid.UUID:
+    """Live feeds (subscriptions) are a member's own: the signed-in member's id. Staff, partners and
+    services read a member's points by query instead."""
+    require_authenticated(principal)
+    if principal.kind is not PrincipalKind.MEMBER:
+        raise Forbidden("only a signed-in member may subscribe, and only to their own points")
+    return uuid.UUID(principal.subject)
 
 
 def require_partner_reader(principal: Principal, partner_id: uuid.UUID) -> None:

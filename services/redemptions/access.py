@@ -10,6 +10,7 @@ the service layer.
 | refund                                | any time | no               | no                | in window  | no      |
 | rules, abuse signals, blocks, retry   | yes      | read             | no                | no         | no      |
 | figures                               | yes      | yes              | no                | no         | no      |
+| subscribe to redemption updates       | no       | no               | no                | their own  | no      |
 
 * without the member (partners get no member data).
 
@@ -33,7 +34,7 @@ REDEEMERS: frozenset[str] = frozenset()  # redeem on a member's behalf
 READERS: frozenset[str] = frozenset()  # read and list any redemption
 
 __all__ = ["SERVICE_NAME", "SYSTEM", "actor", "redeeming_member", "require_operator", "require_reader", "require_staff",
-           "sees_member", "sees_code", "require_refunder"]
+           "sees_member", "sees_code", "require_refunder", "require_own_feed"]
 
 
 def actor(principal: Principal) -> str:
@@ -62,6 +63,14 @@ def require_reader(principal: Principal, member_id: uuid.UUID, partner_id: uuid.
     if principal.kind is PrincipalKind.PARTNER and principal.subject == str(partner_id):
         return
     raise Forbidden("a redemption is visible to its member, the benefit's partner, staff and alliance services")
+
+
+def require_own_feed(principal: Principal) -> uuid.UUID:
+    """Live feeds (subscriptions) are a member's own: the signed-in member's id."""
+    require_authenticated(principal)
+    if principal.kind is not PrincipalKind.MEMBER:
+        raise Forbidden("only a signed-in member may subscribe, and only to their own redemptions")
+    return uuid.UUID(str(principal.subject))
 
 
 def require_staff(principal: Principal) -> None:

@@ -1,5 +1,8 @@
 """The ASGI app of a subgraph: GraphQL at /graphql, /health, /ready, plus a service's own routes.
 
+/graphql also takes WebSocket upgrades for subscriptions (graphql-transport-ws only), authenticated
+like HTTP requests (`websocket_auth`); the schema's error policy and limits apply to them too.
+
 Start-up resolves the service's database (the embedded server unless configured) and starts the
 service's background loops (outbox delivery, scheduled jobs); shutdown stops them and closes pools.
 With tracing configured (`shared.telemetry`), each request is a server span in the caller's trace,
@@ -18,16 +21,23 @@ import orjson
 from opentelemetry import trace
 from sqlalchemy import text
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET, UnsetType
 from strawberry.http import GraphQLRequestData
 
+from shared.auth.tokens import principal_from_authorization_header
 from shared.database import Database, dispose_databases, get_database
 from shared.database.resolve import database_url_for
 from shared.federation.context import Context
+from shared.errors import Unauthenticated
 from shared.federation.middleware import SubgraphMiddleware
+from shared.federation.websocket_auth import authorization_in, denial_payload
+from shared.notifications import close_notification_hubs
 from shared.request_id import current_request_id
 from shared.federation.schema import SubgraphSchema
 from shared.http import aclose_http_client
@@ -62,13 +72,23 @@ class SubgraphGraphQL(GraphQL):
             describe_operation(trace.get_current_span(), *operation_of(request_data.query, request_data.operation_name))
         return await super().execute_single(request, request_adapter, sub_response, context, root_value, request_data)
 
-    async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
+    async def get_context(self, request: HTTPConnection, response: Any) -> Context:  # type: ignore[override]
         return Context(
             request=request,
             principal=request.state.principal,
             db=self.service.db,
             request_id=current_request_id(),
         )
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object]:  # type: ignore[override]
+        """`connection_init`: the token in its payload counts only when the upgrade had none."""
+        if context.principal.is_anonymous:
+            authorization = authorization_in(context.connection_params)
+            try:
+                context.principal = principal_from_authorization_header(authorization)
+            except Unauthenticated as error:
+                raise ConnectionRejectionError(denial_payload(error)) from None
+        return UNSET
 
 
 class ServiceState:
@@ -108,6 +128,7 @@ def create_subgraph_app(
         state,
         graphql_ide="graphiql" if settings.graphiql_enabled else None,
         allow_queries_via_get=True,
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
     )
 
     async def health(_: Request) -> JSONResponse:
@@ -131,6 +152,7 @@ def create_subgraph_app(
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await close_notification_hubs()
             await aclose_http_client()
             await dispose_databases()
             flush_tracing()
@@ -138,6 +160,7 @@ def create_subgraph_app(
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
             Route("/health", health),
             Route("/ready", ready),
             *routes,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import SchemaExtension
@@ -111,6 +112,20 @@ class ErrorPolicy(SchemaExtension):
         result = self.execution_context.result
         if result is not None and result.errors:
             result.errors = [present(error) for error in result.errors]
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:  # type: ignore[override]
+        # A subscription's results are sent one by one while its operation is still running, so
+        # each gets the policy here (on_operation only sees the stream's end).
+        errors = getattr(result, "errors", None)
+        if errors:
+            result.errors = [present(error) for error in errors]
+        yield
+        # Here rather than in an extension of its own (every extension costs every request): the
+        # context's DataLoaders cache for its life, which over a WebSocket is the connection's,
+        # so they are forgotten after each result and the next event reads afresh.
+        forget = getattr(self.execution_context.context, "forget_loaders", None)
+        if forget is not None:
+            forget()
 
 
 def tag_parse_errors(errors: list[GraphQLError]) -> None:

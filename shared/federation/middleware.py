@@ -1,4 +1,5 @@
 """ASGI middleware in front of every subgraph: request id, deadline, body size limit, authentication.
+WebSocket upgrades (subscriptions) get a request id and are authenticated the same way.
 
 Authentication happens here, before GraphQL: a request with a bad token is answered 401 with a
 typed error and no resolver runs. The principal is left in `scope["state"]` for the context. The
@@ -21,6 +22,7 @@ from shared.auth.principals import ANONYMOUS
 from shared.auth.tokens import principal_from_authorization_header
 from shared.database import faults
 from shared.errors import DomainError, PayloadTooLarge, ServiceUnavailable, Unauthenticated
+from shared.federation.websocket_auth import deny_upgrade
 from shared.request_id import HEADER, pick_request_id, request_id_var
 from shared.telemetry import end_pass_through, pass_through
 
@@ -38,6 +40,9 @@ class SubgraphMiddleware:
         self.authenticate_paths = authenticate_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -92,6 +97,26 @@ class SubgraphMiddleware:
             log.warning("%s on %s (request %s): %r", typed.code, scope["path"], request_id, error)
             status = 503 if isinstance(typed, ServiceUnavailable) else 504
             await _respond(send_with_id, status, error_body(typed))
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A subscription connection: authenticated from its upgrade request like HTTP (see
+        `websocket_auth`); no deadline (it lives as long as the client wants) and no body limit
+        (strawberry reads messages one by one)."""
+        headers = Headers(scope=scope)
+        request_id = pick_request_id(headers.get(HEADER))
+        token = request_id_var.set(request_id)
+        try:
+            state = scope.setdefault("state", {})
+            state["principal"] = ANONYMOUS
+            if scope["path"] in self.authenticate_paths:
+                try:
+                    state["principal"] = principal_from_authorization_header(headers.get("authorization"))
+                except Unauthenticated as error:
+                    await deny_upgrade(scope, receive, send, error, [(HEADER.encode(), request_id.encode())])
+                    return
+            await self.app(scope, receive, send)
+        finally:
+            request_id_var.reset(token)
 
     def _too_large(self) -> PayloadTooLarge:
         return PayloadTooLarge(f"request body over {self.max_body_bytes} bytes")

@@ -44,6 +44,7 @@ def build_schema(
     *,
     query: type,
     mutation: type | None = None,
+    subscription: type | None = None,
     types: Iterable[type] = (),
     extra_extensions: Iterable[Any] = (),
     config: StrawberryConfig | None = None,
@@ -72,6 +73,7 @@ def build_schema(
     schema = SubgraphSchema(
         query=query,
         mutation=mutation,
+        subscription=subscription,
         types=list(types),
         federation_version=FEDERATION_VERSION,  # type: ignore[arg-type]
         config=config,

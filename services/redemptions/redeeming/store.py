@@ -105,3 +105,10 @@ async def page(
 async def by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Redemption]:
     rows = (await _exec(session, sa.select(Redemption).where(T.c.id.in_(list(ids))))).scalars().all()
     return {row.id: row for row in rows}
+
+
+async def changed_since(session: AsyncSession, member_id: uuid.UUID, since: datetime, limit: int) -> list[uuid.UUID]:
+    """The member's redemptions written since `since`, most recently written last."""
+    query = (sa.select(T.c.id).where(T.c.member_id == member_id, T.c.updated_at >= since)
+             .order_by(T.c.updated_at.desc()).limit(limit))
+    return [row[0] for row in reversed((await _exec(session, query)).all())]

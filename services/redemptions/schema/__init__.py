@@ -13,8 +13,10 @@ from services.redemptions.schema import types
 from services.redemptions.schema.abuse import AbuseMutations, AbuseQueries
 from services.redemptions.schema.redeeming import RedeemingMutations, RedeemingQueries
 from services.redemptions.schema.reporting import ReportingQueries
+from services.redemptions.schema.subscriptions import RedemptionSubscriptions
 
 Query = merge_types("Query", (RedeemingQueries, AbuseQueries, ReportingQueries))
 Mutation = merge_types("Mutation", (RedeemingMutations, AbuseMutations))
+Subscription = merge_types("Subscription", (RedemptionSubscriptions,))
 
-schema = build_schema(query=Query, mutation=Mutation, types=types.ENTITY_TYPES, config=StrawberryConfig(scalar_map=SCALARS))  # type: ignore[arg-type]
+schema = build_schema(query=Query, mutation=Mutation, subscription=Subscription, types=types.ENTITY_TYPES, config=StrawberryConfig(scalar_map=SCALARS))  # type: ignore[arg-type]
