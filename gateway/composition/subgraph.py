@@ -214,7 +214,13 @@ class _Builder:
     def _unknown_directive(self, name: str) -> None:
         message = f'Unknown directive "@{name}".'
         fed_link = self.resolver.fed_link if self.resolver else None
-        if fed_link is not None and name in FEDERATION_DIRECTIVES:
+        if fed_link is None and name in FEDERATION_DIRECTIVES:
+            # (Apollo's wording, its typo included, so that messages match.)
+            message += (
+                f' If you meant the "@{name}" federation 2 directive, note that this schema is a federation 1 schema.'
+                " To be a federation 2 schema, it needs to @link to the federation specifcation v2."
+            )
+        elif fed_link is not None and name in FEDERATION_DIRECTIVES:
             if FEDERATION_DIRECTIVES[name] <= fed_link.feature.version:  # type: ignore[union-attr]
                 message += (
                     f' If you meant the "@{name}" federation directive, you should use fully-qualified name'

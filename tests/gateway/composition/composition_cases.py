@@ -23,6 +23,12 @@ class ErrorCase:
     extra: dict = field(default_factory=dict)
 
 
+_AUTH_IMPORTS = '"@key", "@interfaceObject", "@authenticated", "@requiresScopes", "@policy"'
+_AUTH_TYPES = (
+    "type Query {{ rewards: [Reward] }}\ninterface Reward {0} {{ id: ID! cost: Int {1} }}\n"
+    "type Voucher implements Reward {{ id: ID! cost: Int }}"
+)
+
 CASES: list[ErrorCase] = [
     ErrorCase(
         "field-type-mismatch",
@@ -579,5 +585,107 @@ CASES: list[ErrorCase] = [
         "SATISFIABILITY_ERROR",
         ("a",),
         ("Member.tier",),
+    ),
+    # Federation 1 knows only @key, @requires, @provides, @external, @tag and @extends: the fed2 directives need a
+    # @link to the federation spec.
+    ErrorCase(
+        "fed1-uses-shareable",
+        {
+            "a": 'type Query { me: Member }\ntype Member @key(fields: "id") { id: ID! name: String @shareable }',
+            "b": 'extend type Member @key(fields: "id") { id: ID! @external points: Int }',
+        },
+        "INVALID_GRAPHQL",
+        ("a",),
+        (),
+        ('Unknown directive "@shareable"', "this schema is a federation 1 schema"),
+    ),
+    ErrorCase(
+        "fed1-uses-inaccessible",
+        {"a": "type Query { me: Int @inaccessible points: Int }"},
+        "INVALID_GRAPHQL",
+        ("a",),
+        (),
+        ('Unknown directive "@inaccessible"',),
+    ),
+    # @oneOf is not built into the GraphQL that Apollo's composer runs on: undefined, it is an unknown directive.
+    ErrorCase(
+        "oneof-without-definition",
+        {"a": fed2("type Query { pay(with: Payment): Int }\ninput Payment @oneOf { points: Int voucher: ID }")},
+        "INVALID_GRAPHQL",
+        ("a",),
+        (),
+        ('Unknown directive "@oneOf".',),
+    ),
+    ErrorCase(
+        "shareable-twice-on-a-field",
+        {"a": fed2("type Query { me: Int @shareable @shareable }")},
+        "INVALID_SHAREABLE_USAGE",
+        ("a",),
+        ("Query.me",),
+        ('Invalid duplicate application of @shareable on field "Query.me"',),
+    ),
+    ErrorCase(
+        "shareable-twice-on-a-type-definition",
+        {"a": fed2("type Query { stats: Stats }\ntype Stats @shareable @shareable { count: Int }")},
+        "INVALID_SHAREABLE_USAGE",
+        ("a",),
+        ("Stats",),
+        ('on the same type declaration of "Stats"',),
+    ),
+    ErrorCase(
+        "authenticated-on-interface",
+        {"a": fed2(_AUTH_TYPES.format("@authenticated", ""), "2.6", _AUTH_IMPORTS)},
+        "AUTH_REQUIREMENTS_APPLIED_ON_INTERFACE",
+        ("a",),
+        ("Reward",),
+        ('Invalid use of @authenticated on interface "Reward"',),
+    ),
+    ErrorCase(
+        "requires-scopes-on-interface-field",
+        {"a": fed2(_AUTH_TYPES.format("", '@requiresScopes(scopes: [["ops"]])'), "2.6", _AUTH_IMPORTS)},
+        "AUTH_REQUIREMENTS_APPLIED_ON_INTERFACE",
+        ("a",),
+        ("Reward.cost",),
+        ('Invalid use of @requiresScopes on field "Reward.cost"',),
+    ),
+    ErrorCase(
+        "policy-on-interface",
+        {"a": fed2(_AUTH_TYPES.format('@policy(policies: [["p"]])', ""), "2.6", _AUTH_IMPORTS)},
+        "AUTH_REQUIREMENTS_APPLIED_ON_INTERFACE",
+        ("a",),
+        ("Reward",),
+        ('Invalid use of @policy on interface "Reward"',),
+    ),
+    ErrorCase(
+        "authenticated-on-interface-object",
+        {
+            "a": fed2(
+                'type Query { rewards: [Reward] }\ntype Reward @key(fields: "id") @interfaceObject @authenticated'
+                " { id: ID! }",
+                "2.6",
+                _AUTH_IMPORTS,
+            ),
+            "b": fed2(
+                'interface Reward @key(fields: "id") { id: ID! }\ntype Voucher implements Reward @key(fields: "id")'
+                " { id: ID! }",
+                "2.6",
+                _AUTH_IMPORTS,
+            ),
+        },
+        "AUTH_REQUIREMENTS_APPLIED_ON_INTERFACE",
+        ("a",),
+        ("Reward",),
+        ('Invalid use of @authenticated on interface object "Reward"',),
+    ),
+    ErrorCase(
+        "tag-imported-under-two-names",
+        {
+            "a": fed2('type Query { a: Int @mytag(name: "x") }', "2.3", '{name: "@tag", as: "@mytag"}'),
+            "b": fed2('type Query { b: Int @tag(name: "x") }', "2.3", '"@tag"'),
+        },
+        "LINK_IMPORT_NAME_MISMATCH",
+        ("a", "b"),
+        ("@tag",),
+        ('imported as "@mytag" in subgraph "a"', '"@tag" in subgraph "b"'),
     ),
 ]
