@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from .default_values import normalise_defaults
 from .errors import Code, CompositionError, CompositionFailed, CompositionHint, error
 from .merge import Merger
 from .metadata import compute_meta
@@ -106,4 +107,5 @@ def compose(
         errors = check_satisfiability(supergraph, merger.metas)
         if errors:
             return CompositionResult(None, errors, hints)
+    normalise_defaults(supergraph)
     return CompositionResult(print_supergraph(supergraph), [], hints)
