@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from graphql.language import StringValueNode
 
 from .compose_directives import collect_composed_directives
+from .directive_names import supergraph_directive_names
 from .errors import Code, CompositionError, CompositionHint, HintCode, error, hint
 from .merged import Supergraph, graph_enum_values
 from .metadata import FederationMeta
@@ -17,7 +18,7 @@ from .sdl import EnumName, print_value, value_key
 from .specs import FEATURE_BY_DIRECTIVE, FED1_UPGRADE_VERSION, join_version_for
 from .subgraph import Subgraph
 
-BUILTIN_MERGED = ("deprecated", "specifiedBy", "oneOf")
+BUILTIN_MERGED = ("deprecated", "specifiedBy")
 ACCESS_CONTROL = ("authenticated", "requiresScopes", "policy")
 
 
@@ -50,6 +51,8 @@ class MergerBase:
         # Merged federation directives some subgraph applies: those reach the supergraph with their spec.
         self.merged_directives = self._used_merged_directives()
         self.sup.composed, errors = collect_composed_directives(self.sgs)
+        self.errors.extend(errors)
+        self.sup.directive_names, errors = supergraph_directive_names(self.sgs)
         self.errors.extend(errors)
         self.pending: list[tuple[dict[int, object], object, str | None]] = []
         self.uses_cache_tag = False

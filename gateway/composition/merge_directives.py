@@ -173,13 +173,17 @@ class DirectiveMerging(MergerBase):
 
     def _register_features(self) -> None:
         features = []
-        imports: dict[str, list[str]] = {}
+        imports: dict[str, list[str | tuple[str, str]]] = {}
         for feature in SUPERGRAPH_FEATURES:
             used = [d for d in feature.directives if d in self.merged_directives]
             if not used:
                 continue
             features.append(feature)
-            imports[feature.name] = [f"@{d}" for d in used if d != feature.name]
+            renamed = self.sup.directive_names
+            # A directive renamed by the subgraphs is imported under that name: (spec name, supergraph name).
+            imports[feature.name] = [
+                (d, renamed[d]) if d in renamed else f"@{d}" for d in used if d != feature.name or d in renamed
+            ]
         if self.uses_cache_tag:
             features.append(CACHE_TAG_FEATURE)
         self.sup.features = features

@@ -1,0 +1,90 @@
+"""Inputs both composers accept, where our supergraph once differed from Apollo's: each case checks the text we
+print, then (when the Node tools are installed) that Apollo's composer prints exactly the same supergraph."""
+
+from __future__ import annotations
+
+import pytest
+from composition_support import as_payload, compose_inline, directives_on, fed2, run_reference_tools
+
+from gateway.composition import SubgraphSource
+
+CASES: dict[str, dict[str, str]] = {
+    # Defaults are coerced to their type and printed back: an integer-like ID becomes an Int literal, a Float is
+    # printed as JavaScript prints numbers.
+    "coerced-defaults": {
+        "a": fed2(
+            "input Range { from: ID = \"7\" ids: [ID] = [\"1\", \"x\"] }\n"
+            'type Query { offers(after: ID = "1", cursor: ID = "abc", min: Float = 1.0, max: Float = 2e3,'
+            ' ratio: Float = 1.50, tiny: Float = 0.0000001, one: [ID] = "2", range: Range = {from: "3"}): Int }'
+        )
+    },
+    # A renamed @tag keeps the subgraph's name, with a renaming import on the tag spec's @link.
+    "tag-renamed": {
+        "a": fed2('type Query { offers: Int @mytag(name: "public") }', "2.3", '"@key", {name: "@tag", as: "@mytag"}'),
+        "b": fed2("type Query { points: Int }", "2.3", '"@tag"'),
+    },
+    "inaccessible-renamed": {
+        "a": fed2("type Query { offers: Int @hidden points: Int }", "2.3", '{name: "@inaccessible", as: "@hidden"}'),
+    },
+    "tag-namespaced": {"a": fed2('type Query { offers: Int @federation__tag(name: "public") }', "2.3", '"@key"')},
+    # A subgraph that defines @oneOf itself: a custom directive, not kept in the supergraph.
+    "oneof-defined-by-the-subgraph": {
+        "a": fed2(
+            "directive @oneOf on INPUT_OBJECT\n"
+            "type Query { pay(with: Payment): Int }\ninput Payment @oneOf { points: Int voucher: ID }"
+        )
+    },
+}
+
+
+def _ours(name: str) -> str:
+    result = compose_inline(CASES[name])
+    assert result.ok, result.errors
+    return result.supergraph_sdl
+
+
+def test_defaults_are_printed_coerced() -> None:
+    sdl = _ours("coerced-defaults")
+    assert (
+        'offers(after: ID = 1, cursor: ID = "abc", min: Float = 1, max: Float = 2000, ratio: Float = 1.5,'
+        " tiny: Float = 1e-7, one: [ID] = 2, range: Range = {from: 3}): Int" in sdl
+    )
+    assert '  from: ID = 7\n  ids: [ID] = [1, "x"]\n' in sdl
+
+
+def test_a_renamed_tag_keeps_its_name() -> None:
+    sdl = _ours("tag-renamed")
+    assert '@link(url: "https://specs.apollo.dev/tag/v0.3", import: [{name: "@tag", as: "@mytag"}])' in sdl
+    assert "directive @mytag(name: String!) repeatable on" in sdl
+    assert "directive @tag(" not in sdl
+    assert '@mytag(name: "public")' in directives_on(sdl, "Query", "offers")
+
+
+def test_a_renamed_inaccessible_keeps_its_name() -> None:
+    sdl = _ours("inaccessible-renamed")
+    assert 'import: [{name: "@inaccessible", as: "@hidden"}]' in sdl
+    assert directives_on(sdl, "Query", "offers") == ["@hidden"]
+
+
+def test_a_namespaced_tag_keeps_its_namespaced_name() -> None:
+    sdl = _ours("tag-namespaced")
+    assert 'import: [{name: "@tag", as: "@federation__tag"}]' in sdl
+    assert '@federation__tag(name: "public")' in directives_on(sdl, "Query", "offers")
+
+
+def test_a_subgraph_defined_oneof_is_not_in_the_supergraph() -> None:
+    sdl = _ours("oneof-defined-by-the-subgraph")
+    assert directives_on(sdl, "Payment") == ["@join__type(graph: A)"]
+    assert "@oneOf" not in sdl
+
+
+@pytest.mark.node
+def test_apollo_prints_the_same_supergraphs() -> None:
+    sources = {
+        name: [SubgraphSource(n, f"http://{n}.example/graphql", sdl) for n, sdl in subgraphs.items()]
+        for name, subgraphs in CASES.items()
+    }
+    apollo = run_reference_tools({"op": "compose", "scenarios": {n: as_payload(s) for n, s in sources.items()}})
+    for name in CASES:
+        assert apollo[name].get("supergraphSdl") is not None, (name, apollo[name])
+        assert _ours(name) == apollo[name]["supergraphSdl"] + "\n", name
