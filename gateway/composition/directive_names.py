@@ -37,6 +37,16 @@ def supergraph_directive_names(sgs: list[Subgraph]) -> tuple[dict[str, str], lis
     return renamed, errors
 
 
+def first_subgraph_using(sgs: list[Subgraph]) -> dict[str, int]:
+    """Spec name -> index of the first subgraph (in the order given) that applies the directive. Apollo links the
+    supergraph's specs in that order (and, within one subgraph, in the federation spec's order)."""
+    first: dict[str, int] = {}
+    for idx, sg in enumerate(sgs):
+        for spec, _ in _applications(sg):
+            first.setdefault(spec, idx)
+    return first
+
+
 def _mismatch(spec: str, names: dict[str, list[str]], sgs: list[Subgraph]) -> CompositionError:
     version = max((sg.federation_version or FED1_UPGRADE_VERSION for sg in sgs), default=FED1_UPGRADE_VERSION)
     uses = [f'"@{name}" in subgraph "{subgraphs[0]}"' for name, subgraphs in names.items()]

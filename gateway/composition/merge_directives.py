@@ -7,6 +7,7 @@ from __future__ import annotations
 from graphql.language import NameNode, ObjectFieldNode, ObjectValueNode
 
 from .applied import merge_applications
+from .directive_names import first_subgraph_using
 from .errors import HintCode
 from .merge_base import ACCESS_CONTROL, MergerBase, _same_values
 from .model import (
@@ -174,7 +175,13 @@ class DirectiveMerging(MergerBase):
     def _register_features(self) -> None:
         features = []
         imports: dict[str, list[str | tuple[str, str]]] = {}
-        for feature in SUPERGRAPH_FEATURES:
+        first_use = first_subgraph_using(self.sgs)
+        order = {f.name: i for i, f in enumerate(SUPERGRAPH_FEATURES)}
+
+        def first_user(feature) -> tuple[int, int]:
+            return min((first_use.get(d, len(self.sgs)) for d in feature.directives), default=0), order[feature.name]
+
+        for feature in sorted(SUPERGRAPH_FEATURES, key=first_user):
             used = [d for d in feature.directives if d in self.merged_directives]
             if not used:
                 continue

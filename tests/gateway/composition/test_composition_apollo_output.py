@@ -27,6 +27,11 @@ CASES: dict[str, dict[str, str]] = {
         "a": fed2("type Query { offers: Int @hidden points: Int }", "2.3", '{name: "@inaccessible", as: "@hidden"}'),
     },
     "tag-namespaced": {"a": fed2('type Query { offers: Int @federation__tag(name: "public") }', "2.3", '"@key"')},
+    # The specs are linked in the order subgraphs (sorted by name) first use them: "a" hides, "b" tags.
+    "links-in-order-of-first-use": {
+        "b": fed2('type Query { offers: Int @tag(name: "public") }'),
+        "a": fed2("type Query { points: Int @inaccessible secret: Int }"),
+    },
     # A subgraph that defines @oneOf itself: a custom directive, not kept in the supergraph.
     "oneof-defined-by-the-subgraph": {
         "a": fed2(
@@ -70,6 +75,11 @@ def test_a_namespaced_tag_keeps_its_namespaced_name() -> None:
     sdl = _ours("tag-namespaced")
     assert 'import: [{name: "@tag", as: "@federation__tag"}]' in sdl
     assert '@federation__tag(name: "public")' in directives_on(sdl, "Query", "offers")
+
+
+def test_specs_are_linked_in_the_order_subgraphs_first_use_them() -> None:
+    sdl = _ours("links-in-order-of-first-use")
+    assert sdl.index("https://specs.apollo.dev/inaccessible/") < sdl.index("https://specs.apollo.dev/tag/")
 
 
 def test_a_subgraph_defined_oneof_is_not_in_the_supergraph() -> None:
