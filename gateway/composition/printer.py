@@ -46,10 +46,13 @@ def print_supergraph(sup: Supergraph) -> str:
     types["link__Import"] = LINK_DEFINITIONS[1]
     types["link__Purpose"] = LINK_DEFINITIONS[2]
     for feature in sup.features:
+        imported = {i.lstrip("@") if isinstance(i, str) else i[0] for i in sup.feature_imports.get(feature.name, [])}
         for name, text in feature.directive_definitions.items():
-            if name in renamed:
-                name, text = renamed[name], text.replace(f"directive @{name}", f"directive @{renamed[name]}", 1)
-            directives[name] = text
+            shown_name = renamed.get(name, name)
+            if name != feature.name and name not in imported and not name.startswith(f"{feature.name}__"):
+                # A directive of the spec that no subgraph uses is not imported: it goes by its namespaced name.
+                shown_name = f"{feature.name}__{name}"
+            directives[shown_name] = text.replace(f"directive @{name}", f"directive @{shown_name}", 1)
         types.update(feature.type_definitions)
     for d in sup.directive_defs.values():
         directives[d.name] = printer.directive_def(d)
