@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from graphql import GraphQLError, build_ast_schema, parse, validate_schema
 
+from .auth_requires import check_transitive_auth
 from .errors import Code, CompositionError, error
 from .fieldset import FieldSetError, parse_field_set
 from .merged import Supergraph
@@ -13,6 +14,7 @@ from .model import Directive, TypeDef, TypeKind
 from .printer import print_supergraph
 from .reporting import subgraph_names
 from .sdl import print_directive
+from .subgraph import newer_than_graphql_js_16
 
 
 def _hidden(element: object) -> bool:
@@ -248,12 +250,17 @@ def check_graphql_validity(sup: Supergraph) -> list[CompositionError]:
         problems = list(validate_schema(build_ast_schema(document, assume_valid_sdl=True)))
     except GraphQLError as exc:
         problems = [exc]
-    return [error(Code.INVALID_GRAPHQL, f"[supergraph] {p.message}", [s.name for s in sup.subgraphs]) for p in problems]
+    return [
+        error(Code.INVALID_GRAPHQL, f"[supergraph] {p.message}", [s.name for s in sup.subgraphs])
+        for p in problems
+        if not newer_than_graphql_js_16(p.message)
+    ]
 
 
 def post_merge_checks(sup: Supergraph) -> list[CompositionError]:
     errors = check_interface_implementations(sup)
     errors += check_requires_on_supergraph(sup)
+    errors += check_transitive_auth(sup)
     if errors:
         return errors
     errors = check_graphql_validity(sup)
