@@ -84,6 +84,10 @@ def compose(
         if sg is not None:
             parsed.append(sg)
     if errors:
+        # Apollo's composer checks each subgraph on its own: the rules broken in the readable ones are reported too.
+        for sg in parsed:
+            if sg.is_fed2:
+                errors.extend(validate_subgraph(sg, compute_meta(sg)))
         return CompositionResult(None, errors)
 
     upgraded, errors = upgrade_subgraphs(parsed)
