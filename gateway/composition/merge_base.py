@@ -57,6 +57,7 @@ class MergerBase:
         self.pending: list[tuple[dict[int, object], object, str | None]] = []
         self.uses_cache_tag = False
         self._access_sources: dict[tuple[str, str], list[object]] | None = None
+        self._access_order: list[str] | None = None
 
     def graph(self, idx: int) -> EnumName:
         return EnumName(self.sup.graph_enum[self.names[idx]])

@@ -88,10 +88,26 @@ class DirectiveMerging(MergerBase):
                 for element in self.access_control_sources().get((access_coordinate, name), []):
                     applications = element.fed[name]  # type: ignore[attr-defined]
                     per_name.setdefault(name, []).append([Directive(name, d.args) for d in applications])
-        for name, per_source in per_name.items():
+        names = list(per_name)
+        if access_coordinate is not None:
+            # As Apollo: on fields and interfaces, access-control requirements come first, in the order of their
+            # specs' links in the supergraph.
+            names = [n for n in self._access_control_order() if n in per_name] + [
+                n for n in names if n not in ACCESS_CONTROL
+            ]
+        for name in names:
+            per_source = per_name[name]
             definition = self.sup.composed.definition(name)
             repeatable = definition.repeatable if definition is not None else None
             dest.directives.extend(merge_applications(name, per_source, repeatable))  # type: ignore[attr-defined]
+
+    def _access_control_order(self) -> list[str]:
+        if self._access_order is None:
+            first_use = first_subgraph_using(self.sgs)
+            self._access_order = sorted(
+                ACCESS_CONTROL, key=lambda n: (first_use.get(n, len(self.sgs)), ACCESS_CONTROL.index(n))
+            )
+        return self._access_order
 
     def _merge_all_applied(self) -> None:
         for sources, dest, access_coordinate in self.pending:
