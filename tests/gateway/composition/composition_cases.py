@@ -688,4 +688,56 @@ CASES: list[ErrorCase] = [
         ("@tag",),
         ('imported as "@mytag" in subgraph "a"', '"@tag" in subgraph "b"'),
     ),
+    # Each subgraph is checked on its own: one unreadable subgraph does not hide the others' mistakes.
+    ErrorCase(
+        "mistakes-in-a-readable-subgraph-beside-an-unreadable-one",
+        {
+            "a": "type Query { me: Int @shareable }",
+            "b": fed2('type Query { member: Member }\ntype Member @key(fields: "id") { id: ID! tier: Int @external }'),
+        },
+        "EXTERNAL_UNUSED",
+        ("b",),
+        ("Member.tier",),
+    ),
+    ErrorCase(
+        "requires-reads-data-protected-more-than-the-field",
+        {
+            "a": fed2(
+                'type Query { member: Member }\ntype Member @key(fields: "id") { id: ID! tier: String @authenticated }',
+                "2.6",
+                _AUTH_IMPORTS,
+            ),
+            "b": fed2(
+                'type Member @key(fields: "id") { id: ID! tier: String @external bonus: Int @requires(fields: "tier") }',
+                "2.6",
+                '"@key", "@external", "@requires"',
+            ),
+        },
+        "MISSING_TRANSITIVE_AUTH_REQUIREMENTS",
+        ("b",),
+        ("Member.bonus",),
+        ('access the transitive field "Member.tier" data from @requires selection set',),
+    ),
+    ErrorCase(
+        "requires-reads-a-type-needing-more-scopes",
+        {
+            "a": fed2(
+                'type Query { member: Member }\ntype Member @key(fields: "id") { id: ID! card: Card }\n'
+                'type Card @requiresScopes(scopes: [["cards"], ["ops"]]) { number: String }',
+                "2.6",
+                _AUTH_IMPORTS,
+            ),
+            "b": fed2(
+                'type Member @key(fields: "id") { id: ID! card: Card @external\n'
+                '  bonus: Int @requires(fields: "card { number }") @requiresScopes(scopes: [["points"]]) }\n'
+                "type Card { number: String @external }",
+                "2.6",
+                '"@key", "@external", "@requires", "@requiresScopes"',
+            ),
+        },
+        "MISSING_TRANSITIVE_AUTH_REQUIREMENTS",
+        ("b",),
+        ("Member.bonus",),
+        ('the transitive field "Member.card" data',),
+    ),
 ]

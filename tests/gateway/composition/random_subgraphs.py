@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from random_subgraph_extras import EXTRAS
 from random_subgraph_mistakes import MISTAKES
 
 SUBGRAPH_NAMES = ["accounts", "offers", "points", "stores"]
@@ -31,6 +32,7 @@ class FieldDef:
     args: str = ""
     # Who provides the field's value: the subgraph itself, or it is @external there.
     external: bool = False
+    description: str | None = None
 
 
 @dataclass
@@ -42,19 +44,25 @@ class TypeDef:
     values: list[str] = field(default_factory=list)
     implements: list[str] = field(default_factory=list)
     description: str | None = None
+    extend: bool = False  # printed `extend type` (federation 1 style)
+    members: list[str] = field(default_factory=list)  # union members
 
 
 @dataclass
 class SubgraphDef:
     name: str
-    minor: int  # federation 2.<minor>
+    minor: int  # federation 2.<minor>; 0 with fed1 for a federation 1 subgraph (no @link)
     types: dict[str, TypeDef] = field(default_factory=dict)
+    fed1: bool = False
+    # Federation directives imported under another name ("tag" -> "label"), or namespaced ("federation__tag").
+    renames: dict[str, str] = field(default_factory=dict)
+    schema_roots: dict[str, str] = field(default_factory=dict)  # a `schema { ... }` block, when roots are renamed
 
     def type(self, kind: str, name: str) -> TypeDef:
         return self.types.setdefault(name, TypeDef(kind, name))
 
     def query(self) -> TypeDef:
-        return self.type("type", "Query")
+        return self.type("type", self.schema_roots.get("query", "Query"))
 
 
 @dataclass
@@ -84,6 +92,8 @@ def random_case(rng: random.Random, mistake_rate: float = 0.35) -> tuple[dict[st
         _add_enum(world)
     if rng.random() < 0.4:
         _add_input(world)
+    for extra in EXTRAS:
+        extra(world)
     _sprinkle_tags_and_inaccessible(world)
     if rng.random() < mistake_rate:
         for name in rng.sample(sorted(MISTAKES), len(MISTAKES)):
@@ -212,6 +222,8 @@ def _add_input(world: World) -> None:
 def _sprinkle_tags_and_inaccessible(world: World) -> None:
     rng = world.rng
     for sg in world.subgraphs:
+        if sg.fed1:
+            continue
         for t in sg.types.values():
             if t.kind == "type" and t.name != "Query" and rng.random() < 0.1:
                 t.directives.append(f'@tag(name: "{rng.choice(["public", "partner"])}")')
@@ -229,26 +241,46 @@ def _sprinkle_tags_and_inaccessible(world: World) -> None:
 # -- printing ------------------------------------------------------------------------------------------------------
 
 
+FEDERATION_DIRECTIVES = (
+    "shareable", "external", "requires", "provides", "override", "inaccessible", "tag", "interfaceObject",
+    "authenticated", "requiresScopes", "policy", "cost", "listSize",
+)
+
+
 def print_subgraph(sg: SubgraphDef) -> str:
-    blocks = [print_type(t) for t in sg.types.values() if t.kind in ("enum", "input") or t.fields]
+    blocks = [print_type(t) for t in sg.types.values() if t.kind in ("enum", "input", "union") or t.fields]
+    if sg.schema_roots:
+        blocks.insert(0, "schema {\n" + "".join(f"  {k}: {v}\n" for k, v in sg.schema_roots.items()) + "}")
     body = "\n\n".join(blocks)
-    imports = ['"@key"'] + [
-        f'"@{d}"'
-        for d in ("shareable", "external", "requires", "provides", "override", "inaccessible", "tag", "interfaceObject")
-        if f"@{d}" in body
-    ]
+    if sg.fed1:
+        return body + "\n"
+    imports = ['"@key"']
+    for d in FEDERATION_DIRECTIVES:
+        if f"@{d}" not in body:
+            continue
+        local = sg.renames.get(d, d)
+        if local != d:
+            body = body.replace(f"@{d}(", f"@{local}(").replace(f"@{d}\n", f"@{local}\n").replace(f"@{d} ", f"@{local} ")
+        if local == f"federation__{d}":
+            continue
+        imports.append(f'"@{d}"' if local == d else f'{{name: "@{d}", as: "@{local}"}}')
     link = f'extend schema @link(url: "https://specs.apollo.dev/federation/v2.{sg.minor}", import: [{", ".join(imports)}])'
     return link + "\n\n" + body + "\n"
 
 
 def print_type(t: TypeDef) -> str:
     head = f'"""{t.description}"""\n' if t.description else ""
-    head += f"{t.kind} {t.name}"
+    head += ("extend " if t.extend else "") + f"{t.kind} {t.name}"
     if t.implements:
         head += " implements " + " & ".join(t.implements)
     if t.directives:
         head += " " + " ".join(t.directives)
+    if t.kind == "union":
+        return head + " = " + " | ".join(t.members)
     if t.kind == "enum":
         return head + " {\n" + "".join(f"  {v}\n" for v in t.values) + "}"
-    lines = [f"  {name}{f.args}: {' '.join([f.type, *f.directives])}" for name, f in t.fields.items()]
+    lines = [
+        (f'  """{f.description}"""\n' if f.description else "") + f"  {name}{f.args}: {' '.join([f.type, *f.directives])}"
+        for name, f in t.fields.items()
+    ]
     return head + " {\n" + "\n".join(lines) + "\n}"

@@ -32,6 +32,31 @@ CASES: dict[str, dict[str, str]] = {
         "b": fed2('type Query { offers: Int @tag(name: "public") }'),
         "a": fed2("type Query { points: Int @inaccessible secret: Int }"),
     },
+    # Only @cost used: the cost spec's @listSize is defined under its namespaced name, not imported.
+    "cost-without-list-size": {
+        "a": fed2("type Query { offers: [Int] @cost(weight: 5) }", "2.9", '"@key", "@cost"'),
+    },
+    # graphql-js 16 (Apollo's) lets an implementation deprecate a field its interface does not.
+    "implementation-deprecates-a-field": {
+        "a": fed2(
+            "type Query { rewards: [Reward] }\ninterface Reward { cost: Int }\n"
+            'type Voucher implements Reward { cost: Int @deprecated(reason: "use price") price: Int }'
+        )
+    },
+    # Access control first on fields, in the order of the specs' links (here: requiresScopes, then authenticated).
+    "access-control-order": {
+        "a": fed2(
+            'type Query { member: Member }\ntype Member @key(fields: "id") { id: ID! tier: Int @shareable'
+            ' @tag(name: "x") @requiresScopes(scopes: [["read"]]) }',
+            "2.6",
+            '"@key", "@shareable", "@tag", "@requiresScopes", "@authenticated"',
+        ),
+        "b": fed2(
+            'type Member @key(fields: "id") { id: ID! tier: Int @shareable @authenticated }',
+            "2.6",
+            '"@key", "@shareable", "@authenticated"',
+        ),
+    },
     # A subgraph that defines @oneOf itself: a custom directive, not kept in the supergraph.
     "oneof-defined-by-the-subgraph": {
         "a": fed2(
@@ -80,6 +105,23 @@ def test_a_namespaced_tag_keeps_its_namespaced_name() -> None:
 def test_specs_are_linked_in_the_order_subgraphs_first_use_them() -> None:
     sdl = _ours("links-in-order-of-first-use")
     assert sdl.index("https://specs.apollo.dev/inaccessible/") < sdl.index("https://specs.apollo.dev/tag/")
+
+
+def test_unused_directives_of_a_linked_spec_go_by_their_namespaced_name() -> None:
+    sdl = _ours("cost-without-list-size")
+    assert '@link(url: "https://specs.apollo.dev/cost/v0.1")' in sdl
+    assert "directive @cost__listSize(" in sdl
+    assert "directive @listSize(" not in sdl
+
+
+def test_an_implementation_may_deprecate_what_its_interface_does_not() -> None:
+    assert "cost: Int @deprecated" in _ours("implementation-deprecates-a-field")
+
+
+def test_access_control_comes_first_on_fields_in_link_order() -> None:
+    directives = directives_on(_ours("access-control-order"), "Member", "tier")
+    names = [d.split("(")[0] for d in directives if not d.startswith("@join__")]
+    assert names == ["@requiresScopes", "@authenticated", "@tag"]
 
 
 def test_a_subgraph_defined_oneof_is_not_in_the_supergraph() -> None:
