@@ -274,6 +274,10 @@ class _Checker:
                 continue
             impls = self.sg.implementations(itf.name)
             for key in itf.fed.get("key", []):
+                try:
+                    parse_field_set(self.sg.types, itf.name, fields_arg(key) or "")
+                except FieldSetError:
+                    continue  # an invalid key is reported as such, not as missing on the implementations
                 text = _normalise_fields(fields_arg(key))
                 missing: list[str] = []
                 not_resolvable: list[str] = []

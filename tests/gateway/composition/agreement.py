@@ -15,6 +15,7 @@ from composition_support import canonical_sdl, compose_inline, run_reference_too
 
 AGREE = "agree"
 COMPOSED, REFUSED = "composed", "refused"
+APOLLO_CRASHED = "Apollo's composer crashed"
 
 
 @dataclass(frozen=True)
@@ -46,9 +47,10 @@ def _verdict(subgraphs: dict[str, str], apollo: dict) -> Verdict:
     theirs_sdl = apollo.get("supergraphSdl")
     theirs_errors = apollo.get("errors") or []
     their_codes = sorted({e["code"] or "NO_CODE" for e in theirs_errors})
-    if "EXCEPTION" in their_codes:
-        return Verdict("Apollo's composer crashed", theirs_errors[0]["message"])
     our_codes = sorted({e.code for e in ours.errors})
+    if "EXCEPTION" in their_codes:
+        ours_said = "we accept" if ours.ok else "we refuse: " + " ".join(our_codes)
+        return Verdict(f"{APOLLO_CRASHED} ({ours_said})", theirs_errors[0]["message"])
     if ours.ok and theirs_sdl is not None:
         if ours.supergraph_sdl == theirs_sdl + "\n":
             return Verdict(AGREE, outcome=COMPOSED)

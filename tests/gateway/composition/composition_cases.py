@@ -740,4 +740,32 @@ CASES: list[ErrorCase] = [
         ("Member.bonus",),
         ('the transitive field "Member.card" data',),
     ),
+    # An invalid key on an interface is reported once, as invalid, not also as missing on the implementations.
+    ErrorCase(
+        "invalid-key-on-an-interface",
+        {
+            "a": fed2(
+                'type Query { rewards: [Reward] }\ninterface Reward @key(fields: "code") { id: ID! }\n'
+                'type Voucher implements Reward @key(fields: "id") { id: ID! }'
+            )
+        },
+        "KEY_INVALID_FIELDS",
+        ("a",),
+        (),
+        ('On type "Reward", for @key(fields: "code")',),
+    ),
+    ErrorCase(
+        "override-on-an-interface-object-field",
+        {
+            "a": fed2(
+                'type Query { rewards: [Reward] }\ninterface Reward @key(fields: "id") { id: ID! }\n'
+                'type Voucher implements Reward @key(fields: "id") { id: ID! stock: Int }'
+            ),
+            "b": fed2('type Reward @key(fields: "id") @interfaceObject { id: ID! stock: Int @override(from: "a") }'),
+        },
+        "OVERRIDE_COLLISION_WITH_ANOTHER_DIRECTIVE",
+        ("b",),
+        ("Reward.stock",),
+        ("@override is not yet supported on fields of @interfaceObject types",),
+    ),
 ]

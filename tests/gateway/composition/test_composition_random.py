@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from agreement import COMPOSED, REFUSED, compare
+from agreement import APOLLO_CRASHED, COMPOSED, REFUSED, compare
 from random_subgraphs import random_case
 
 pytestmark = pytest.mark.node
@@ -16,6 +16,11 @@ CASES = 150
 
 # Case id -> why we differ from Apollo there on purpose (see gateway/README.md). None today.
 DELIBERATE_DIFFERENCES: dict[str, str] = {}
+
+
+def _acceptable(kind: str) -> bool:
+    # Where Apollo's composer throws (e.g. on a renamed @requires it refuses), refusing with an error is right.
+    return kind.startswith(f"{APOLLO_CRASHED} (we refuse")
 
 
 def _cases() -> dict[str, dict[str, str]]:
@@ -35,7 +40,9 @@ def test_the_generator_is_deterministic_and_varied() -> None:
 def test_our_composer_agrees_with_apollos_on_random_subgraph_sets() -> None:
     verdicts = compare(_cases())
     disagreements = {
-        case_id: v for case_id, v in verdicts.items() if not v.agrees and case_id not in DELIBERATE_DIFFERENCES
+        case_id: v
+        for case_id, v in verdicts.items()
+        if not v.agrees and case_id not in DELIBERATE_DIFFERENCES and not _acceptable(v.kind)
     }
     assert not disagreements, "\n\n".join(f"{k}: {v.kind}\n{v.detail}" for k, v in disagreements.items())
     # Both paths are exercised: the printed supergraph and the error codes.
