@@ -106,8 +106,9 @@ class MergerBase:
                 if name == "context":
                     # Context names are per subgraph: the supergraph qualifies them with the subgraph name.
                     args["name"] = StringValueNode(value=f"{self.names[idx]}__{_str(d, 'name')}")
-                out.append(Directive(name, args, d.from_extension))
-        return out
+                out.append(Directive(name, args, d.from_extension, d.position))
+        # In the order written (Apollo merges names in the order it first meets them), definitions before extensions.
+        return sorted(out, key=lambda d: (d.from_extension, d.position))
 
     def sources_of(self, dest: TypeDef) -> dict[int, TypeDef]:
         out: dict[int, TypeDef] = {}

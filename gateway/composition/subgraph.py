@@ -199,9 +199,9 @@ class _Builder:
         plain: list[Directive] = []
         fed: FedDirectives = {}
         assert self.resolver is not None
-        for node in nodes or ():
+        for position, node in enumerate(nodes or ()):
             name = node.name.value
-            d = Directive(name, {a.name.value: a.value for a in node.arguments or ()}, from_extension)
+            d = Directive(name, {a.name.value: a.value for a in node.arguments or ()}, from_extension, position)
             spec = self.resolver.federation_name(name)
             if spec is not None:
                 fed.setdefault(spec, []).append(d)
