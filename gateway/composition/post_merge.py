@@ -6,6 +6,7 @@ from __future__ import annotations
 from graphql import GraphQLError, build_ast_schema, parse, validate_schema
 
 from .auth_requires import check_transitive_auth
+from .composed_applications import check_composed_applications
 from .errors import Code, CompositionError, error
 from .fieldset import FieldSetError, parse_field_set
 from .merged import Supergraph
@@ -263,7 +264,7 @@ def post_merge_checks(sup: Supergraph) -> list[CompositionError]:
     errors += check_transitive_auth(sup)
     if errors:
         return errors
-    errors = check_graphql_validity(sup)
+    errors = check_graphql_validity(sup) + check_composed_applications(sup)
     if errors:
         return errors
     return check_inaccessible(sup)
