@@ -46,7 +46,8 @@ def _verdict(subgraphs: dict[str, str], apollo: dict) -> Verdict:
         return Verdict(f"our composer crashed: {type(exc).__name__}", repr(exc))
     theirs_sdl = apollo.get("supergraphSdl")
     theirs_errors = apollo.get("errors") or []
-    their_codes = sorted({e["code"] or "NO_CODE" for e in theirs_errors})
+    # Apollo's composer passes some graphql-js validation errors on without a code; we call those INVALID_GRAPHQL.
+    their_codes = sorted({e["code"] or "INVALID_GRAPHQL" for e in theirs_errors})
     our_codes = sorted({e.code for e in ours.errors})
     if "EXCEPTION" in their_codes:
         ours_said = "we accept" if ours.ok else "we refuse: " + " ".join(our_codes)

@@ -29,6 +29,12 @@ _AUTH_TYPES = (
     "type Voucher implements Reward {{ id: ID! cost: Int }}"
 )
 
+_AUDIT_LINK = (
+    'extend schema @link(url: "https://specs.apollo.dev/federation/v2.5", import: ["@composeDirective"])'
+    ' @link(url: "https://specs.example.com/audit/v1.0", import: ["@audit"]) @composeDirective(name: "@audit")\n'
+    "directive @audit{} on FIELD_DEFINITION | OBJECT\n"
+)
+
 CASES: list[ErrorCase] = [
     ErrorCase(
         "field-type-mismatch",
@@ -767,5 +773,20 @@ CASES: list[ErrorCase] = [
         ("b",),
         ("Reward.stock",),
         ("@override is not yet supported on fields of @interfaceObject types",),
+    ),
+    # The supergraph keeps one definition of a composed directive; an application written against another one
+    # would make it invalid. (Apollo refuses it too, with graphql-js's message and no code.)
+    ErrorCase(
+        "composed-directive-applied-with-an-argument-the-kept-definition-lacks",
+        {
+            # (The definition of the last subgraph is kept, as Apollo does.)
+            "a": _AUDIT_LINK.format("(level: Int)") + "type Query { a: Int @audit(level: 2) }",
+            "b": _AUDIT_LINK.format("") + "type Query { b: Int @audit }",
+        },
+        "INVALID_GRAPHQL",
+        ("a", "b"),
+        (),
+        ('Unknown argument "level" on directive "@audit".',),
+        apollo_agrees=False,
     ),
 ]

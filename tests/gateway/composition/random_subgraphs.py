@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from random_subgraph_extras import EXTRAS
 from random_subgraph_mistakes import MISTAKES
+from random_subgraph_schema_extras import SCHEMA_EXTRAS
 
 SUBGRAPH_NAMES = ["accounts", "offers", "points", "stores"]
 ENTITY_NAMES = ["Member", "Offer", "Store"]
@@ -57,6 +58,8 @@ class SubgraphDef:
     # Federation directives imported under another name ("tag" -> "label"), or namespaced ("federation__tag").
     renames: dict[str, str] = field(default_factory=dict)
     schema_roots: dict[str, str] = field(default_factory=dict)  # a `schema { ... }` block, when roots are renamed
+    directive_defs: list[str] = field(default_factory=list)  # custom directive definitions, printed first
+    extra_links: list[str] = field(default_factory=list)  # more applications on `extend schema`
 
     def type(self, kind: str, name: str) -> TypeDef:
         return self.types.setdefault(name, TypeDef(kind, name))
@@ -92,7 +95,7 @@ def random_case(rng: random.Random, mistake_rate: float = 0.35) -> tuple[dict[st
         _add_enum(world)
     if rng.random() < 0.4:
         _add_input(world)
-    for extra in EXTRAS:
+    for extra in EXTRAS + SCHEMA_EXTRAS:
         extra(world)
     _sprinkle_tags_and_inaccessible(world)
     if rng.random() < mistake_rate:
@@ -248,7 +251,8 @@ FEDERATION_DIRECTIVES = (
 
 
 def print_subgraph(sg: SubgraphDef) -> str:
-    blocks = [print_type(t) for t in sg.types.values() if t.kind in ("enum", "input", "union") or t.fields]
+    blocks = list(sg.directive_defs)
+    blocks += [print_type(t) for t in sg.types.values() if t.kind in ("enum", "input", "union", "scalar") or t.fields]
     if sg.schema_roots:
         blocks.insert(0, "schema {\n" + "".join(f"  {k}: {v}\n" for k, v in sg.schema_roots.items()) + "}")
     body = "\n\n".join(blocks)
@@ -264,17 +268,22 @@ def print_subgraph(sg: SubgraphDef) -> str:
         if local == f"federation__{d}":
             continue
         imports.append(f'"@{d}"' if local == d else f'{{name: "@{d}", as: "@{local}"}}')
+    if sg.extra_links:
+        imports.append('"@composeDirective"')
     link = f'extend schema @link(url: "https://specs.apollo.dev/federation/v2.{sg.minor}", import: [{", ".join(imports)}])'
+    link = " ".join([link, *dict.fromkeys(sg.extra_links)])
     return link + "\n\n" + body + "\n"
 
 
 def print_type(t: TypeDef) -> str:
-    head = f'"""{t.description}"""\n' if t.description else ""
+    head = f'"""{t.description}"""\n' if t.description and not t.extend else ""  # (none on extensions)
     head += ("extend " if t.extend else "") + f"{t.kind} {t.name}"
     if t.implements:
         head += " implements " + " & ".join(t.implements)
     if t.directives:
         head += " " + " ".join(t.directives)
+    if t.kind == "scalar":
+        return head
     if t.kind == "union":
         return head + " = " + " | ".join(t.members)
     if t.kind == "enum":

@@ -57,6 +57,13 @@ CASES: dict[str, dict[str, str]] = {
             '"@key", "@shareable", "@authenticated"',
         ),
     },
+    # Merged directives keep the order the subgraph wrote them in, composed and federation ones alike.
+    "directives-in-written-order": {
+        "a": 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@cost",'
+        ' "@composeDirective"]) @link(url: "https://specs.example.com/audit/v1.0", import: ["@audit"])'
+        ' @composeDirective(name: "@audit")\ndirective @audit on FIELD_DEFINITION\n'
+        "type Query { offers: Int @cost(weight: 5) @audit points: Int @audit @cost(weight: 2) }"
+    },
     # A subgraph that defines @oneOf itself: a custom directive, not kept in the supergraph.
     "oneof-defined-by-the-subgraph": {
         "a": fed2(
@@ -122,6 +129,12 @@ def test_access_control_comes_first_on_fields_in_link_order() -> None:
     directives = directives_on(_ours("access-control-order"), "Member", "tier")
     names = [d.split("(")[0] for d in directives if not d.startswith("@join__")]
     assert names == ["@requiresScopes", "@authenticated", "@tag"]
+
+
+def test_merged_directives_keep_the_written_order() -> None:
+    sdl = _ours("directives-in-written-order")
+    assert directives_on(sdl, "Query", "offers") == ["@cost(weight: 5)", "@audit"]
+    assert directives_on(sdl, "Query", "points") == ["@audit", "@cost(weight: 2)"]
 
 
 def test_a_subgraph_defined_oneof_is_not_in_the_supergraph() -> None:
