@@ -789,4 +789,27 @@ CASES: list[ErrorCase] = [
         ('Unknown argument "level" on directive "@audit".',),
         apollo_agrees=False,
     ),
+    # A subgraph serving an entity from its own root field but with the key fields @external cannot resolve them,
+    # nor reach another subgraph without them.
+    ErrorCase(
+        "key-fields-external-in-the-subgraph-serving-the-entity",
+        {
+            "a": fed2('type Member @key(fields: "id") { id: ID! tier: String }'),
+            "b": fed2('type Query { member: Member }\ntype Member @key(fields: "id") { id: ID! @external points: Int }'),
+        },
+        "SATISFIABILITY_ERROR",
+        ("b",),
+        ("Member.id",),
+        ('field "Member.id" is not resolvable because marked @external',),
+    ),
+    ErrorCase(
+        "key-fields-external-with-a-value-type-elsewhere",
+        {
+            "a": fed2("type Query { other: Member }\ntype Member { id: ID! @shareable tier: String }"),
+            "b": fed2('type Query { member: Member }\ntype Member @key(fields: "id") { id: ID! @external points: Int }'),
+        },
+        "SATISFIABILITY_ERROR",
+        ("b",),
+        ("Member.id",),
+    ),
 ]

@@ -124,6 +124,22 @@ def _inaccessible_everywhere(world) -> bool:
     return False
 
 
+def _key_fields_external(world) -> bool:
+    """Key fields @external in a subgraph that serves the entity from its own root field (SATISFIABILITY_ERROR)."""
+    for sg in world.subgraphs:
+        if sg.fed1:
+            continue
+        for t in sg.types.values():
+            key = next((d for d in t.directives if d.startswith("@key")), None)
+            if t.kind == "type" and key is not None and "id" in t.fields and "@interfaceObject" not in t.directives:
+                t.fields["id"].directives.append("@external")
+                t.fields["id"].external = True
+                if world.rng.random() < 0.7:
+                    sg.query().fields["own" + t.name + sg.name.capitalize()] = _field(t.name)
+                return True
+    return False
+
+
 def _field(type_: str, *directives: str, args: str = ""):
     from random_subgraphs import FieldDef
 
@@ -142,4 +158,5 @@ MISTAKES = {
     "interface-object-without-key": _interface_object_without_key,
     "value-type-extra-field": _value_type_extra_field,
     "inaccessible-everywhere": _inaccessible_everywhere,
+    "key-fields-external": _key_fields_external,
 }
