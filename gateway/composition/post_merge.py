@@ -7,6 +7,7 @@ from graphql import GraphQLError, build_ast_schema, parse, validate_schema
 
 from .auth_requires import check_transitive_auth
 from .composed_applications import check_composed_applications
+from .inaccessible_defaults import check_inaccessible_defaults
 from .errors import Code, CompositionError, error
 from .fieldset import FieldSetError, parse_field_set
 from .merged import Supergraph
@@ -15,7 +16,7 @@ from .model import Directive, TypeDef, TypeKind
 from .printer import print_supergraph
 from .reporting import subgraph_names
 from .sdl import print_directive
-from .subgraph import newer_than_graphql_js_16
+from .subgraph import unchecked_by_apollo
 
 
 def _hidden(element: object) -> bool:
@@ -254,7 +255,7 @@ def check_graphql_validity(sup: Supergraph) -> list[CompositionError]:
     return [
         error(Code.INVALID_GRAPHQL, f"[supergraph] {p.message}", [s.name for s in sup.subgraphs])
         for p in problems
-        if not newer_than_graphql_js_16(p.message)
+        if not unchecked_by_apollo(p.message)
     ]
 
 
@@ -267,4 +268,4 @@ def post_merge_checks(sup: Supergraph) -> list[CompositionError]:
     errors = check_graphql_validity(sup) + check_composed_applications(sup)
     if errors:
         return errors
-    return check_inaccessible(sup)
+    return check_inaccessible(sup) + check_inaccessible_defaults(sup)

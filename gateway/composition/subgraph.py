@@ -484,14 +484,17 @@ def check_graphql_validity(sg: Subgraph) -> list[CompositionError]:
         problems = [exc]
     except (TypeError, ValueError) as exc:
         problems = [GraphQLError(str(exc))]
-    messages = dict.fromkeys(_clean(p.message) for p in problems if not newer_than_graphql_js_16(p.message))
+    messages = dict.fromkeys(_clean(p.message) for p in problems if not unchecked_by_apollo(p.message))
     return [error(Code.INVALID_GRAPHQL, f"[{sg.name}] {m}", [sg.name]) for m in messages]
 
 
-def newer_than_graphql_js_16(message: str) -> bool:
-    # graphql-core 3.3 checks that an implementation is not deprecated where its interface field is not; the
-    # graphql-js 16 that Apollo's composer runs on has no such rule, so Apollo composes those subgraphs.
-    return "must not be deprecated" in message
+def unchecked_by_apollo(message: str) -> bool:
+    """graphql-core 3.3 rules that Apollo's composer does not apply, so it composes such schemas: an implementation
+    may deprecate a field its interface does not (graphql-js 16 has no such rule), and a default input object may
+    leave out a required field (Apollo's own default-value check does not look for them)."""
+    return "must not be deprecated" in message or (
+        "has invalid default value" in message and "to include required field" in message
+    )
 
 
 def _clean(message: str) -> str:
