@@ -812,4 +812,25 @@ CASES: list[ErrorCase] = [
         ("b",),
         ("Member.id",),
     ),
+    ErrorCase(
+        "default-value-uses-a-hidden-enum-value",
+        {"a": fed2("enum Tier { GOLD @inaccessible SILVER }\ntype Query { count(tiers: [Tier] = [SILVER, GOLD]): Int }")},
+        "DEFAULT_VALUE_USES_INACCESSIBLE",
+        ("a",),
+        ("Query.count(tiers:)",),
+        ('Enum value "Tier.GOLD" is @inaccessible but is used in the default value of "Query.count(tiers:)"',),
+    ),
+    ErrorCase(
+        "default-value-sets-a-hidden-input-field",
+        {
+            "a": fed2(
+                "input Filter { name: String @inaccessible after: ID }\n"
+                'type Query { search(filter: Filter = {name: "x"}): [String] }'
+            )
+        },
+        "DEFAULT_VALUE_USES_INACCESSIBLE",
+        ("a",),
+        ("Query.search(filter:)",),
+        ('Input field "Filter.name" is @inaccessible but is used in the default value of "Query.search(filter:)"',),
+    ),
 ]

@@ -10,12 +10,14 @@ given: one seed, one case list.
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass, field
 
 from random_subgraph_extras import EXTRAS
 from random_subgraph_mistakes import MISTAKES
 from random_subgraph_schema_extras import SCHEMA_EXTRAS
+from random_subgraph_value_extras import VALUE_EXTRAS
 
 SUBGRAPH_NAMES = ["accounts", "offers", "points", "stores"]
 ENTITY_NAMES = ["Member", "Offer", "Store"]
@@ -95,7 +97,7 @@ def random_case(rng: random.Random, mistake_rate: float = 0.35) -> tuple[dict[st
         _add_enum(world)
     if rng.random() < 0.4:
         _add_input(world)
-    for extra in EXTRAS + SCHEMA_EXTRAS:
+    for extra in EXTRAS + SCHEMA_EXTRAS + VALUE_EXTRAS:
         extra(world)
     _sprinkle_tags_and_inaccessible(world)
     if rng.random() < mistake_rate:
@@ -275,8 +277,15 @@ def print_subgraph(sg: SubgraphDef) -> str:
     return link + "\n\n" + body + "\n"
 
 
+def _description(text: str, indent: str) -> str:
+    # A block string where it can be one, else a plain string with JSON's escapes (valid GraphQL ones).
+    if '"' in text or "\\" in text or not text:
+        return indent + json.dumps(text, ensure_ascii=False) + "\n"
+    return f'{indent}"""{text}"""\n'
+
+
 def print_type(t: TypeDef) -> str:
-    head = f'"""{t.description}"""\n' if t.description and not t.extend else ""  # (none on extensions)
+    head = _description(t.description, "") if t.description is not None and not t.extend else ""  # (none on extensions)
     head += ("extend " if t.extend else "") + f"{t.kind} {t.name}"
     if t.implements:
         head += " implements " + " & ".join(t.implements)
@@ -289,7 +298,8 @@ def print_type(t: TypeDef) -> str:
     if t.kind == "enum":
         return head + " {\n" + "".join(f"  {v}\n" for v in t.values) + "}"
     lines = [
-        (f'  """{f.description}"""\n' if f.description else "") + f"  {name}{f.args}: {' '.join([f.type, *f.directives])}"
+        (_description(f.description, "  ") if f.description is not None else "")
+        + f"  {name}{f.args}: {' '.join([f.type, *f.directives])}"
         for name, f in t.fields.items()
     ]
     return head + " {\n" + "\n".join(lines) + "\n}"

@@ -64,6 +64,10 @@ CASES: dict[str, dict[str, str]] = {
         ' @composeDirective(name: "@audit")\ndirective @audit on FIELD_DEFINITION\n'
         "type Query { offers: Int @cost(weight: 5) @audit points: Int @audit @cost(weight: 2) }"
     },
+    # Apollo's check of default values does not look for required input fields left out.
+    "default-leaves-out-a-required-input-field": {
+        "a": fed2("input Filter { name: String! after: ID }\ntype Query { search(filter: Filter = {after: 1}): Int }")
+    },
     # A subgraph that defines @oneOf itself: a custom directive, not kept in the supergraph.
     "oneof-defined-by-the-subgraph": {
         "a": fed2(
@@ -135,6 +139,10 @@ def test_merged_directives_keep_the_written_order() -> None:
     sdl = _ours("directives-in-written-order")
     assert directives_on(sdl, "Query", "offers") == ["@cost(weight: 5)", "@audit"]
     assert directives_on(sdl, "Query", "points") == ["@audit", "@cost(weight: 2)"]
+
+
+def test_a_default_leaving_out_a_required_input_field_composes() -> None:
+    assert "search(filter: Filter = {after: 1}): Int" in _ours("default-leaves-out-a-required-input-field")
 
 
 def test_a_subgraph_defined_oneof_is_not_in_the_supergraph() -> None:
