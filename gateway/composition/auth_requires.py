@@ -2,7 +2,8 @@
 
 If `Member.bonus @requires(fields: "tier")` and `Member.tier` needs @authenticated (or some scopes or policies, on
 the field or on its type), then `bonus` must need them too: otherwise a client without them could read `tier`
-through `bonus`. Apollo's composer refuses such supergraphs with MISSING_TRANSITIVE_AUTH_REQUIREMENTS.
+through `bonus`. Apollo's composer refuses such supergraphs with MISSING_TRANSITIVE_AUTH_REQUIREMENTS. The same holds
+for a field with an @fromContext argument and the context types and fields it reads.
 
 Scopes and policies are in disjunctive normal form (`[["a", "b"], ["c"]]`: a and b, or c). A requirement R satisfies
 another S when every alternative of R includes some alternative of S.
@@ -17,7 +18,7 @@ from graphql.language import ListValueNode, StringValueNode
 from .errors import Code, CompositionError, error
 from .fieldset import FieldSel, FieldSetError, FragmentSel, Sel, parse_field_set
 from .merged import Supergraph
-from .metadata import fields_arg
+from .metadata import context_reference, fields_arg
 
 DNF = list[frozenset[str]]
 
@@ -64,6 +65,56 @@ def check_transitive_auth(sup: Supergraph) -> list[CompositionError]:
                             )
                         )
     return errors
+
+
+def check_transitive_auth_from_context(sup: Supergraph) -> list[CompositionError]:
+    """The same rule for @fromContext: the field must be as protected as the context types and the data it reads."""
+    errors = []
+    for sg in sup.subgraphs:
+        for t in sg.types.values():
+            merged_type = sup.types.get(t.name)
+            for f in t.fields.values():
+                if merged_type is None or f.name not in merged_type.fields:
+                    continue
+                own = _combine(_of(merged_type), _of(merged_type.fields[f.name]))
+                for arg in f.args.values():
+                    for d in arg.fed.get("fromContext", []):
+                        reference = context_reference(fields_arg(d, "field") or "")
+                        if reference is None:
+                            continue
+                        unmet = _unmet_in_context(sup, sg, own, *reference)
+                        if unmet is not None:
+                            errors.append(
+                                error(
+                                    Code.MISSING_TRANSITIVE_AUTH_REQUIREMENTS,
+                                    f'[{sg.name}] Field "{t.name}.{f.name}" does not specify necessary @authenticated,'
+                                    f" @requiresScopes and/or @policy auth requirements to access the transitive {unmet}"
+                                    " from @fromContext selection set.",
+                                    [sg.name],
+                                    [f"{t.name}.{f.name}"],
+                                )
+                            )
+    return errors
+
+
+def _unmet_in_context(sup: Supergraph, sg, own: Requirements, context: str, selection: str) -> str | None:
+    for setter in sg.types.values():
+        if not any(fields_arg(c, "name") == context for c in setter.fed.get("context", [])):
+            continue
+        target = sup.types.get(setter.name)
+        if target is None:
+            continue
+        if not own.satisfies(_of(target)):
+            # (Apollo names the context as the supergraph does: qualified by the subgraph.)
+            return f"data in context {sg.name}__{context}"
+        try:
+            selections = parse_field_set(sup.types, setter.name, selection)
+        except FieldSetError:
+            continue
+        unmet = _first_unmet(sup, own, selections)
+        if unmet is not None:
+            return unmet
+    return None
 
 
 def _first_unmet(sup: Supergraph, own: Requirements, selections: list[Sel]) -> str | None:

@@ -5,6 +5,7 @@ Recomputed whenever a subgraph changes (the fed1 upgrade edits subgraphs), so it
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from graphql.language import StringValueNode
@@ -16,8 +17,9 @@ from .subgraph import Subgraph
 Coord = tuple[str, str]
 
 
-def fields_arg(d: Directive) -> str | None:
-    value = d.args.get("fields")
+def fields_arg(d: Directive, name: str = "fields") -> str | None:
+    """A string argument of a directive application (by default `fields`), None when absent."""
+    value = d.args.get(name)
     return value.value if isinstance(value, StringValueNode) else None
 
 
@@ -109,6 +111,20 @@ def compute_meta(sg: Subgraph) -> FederationMeta:
     return meta
 
 
+_CONTEXT_REFERENCE = re.compile(r"^\s*\$(\w+)\s*(.*?)\s*$", re.S)
+
+
+def context_reference(text: str) -> tuple[str, str] | None:
+    """`"$name { field }"` (an @fromContext argument) -> ("name", "field"); None when it names no context."""
+    match = _CONTEXT_REFERENCE.match(text)
+    if match is None or not match.group(2):
+        return None
+    selection = match.group(2)
+    if selection.startswith("{") and selection.endswith("}"):
+        selection = selection[1:-1]
+    return match.group(1), selection.strip()
+
+
 def _collect_used(sg: Subgraph, meta: FederationMeta) -> None:
     for t in sg.types.values():
         for key in t.fed.get("key", []):
@@ -118,6 +134,18 @@ def _collect_used(sg: Subgraph, meta: FederationMeta) -> None:
                 meta.used.update(collect_target_fields(sg, t.name, fields_arg(requires), True))
             for provides in f.fed.get("provides", []):
                 meta.used.update(collect_target_fields(sg, f.type.base, fields_arg(provides), True))
+    # Fields an @fromContext argument reads from the types setting its context.
+    for t in sg.types.values():
+        for f in t.fields.values():
+            for arg in f.args.values():
+                for d in arg.fed.get("fromContext", []):
+                    reference = context_reference(fields_arg(d, "field") or "")
+                    if reference is None:
+                        continue
+                    name, selection = reference
+                    for setter in sg.types.values():
+                        if any(fields_arg(c, "name") == name for c in setter.fed.get("context", [])):
+                            meta.used.update(collect_target_fields(sg, setter.name, selection, True))
     # Fields that implement an interface field are needed to satisfy that interface.
     for itf in sg.types.values():
         if itf.kind is not TypeKind.INTERFACE:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from graphql import GraphQLError, build_ast_schema, parse, validate_schema
 
-from .auth_requires import check_transitive_auth
+from .auth_requires import check_transitive_auth, check_transitive_auth_from_context
 from .composed_applications import check_composed_applications
 from .inaccessible_defaults import check_inaccessible_defaults
 from .errors import Code, CompositionError, error
@@ -262,7 +262,7 @@ def check_graphql_validity(sup: Supergraph) -> list[CompositionError]:
 def post_merge_checks(sup: Supergraph) -> list[CompositionError]:
     errors = check_interface_implementations(sup)
     errors += check_requires_on_supergraph(sup)
-    errors += check_transitive_auth(sup)
+    errors += check_transitive_auth(sup) + check_transitive_auth_from_context(sup)
     if errors:
         return errors
     errors = check_graphql_validity(sup) + check_composed_applications(sup)

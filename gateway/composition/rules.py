@@ -15,6 +15,7 @@ from .links import Version
 from .metadata import FederationMeta, fields_arg, is_resolvable
 from .model import Directive, Field, TypeDef, TypeKind
 from .sdl import print_directive
+from .rules_context import check_contexts
 from .rules_placement import check_directive_placement
 from .subgraph import Subgraph
 
@@ -353,4 +354,4 @@ def _types_list(names: list[str]) -> str:
 
 
 def validate_subgraph(sg: Subgraph, meta: FederationMeta) -> list[CompositionError]:
-    return _Checker(sg, meta).run() + check_directive_placement(sg)
+    return _Checker(sg, meta).run() + check_directive_placement(sg) + check_contexts(sg)
