@@ -35,6 +35,13 @@ _AUDIT_LINK = (
     "directive @audit{} on FIELD_DEFINITION | OBJECT\n"
 )
 
+_CONTEXT_IMPORTS = '"@key", "@context", "@fromContext", "@external"'
+_CONTEXT_TYPES = (
+    'type Query {{ member: Member }}\ntype Member @key(fields: "id") @context(name: "holder")'
+    " {{ id: ID! label: String perks: [Perk] }}\n"
+    'type Perk {perk_key} {{ id: ID! title(owner: String @fromContext(field: "$holder {selection}")): String }}'
+)
+
 CASES: list[ErrorCase] = [
     ErrorCase(
         "field-type-mismatch",
@@ -832,5 +839,61 @@ CASES: list[ErrorCase] = [
         ("a",),
         ("Query.search(filter:)",),
         ('Input field "Filter.name" is @inaccessible but is used in the default value of "Query.search(filter:)"',),
+    ),
+    ErrorCase(
+        "context-read-by-a-type-without-a-resolvable-key",
+        {"a": fed2(_CONTEXT_TYPES.format(perk_key="", selection="{ label }"), "2.8", _CONTEXT_IMPORTS)},
+        "CONTEXT_NO_RESOLVABLE_KEY",
+        ("a",),
+        ("Perk.title(owner:)",),
+        ('Object "Perk" has no resolvable key but has a field with a contextual argument.',),
+    ),
+    ErrorCase(
+        "context-selection-names-an-unknown-field",
+        {"a": fed2(_CONTEXT_TYPES.format(perk_key='@key(fields: "id")', selection="{ nope }"), "2.8", _CONTEXT_IMPORTS)},
+        "CONTEXT_INVALID_SELECTION",
+        ("a",),
+        ("Perk.title(owner:)",),
+        ('Context "holder" is used in "Perk.title(owner:)" but the selection is invalid for type Member.',),
+    ),
+    ErrorCase(
+        "context-selection-of-another-type",
+        {"a": fed2(_CONTEXT_TYPES.format(perk_key='@key(fields: "id")', selection="{ id }"), "2.8", _CONTEXT_IMPORTS)},
+        "CONTEXT_INVALID_SELECTION",
+        ("a",),
+        ("Perk.title(owner:)",),
+        ('the type of the selection "ID!" does not match the expected type "String"',),
+    ),
+    ErrorCase(
+        "context-never-set",
+        {
+            "a": fed2(
+                _CONTEXT_TYPES.format(perk_key='@key(fields: "id")', selection="{ label }").replace(
+                    "$holder", "$owner"
+                ),
+                "2.8",
+                _CONTEXT_IMPORTS,
+            )
+        },
+        "CONTEXT_NOT_SET",
+        ("a",),
+        ("Perk.title(owner:)",),
+        ('Context "owner" is used at location "Perk.title(owner:)" but is never set.',),
+    ),
+    ErrorCase(
+        "context-read-by-a-field-less-protected-than-the-context",
+        {
+            "a": fed2(
+                _CONTEXT_TYPES.format(perk_key='@key(fields: "id")', selection="{ label }").replace(
+                    'type Member @key(fields: "id")', 'type Member @key(fields: "id") @authenticated'
+                ),
+                "2.8",
+                _CONTEXT_IMPORTS + ', "@authenticated"',
+            )
+        },
+        "MISSING_TRANSITIVE_AUTH_REQUIREMENTS",
+        ("a",),
+        ("Perk.title",),
+        ("to access the transitive data in context a__holder from @fromContext selection set",),
     ),
 ]

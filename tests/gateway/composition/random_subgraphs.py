@@ -15,6 +15,7 @@ import random
 from dataclasses import dataclass, field
 
 from random_subgraph_extras import EXTRAS
+from random_subgraph_federation_extras import FEDERATION_EXTRAS
 from random_subgraph_mistakes import MISTAKES
 from random_subgraph_schema_extras import SCHEMA_EXTRAS
 from random_subgraph_value_extras import VALUE_EXTRAS
@@ -97,7 +98,7 @@ def random_case(rng: random.Random, mistake_rate: float = 0.35) -> tuple[dict[st
         _add_enum(world)
     if rng.random() < 0.4:
         _add_input(world)
-    for extra in EXTRAS + SCHEMA_EXTRAS + VALUE_EXTRAS:
+    for extra in EXTRAS + FEDERATION_EXTRAS + SCHEMA_EXTRAS + VALUE_EXTRAS:
         extra(world)
     _sprinkle_tags_and_inaccessible(world)
     if rng.random() < mistake_rate:
@@ -248,7 +249,7 @@ def _sprinkle_tags_and_inaccessible(world: World) -> None:
 
 FEDERATION_DIRECTIVES = (
     "shareable", "external", "requires", "provides", "override", "inaccessible", "tag", "interfaceObject",
-    "authenticated", "requiresScopes", "policy", "cost", "listSize",
+    "authenticated", "requiresScopes", "policy", "cost", "listSize", "context", "fromContext",
 )
 
 

@@ -68,6 +68,20 @@ CASES: dict[str, dict[str, str]] = {
     "default-leaves-out-a-required-input-field": {
         "a": fed2("input Filter { name: String! after: ID }\ntype Query { search(filter: Filter = {after: 1}): Int }")
     },
+    # An @external field read through a context is used (no EXTERNAL_UNUSED).
+    "external-field-read-from-a-context": {
+        "a": fed2(
+            'type Query { member: Member }\ntype Member @key(fields: "id") { id: ID! label: String }',
+            "2.8",
+            '"@key", "@shareable"',
+        ),
+        "b": fed2(
+            'type Member @key(fields: "id") @context(name: "holder") { id: ID! label: String @external perks: [Perk] }\n'
+            'type Perk @key(fields: "id") { id: ID! title(owner: String @fromContext(field: "$holder { label }")): String }',
+            "2.8",
+            '"@key", "@context", "@fromContext", "@external"',
+        ),
+    },
     # A subgraph that defines @oneOf itself: a custom directive, not kept in the supergraph.
     "oneof-defined-by-the-subgraph": {
         "a": fed2(
@@ -143,6 +157,11 @@ def test_merged_directives_keep_the_written_order() -> None:
 
 def test_a_default_leaving_out_a_required_input_field_composes() -> None:
     assert "search(filter: Filter = {after: 1}): Int" in _ours("default-leaves-out-a-required-input-field")
+
+
+def test_an_external_field_read_from_a_context_counts_as_used() -> None:
+    sdl = _ours("external-field-read-from-a-context")
+    assert 'contextArguments: [{context: "b__holder", name: "owner", type: "String"' in sdl
 
 
 def test_a_subgraph_defined_oneof_is_not_in_the_supergraph() -> None:

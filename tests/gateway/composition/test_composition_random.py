@@ -12,7 +12,7 @@ from random_subgraphs import random_case
 pytestmark = pytest.mark.node
 
 SEED = 20261204
-CASES = 150
+CASES = 200
 
 # Case id -> why we differ from Apollo there on purpose (see gateway/README.md). None today.
 DELIBERATE_DIFFERENCES: dict[str, str] = {}
@@ -47,5 +47,5 @@ def test_our_composer_agrees_with_apollos_on_random_subgraph_sets() -> None:
     assert not disagreements, "\n\n".join(f"{k}: {v.kind}\n{v.detail}" for k, v in disagreements.items())
     # Both paths are exercised: the printed supergraph and the error codes.
     outcomes = [v.outcome for v in verdicts.values() if v.agrees]
-    assert outcomes.count(COMPOSED) >= CASES // 3
-    assert outcomes.count(REFUSED) >= CASES // 10
+    assert outcomes.count(COMPOSED) >= CASES // 5
+    assert outcomes.count(REFUSED) >= CASES // 5
