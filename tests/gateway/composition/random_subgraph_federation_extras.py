@@ -98,10 +98,54 @@ def argument_default_mismatch(world) -> None:
             return
 
 
+def interface_object_details(world) -> None:
+    """The @interfaceObject subgraph also requires an interface field, or shares one, or the interface's home adds
+    an implementation in another subgraph."""
+    from random_subgraphs import TypeDef
+
+    rng = world.rng
+    home = next((sg for sg in world.subgraphs if sg.types.get("Reward") and sg.types["Reward"].kind == "interface"), None)
+    holder = next((sg for sg in world.subgraphs if "@interfaceObject" in getattr(sg.types.get("Reward"), "directives", [])), None)
+    if home is None or holder is None or rng.random() > 0.5:
+        return
+    roll = rng.random()
+    obj = holder.types["Reward"]
+    if roll < 0.35:
+        obj.fields["cost"] = _field("Int", "@external")
+        obj.fields["costLabel"] = _field("String", '@requires(fields: "cost")')
+    elif roll < 0.7:
+        home.types["Reward"].fields["stock"] = _field("Int")
+        for t in home.types.values():
+            if "Reward" in t.implements:
+                t.fields["stock"] = _field("Int", "@shareable")
+        obj.fields["stock"].directives.append("@shareable")
+    else:
+        others = [sg for sg in world.subgraphs if sg is not home and sg is not holder and not sg.fed1]
+        if others:
+            sg = rng.choice(others)
+            sg.types["Voucher"] = TypeDef("type", "Voucher", ['@key(fields: "id")'], {"id": _field("ID!"), "expiry": _field("String")})
+
+
+def federation1_requires(world) -> None:
+    """The federation 1 subgraph computes a field from an external one of its entity."""
+    legacy = next((sg for sg in world.subgraphs if sg.fed1), None)
+    if legacy is None or world.rng.random() > 0.5:
+        return
+    for t in legacy.types.values():
+        if t.name in world.owners and world.owners[t.name]:
+            name = sorted(world.owners[t.name])[0]
+            owner_type = world.owners[t.name][name].types[t.name].fields[name].type
+            t.fields[name] = _field(owner_type, "@external")
+            t.fields["legacy" + name.capitalize()] = _field("String", f'@requires(fields: "{name}")')
+            return
+
+
 FEDERATION_EXTRAS = [
     context_fields,
     external_type,
     federation1_extends,
     shared_mutation,
     argument_default_mismatch,
+    interface_object_details,
+    federation1_requires,
 ]
