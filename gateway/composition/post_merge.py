@@ -16,7 +16,7 @@ from .model import Directive, TypeDef, TypeKind
 from .printer import print_supergraph
 from .reporting import subgraph_names
 from .sdl import print_directive
-from .subgraph import unchecked_by_apollo
+from .subgraph_validity import unchecked_by_apollo
 
 
 def _hidden(element: object) -> bool:
