@@ -5,18 +5,23 @@ type below it takes its value from that context instead of the client. Checked h
 context name, that the context is set somewhere, where @fromContext may sit, that the selection is valid on every
 type setting the context and has the argument's type, and that the type can be resolved through a @key (the
 router fetches the field through an entity call to pass the value).
-
-Selections with inline fragments (one per context type) are not checked beyond parsing.
 """
 
 from __future__ import annotations
 
 import re
 
-from graphql.language import StringValueNode
+from graphql.language import InlineFragmentNode, StringValueNode, print_ast
 
 from .errors import Code, CompositionError, error
-from .fieldset import FieldSel, FieldSetError, parse_field_set
+from .fieldset import (
+    FieldSel,
+    FieldSetError,
+    FragmentSel,
+    parse_field_set,
+    parse_selection_text,
+    possible_runtime_types,
+)
 from .metadata import context_reference, is_resolvable
 from .model import TypeDef, TypeKind, TypeRef
 from .subgraph import Subgraph
@@ -79,23 +84,75 @@ def _from_context_problems(sg: Subgraph, setters, t: TypeDef, field_name: str, a
 
 
 def _selection_problems(sg: Subgraph, context: str, selection: str, locations: list[TypeDef], expected: TypeRef):
-    text = selection
-    if "..." in text:
-        return  # type-conditioned selections: not checked (see the module's note)
     prefix = f'Context "{context}" is used in "{{coordinate}}" but the selection is invalid'
+    used_conditions: set[str] = set()
+    conditions: list[str] | None = None
     for location in locations:
         try:
-            selections = parse_field_set(sg.types, location.name, text)
+            selections = _parse_leniently(sg, location.name, selection)
         except FieldSetError as exc:
             yield Code.CONTEXT_INVALID_SELECTION, f"{prefix} for type {location.name}. Error: {exc}"
             return
-        resolved = _selected_type(sg, selections)
-        if resolved is None or not _fits(resolved, expected):
-            yield (
-                Code.CONTEXT_INVALID_SELECTION,
-                f'{prefix}: the type of the selection "{resolved}" does not match the expected type "{expected}"',
-            )
+        if not selections or not isinstance(selections[0], FragmentSel):
+            resolved = _selected_type(sg, selections)
+            if resolved is None or not _fits(resolved, expected):
+                yield (
+                    Code.CONTEXT_INVALID_SELECTION,
+                    f'{prefix}: the type of the selection "{resolved}" does not match the expected type "{expected}"',
+                )
+                return
+            continue
+        # One inline fragment per type that may set the context: `... on A { x } ... on B { y }`.
+        if not all(isinstance(s, FragmentSel) for s in selections):
+            yield Code.CONTEXT_INVALID_SELECTION, f"{prefix}: multiple fields could be selected"
             return
+        conditions = [s.type_condition or "" for s in selections]
+        if "" in conditions or len(set(conditions)) != len(conditions):
+            yield Code.CONTEXT_INVALID_SELECTION, f"{prefix}: inline fragments must have distinct type conditions"
+            return
+        runtime = set(possible_runtime_types(sg.types, location.name))
+        matching = []
+        for s in selections:
+            condition = sg.types.get(s.type_condition or "")
+            if condition is None or condition.kind is not TypeKind.OBJECT:
+                yield Code.CONTEXT_INVALID_SELECTION, f"{prefix}: type conditions must be an object type"
+            elif condition.name in runtime:
+                matching.append(s)
+                used_conditions.add(condition.name)
+        if not matching:
+            yield Code.CONTEXT_INVALID_SELECTION, f'{prefix}: no type condition matches the location "{location.name}"'
+            return
+        for s in matching:
+            resolved = _selected_type(sg, s.selections)
+            if resolved is not None and resolved.non_null:
+                resolved = resolved.of_type
+            if resolved is None or not _fits(resolved, expected):
+                yield (
+                    Code.CONTEXT_INVALID_SELECTION,
+                    f'{prefix}: the type of the selection "{resolved}" does not match the expected type "{expected}"',
+                )
+                return
+    for condition in conditions or []:
+        if condition not in used_conditions:
+            yield Code.CONTEXT_INVALID_SELECTION, f'{prefix}: type condition "{condition}" is never used.'
+
+
+def _parse_leniently(sg: Subgraph, parent: str, text: str) -> list:
+    """Like parse_field_set, but a fragment whose type can never be `parent` is kept unparsed (Apollo ignores it for
+    that location) instead of making the whole selection invalid."""
+    nodes = parse_selection_text(text).selections
+    if not nodes or not all(isinstance(n, InlineFragmentNode) and n.type_condition for n in nodes):
+        return parse_field_set(sg.types, parent, text)
+    runtime = set(possible_runtime_types(sg.types, parent))
+    out = []
+    for node in nodes:
+        condition = node.type_condition.name.value
+        inner = print_ast(node.selection_set).strip()[1:-1]
+        if condition in sg.types and set(possible_runtime_types(sg.types, condition)) & runtime:
+            out.append(FragmentSel(parent, condition, parse_field_set(sg.types, condition, inner)))
+        else:
+            out.append(FragmentSel(parent, condition, []))
+    return out
 
 
 def _selected_type(sg: Subgraph, selections) -> TypeRef | None:
