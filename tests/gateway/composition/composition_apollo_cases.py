@@ -25,6 +25,13 @@ _CONTEXT_TYPES = (
     'type Perk {perk_key} {{ id: ID! title(owner: String @fromContext(field: "$holder {selection}")): String }}'
 )
 
+_TWO_CONTEXT_TYPES = (
+    'type Query {{ member: Member offer: Offer }}\ntype Member @key(fields: "id") @context(name: "holder")'
+    " {{ id: ID! label: String perks: [Perk] }}\n"
+    'type Offer @key(fields: "id") @context(name: "holder") {{ id: ID! label: String! code: Int perks: [Perk] }}\n'
+    'type Perk @key(fields: "id") {{ id: ID! title(owner: String @fromContext(field: "$holder {selection}")): String }}'
+)
+
 APOLLO_PARITY_CASES: list[ErrorCase] = [
     # Federation 1 knows only @key, @requires, @provides, @external, @tag and @extends: the fed2 directives need a
     # @link to the federation spec.
@@ -322,5 +329,33 @@ APOLLO_PARITY_CASES: list[ErrorCase] = [
         ("a",),
         ("Perk.title",),
         ("to access the transitive data in context a__holder from @fromContext selection set",),
+    ),
+    ErrorCase(
+        "context-type-conditions-missing-a-context-type",
+        {
+            "a": fed2(
+                _TWO_CONTEXT_TYPES.format(selection="... on Member { label } ... on Query { label }"),
+                "2.8",
+                _CONTEXT_IMPORTS,
+            )
+        },
+        "CONTEXT_INVALID_SELECTION",
+        ("a",),
+        ("Perk.title(owner:)",),
+        ('no type condition matches the location "Offer"',),
+    ),
+    ErrorCase(
+        "context-type-condition-selecting-another-type",
+        {
+            "a": fed2(
+                _TWO_CONTEXT_TYPES.format(selection="... on Member { label } ... on Offer { code }"),
+                "2.8",
+                _CONTEXT_IMPORTS,
+            )
+        },
+        "CONTEXT_INVALID_SELECTION",
+        ("a",),
+        ("Perk.title(owner:)",),
+        ('the type of the selection "Int" does not match the expected type "String"',),
     ),
 ]

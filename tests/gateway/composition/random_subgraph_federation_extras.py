@@ -30,6 +30,14 @@ def context_fields(world) -> None:
         t.fields["label"] = _field("String")
     t.fields["perks"] = _field("[Perk]")
     selection = rng.choice(["{ label }", "{ label }", "{ id }", "{ missing }"])
+    others = [o for s2, o in candidates if s2 is sg and o is not t]
+    if others and rng.random() < 0.4:  # two types set the context: one inline fragment per type
+        other = rng.choice(others)
+        other.directives.append('@context(name: "holder")')
+        other.fields.setdefault("label", _field(rng.choice(["String", "String!", "Int"])))
+        other.fields.setdefault("perks", _field("[Perk]"))
+        conditions = [t.name, other.name] if rng.random() < 0.8 else [t.name, rng.choice(["Query", t.name])]
+        selection = " ".join(f"... on {c} {{ label }}" for c in conditions)
     perk = TypeDef(
         "type",
         "Perk",

@@ -82,6 +82,18 @@ CASES: dict[str, dict[str, str]] = {
             '"@key", "@context", "@fromContext", "@external"',
         ),
     },
+    # Two types set one context: one inline fragment each (a non-null String fits a String argument).
+    "context-set-by-two-types": {
+        "a": fed2(
+            'type Query { member: Member offer: Offer }\ntype Member @key(fields: "id") @context(name: "holder")'
+            " { id: ID! label: String perks: [Perk] }\n"
+            'type Offer @key(fields: "id") @context(name: "holder") { id: ID! label: String! perks: [Perk] }\n'
+            'type Perk @key(fields: "id") { id: ID! title(owner: String'
+            ' @fromContext(field: "$holder ... on Member { label } ... on Offer { label }")): String }',
+            "2.8",
+            '"@key", "@context", "@fromContext"',
+        )
+    },
     # A subgraph that defines @oneOf itself: a custom directive, not kept in the supergraph.
     "oneof-defined-by-the-subgraph": {
         "a": fed2(
@@ -162,6 +174,10 @@ def test_a_default_leaving_out_a_required_input_field_composes() -> None:
 def test_an_external_field_read_from_a_context_counts_as_used() -> None:
     sdl = _ours("external-field-read-from-a-context")
     assert 'contextArguments: [{context: "b__holder", name: "owner", type: "String"' in sdl
+
+
+def test_a_context_set_by_two_types_is_read_with_one_fragment_each() -> None:
+    assert '@context(name: "a__holder")' in directives_on(_ours("context-set-by-two-types"), "Offer")
 
 
 def test_a_subgraph_defined_oneof_is_not_in_the_supergraph() -> None:
