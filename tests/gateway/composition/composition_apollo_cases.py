@@ -32,6 +32,9 @@ _TWO_CONTEXT_TYPES = (
     'type Perk @key(fields: "id") {{ id: ID! title(owner: String @fromContext(field: "$holder {selection}")): String }}'
 )
 
+_OVERRIDE_IMPORTS = '"@key", "@external", "@requires", "@override"'
+_OVERRIDE_TYPES = 'type Query {{ member: Member }}\ntype Member @key(fields: "id") {{ id: ID! {0} }}'
+
 APOLLO_PARITY_CASES: list[ErrorCase] = [
     # Federation 1 knows only @key, @requires, @provides, @external, @tag and @extends: the fed2 directives need a
     # @link to the federation spec.
@@ -357,5 +360,27 @@ APOLLO_PARITY_CASES: list[ErrorCase] = [
         ("a",),
         ("Perk.title(owner:)",),
         ('the type of the selection "Int" does not match the expected type "String"',),
+    ),
+    # Apollo's composer does not follow a progressive @override (one with a label) inside a @requires condition:
+    # a field required from subgraphs that share it that way cannot be satisfied.
+    ErrorCase(
+        "requires-a-field-under-progressive-override",
+        {
+            "a": fed2(_OVERRIDE_TYPES.format("level: Int"), "2.8", _OVERRIDE_IMPORTS),
+            "b": fed2(
+                'type Member @key(fields: "id") { id: ID! level: Int @override(from: "a", label: "percent(50)") }',
+                "2.8",
+                _OVERRIDE_IMPORTS,
+            ),
+            "c": fed2(
+                'type Member @key(fields: "id") { id: ID! level: Int @external bonus: Int @requires(fields: "level") }',
+                "2.8",
+                _OVERRIDE_IMPORTS,
+            ),
+        },
+        "SATISFIABILITY_ERROR",
+        ("a",),
+        ("Member.bonus",),
+        ('cannot satisfy @require conditions on field "Member.bonus"',),
     ),
 ]
