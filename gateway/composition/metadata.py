@@ -8,9 +8,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from graphql.language import StringValueNode
+from graphql.language import InlineFragmentNode, StringValueNode, print_ast
 
-from .fieldset import FieldSetError, parse_field_set
+from .fieldset import FieldSetError, parse_field_set, parse_selection_text
 from .model import Directive, Field, TypeDef, TypeKind
 from .subgraph import Subgraph
 
@@ -125,6 +125,22 @@ def context_reference(text: str) -> tuple[str, str] | None:
     return match.group(1), selection.strip()
 
 
+def _per_type_condition(sg: Subgraph, parent: str, selection: str) -> list[tuple[str, str]]:
+    """A context selection split by inline fragment (`... on A { x } ... on B { y }` -> (A, x), (B, y)); the whole
+    selection on `parent` when it has none."""
+    try:
+        nodes = parse_selection_text(selection).selections
+    except FieldSetError:
+        return [(parent, selection)]
+    if not nodes or not all(isinstance(n, InlineFragmentNode) and n.type_condition for n in nodes):
+        return [(parent, selection)]
+    return [
+        (n.type_condition.name.value, print_ast(n.selection_set).strip()[1:-1])
+        for n in nodes
+        if n.type_condition.name.value in sg.types
+    ]
+
+
 def _collect_used(sg: Subgraph, meta: FederationMeta) -> None:
     for t in sg.types.values():
         for key in t.fed.get("key", []):
@@ -145,7 +161,8 @@ def _collect_used(sg: Subgraph, meta: FederationMeta) -> None:
                     name, selection = reference
                     for setter in sg.types.values():
                         if any(fields_arg(c, "name") == name for c in setter.fed.get("context", [])):
-                            meta.used.update(collect_target_fields(sg, setter.name, selection, True))
+                            for parent, text in _per_type_condition(sg, setter.name, selection):
+                                meta.used.update(collect_target_fields(sg, parent, text, True))
     # Fields that implement an interface field are needed to satisfy that interface.
     for itf in sg.types.values():
         if itf.kind is not TypeKind.INTERFACE:
