@@ -92,7 +92,9 @@ def compose(
 
     upgraded, errors = upgrade_subgraphs(parsed)
     if errors:
-        return CompositionResult(None, errors)
+        # Apollo checks each subgraph before upgrading the federation 1 ones: those rules' errors come first.
+        rule_errors = [e for sg in parsed if sg.is_fed2 for e in validate_subgraph(sg, compute_meta(sg))]
+        return CompositionResult(None, rule_errors or errors)
     metas = [compute_meta(sg) for sg in upgraded]
     for sg, meta in zip(upgraded, metas, strict=True):
         errors.extend(validate_subgraph(sg, meta))
