@@ -383,4 +383,16 @@ APOLLO_PARITY_CASES: list[ErrorCase] = [
         ("Member.bonus",),
         ('cannot satisfy @require conditions on field "Member.bonus"',),
     ),
+    # Subgraphs are checked before federation 1 ones are upgraded: a broken rule is reported, not what the upgrade
+    # would have found (here an extension with no base).
+    ErrorCase(
+        "rules-before-the-federation-1-upgrade",
+        {
+            "a": fed2('type Query { member: Member }\ntype Member @key(fields: "code") { id: ID! }'),
+            "legacy": 'type Query { hello: String }\nextend type Store @key(fields: "id") { id: ID! @external open: Boolean }',
+        },
+        "KEY_INVALID_FIELDS",
+        ("a",),
+        (),
+    ),
 ]

@@ -94,6 +94,22 @@ CASES: dict[str, dict[str, str]] = {
             '"@key", "@context", "@fromContext"',
         )
     },
+    # An overridden field still read through a context (here in a type-conditioned selection) stays usedOverridden.
+    "overridden-field-read-from-a-context": {
+        "a": fed2(
+            'type Query { offer: Offer }\ntype Offer @key(fields: "id") { id: ID! label: String @override(from: "b") }',
+            "2.8",
+            '"@key", "@override"',
+        ),
+        "b": fed2(
+            'type Member @key(fields: "id") @context(name: "holder") { id: ID! label: String perks: [Perk] }\n'
+            'type Offer @key(fields: "id") @context(name: "holder") { id: ID! label: String perks: [Perk] }\n'
+            'type Perk @key(fields: "id") { id: ID! title(owner: String'
+            ' @fromContext(field: "$holder ... on Member { label } ... on Offer { label }")): String }',
+            "2.8",
+            '"@key", "@context", "@fromContext"',
+        ),
+    },
     # A subgraph that defines @oneOf itself: a custom directive, not kept in the supergraph.
     "oneof-defined-by-the-subgraph": {
         "a": fed2(
@@ -178,6 +194,11 @@ def test_an_external_field_read_from_a_context_counts_as_used() -> None:
 
 def test_a_context_set_by_two_types_is_read_with_one_fragment_each() -> None:
     assert '@context(name: "a__holder")' in directives_on(_ours("context-set-by-two-types"), "Offer")
+
+
+def test_an_overridden_field_read_from_a_context_is_marked_used() -> None:
+    directives = directives_on(_ours("overridden-field-read-from-a-context"), "Offer", "label")
+    assert "@join__field(graph: B, usedOverridden: true)" in directives
 
 
 def test_a_subgraph_defined_oneof_is_not_in_the_supergraph() -> None:
