@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from .default_values import normalise_defaults
 from .errors import Code, CompositionError, CompositionFailed, CompositionHint, error
 from .merge import Merger
 from .metadata import compute_meta
@@ -83,11 +84,17 @@ def compose(
         if sg is not None:
             parsed.append(sg)
     if errors:
+        # Apollo's composer checks each subgraph on its own: the rules broken in the readable ones are reported too.
+        for sg in parsed:
+            if sg.is_fed2:
+                errors.extend(validate_subgraph(sg, compute_meta(sg)))
         return CompositionResult(None, errors)
 
     upgraded, errors = upgrade_subgraphs(parsed)
     if errors:
-        return CompositionResult(None, errors)
+        # Apollo checks each subgraph before upgrading the federation 1 ones: those rules' errors come first.
+        rule_errors = [e for sg in parsed if sg.is_fed2 for e in validate_subgraph(sg, compute_meta(sg))]
+        return CompositionResult(None, rule_errors or errors)
     metas = [compute_meta(sg) for sg in upgraded]
     for sg, meta in zip(upgraded, metas, strict=True):
         errors.extend(validate_subgraph(sg, meta))
@@ -106,4 +113,5 @@ def compose(
         errors = check_satisfiability(supergraph, merger.metas)
         if errors:
             return CompositionResult(None, errors, hints)
+    normalise_defaults(supergraph)
     return CompositionResult(print_supergraph(supergraph), [], hints)

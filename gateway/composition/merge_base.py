@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from graphql.language import StringValueNode
 
 from .compose_directives import collect_composed_directives
+from .directive_names import supergraph_directive_names
 from .errors import Code, CompositionError, CompositionHint, HintCode, error, hint
 from .merged import Supergraph, graph_enum_values
 from .metadata import FederationMeta
@@ -17,7 +18,7 @@ from .sdl import EnumName, print_value, value_key
 from .specs import FEATURE_BY_DIRECTIVE, FED1_UPGRADE_VERSION, join_version_for
 from .subgraph import Subgraph
 
-BUILTIN_MERGED = ("deprecated", "specifiedBy", "oneOf")
+BUILTIN_MERGED = ("deprecated", "specifiedBy")
 ACCESS_CONTROL = ("authenticated", "requiresScopes", "policy")
 
 
@@ -51,9 +52,12 @@ class MergerBase:
         self.merged_directives = self._used_merged_directives()
         self.sup.composed, errors = collect_composed_directives(self.sgs)
         self.errors.extend(errors)
+        self.sup.directive_names, errors = supergraph_directive_names(self.sgs)
+        self.errors.extend(errors)
         self.pending: list[tuple[dict[int, object], object, str | None]] = []
         self.uses_cache_tag = False
         self._access_sources: dict[tuple[str, str], list[object]] | None = None
+        self._access_order: list[str] | None = None
 
     def graph(self, idx: int) -> EnumName:
         return EnumName(self.sup.graph_enum[self.names[idx]])
@@ -102,8 +106,9 @@ class MergerBase:
                 if name == "context":
                     # Context names are per subgraph: the supergraph qualifies them with the subgraph name.
                     args["name"] = StringValueNode(value=f"{self.names[idx]}__{_str(d, 'name')}")
-                out.append(Directive(name, args, d.from_extension))
-        return out
+                out.append(Directive(name, args, d.from_extension, d.position))
+        # In the order written (Apollo merges names in the order it first meets them), definitions before extensions.
+        return sorted(out, key=lambda d: (d.from_extension, d.position))
 
     def sources_of(self, dest: TypeDef) -> dict[int, TypeDef]:
         out: dict[int, TypeDef] = {}

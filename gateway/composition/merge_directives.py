@@ -7,6 +7,7 @@ from __future__ import annotations
 from graphql.language import NameNode, ObjectFieldNode, ObjectValueNode
 
 from .applied import merge_applications
+from .directive_names import first_subgraph_using
 from .errors import HintCode
 from .merge_base import ACCESS_CONTROL, MergerBase, _same_values
 from .model import (
@@ -87,10 +88,26 @@ class DirectiveMerging(MergerBase):
                 for element in self.access_control_sources().get((access_coordinate, name), []):
                     applications = element.fed[name]  # type: ignore[attr-defined]
                     per_name.setdefault(name, []).append([Directive(name, d.args) for d in applications])
-        for name, per_source in per_name.items():
+        names = list(per_name)
+        if access_coordinate is not None:
+            # As Apollo: on fields and interfaces, access-control requirements come first, in the order of their
+            # specs' links in the supergraph.
+            names = [n for n in self._access_control_order() if n in per_name] + [
+                n for n in names if n not in ACCESS_CONTROL
+            ]
+        for name in names:
+            per_source = per_name[name]
             definition = self.sup.composed.definition(name)
             repeatable = definition.repeatable if definition is not None else None
             dest.directives.extend(merge_applications(name, per_source, repeatable))  # type: ignore[attr-defined]
+
+    def _access_control_order(self) -> list[str]:
+        if self._access_order is None:
+            first_use = first_subgraph_using(self.sgs)
+            self._access_order = sorted(
+                ACCESS_CONTROL, key=lambda n: (first_use.get(n, len(self.sgs)), ACCESS_CONTROL.index(n))
+            )
+        return self._access_order
 
     def _merge_all_applied(self) -> None:
         for sources, dest, access_coordinate in self.pending:
@@ -173,13 +190,23 @@ class DirectiveMerging(MergerBase):
 
     def _register_features(self) -> None:
         features = []
-        imports: dict[str, list[str]] = {}
-        for feature in SUPERGRAPH_FEATURES:
+        imports: dict[str, list[str | tuple[str, str]]] = {}
+        first_use = first_subgraph_using(self.sgs)
+        order = {f.name: i for i, f in enumerate(SUPERGRAPH_FEATURES)}
+
+        def first_user(feature) -> tuple[int, int]:
+            return min((first_use.get(d, len(self.sgs)) for d in feature.directives), default=0), order[feature.name]
+
+        for feature in sorted(SUPERGRAPH_FEATURES, key=first_user):
             used = [d for d in feature.directives if d in self.merged_directives]
             if not used:
                 continue
             features.append(feature)
-            imports[feature.name] = [f"@{d}" for d in used if d != feature.name]
+            renamed = self.sup.directive_names
+            # A directive renamed by the subgraphs is imported under that name: (spec name, supergraph name).
+            imports[feature.name] = [
+                (d, renamed[d]) if d in renamed else f"@{d}" for d in used if d != feature.name or d in renamed
+            ]
         if self.uses_cache_tag:
             features.append(CACHE_TAG_FEATURE)
         self.sup.features = features

@@ -309,7 +309,8 @@ class FieldMerging(DirectiveMerging):
             if not apps:
                 continue
             value = _str(apps[0], "field") or ""
-            match = re.match(r"^\s*\$([A-Za-z]\w*)\s*(.*)$", value, re.S)
+            # The selection is kept as written after the context name, spaces included, as Apollo prints it.
+            match = re.match(r"^\s*\$\s*([A-Za-z_]\w*)(.*)$", value, re.S)
             if not match:
                 continue
             out.append(
@@ -317,9 +318,7 @@ class FieldMerging(DirectiveMerging):
                     "context": f"{self.names[idx]}__{match.group(1)}",
                     "name": arg.name,
                     "type": str(arg.type),
-                    "selection": " " + match.group(2).strip()
-                    if match.group(2).strip().startswith("{")
-                    else match.group(2).strip(),
+                    "selection": match.group(2),
                 }
             )
         return out

@@ -26,8 +26,10 @@ class Supergraph:
     schema_description: str | None = None
     schema_directives: list[Directive] = field(default_factory=list)
     features: list[SupergraphFeature] = field(default_factory=list)
-    feature_imports: dict[str, list[str]] = field(default_factory=dict)
+    feature_imports: dict[str, list[str | tuple[str, str]]] = field(default_factory=dict)
     composed: ComposedDirectives = field(default_factory=ComposedDirectives)
+    # Federation directives the subgraphs apply under another name: spec name -> printed name.
+    directive_names: dict[str, str] = field(default_factory=dict)
 
 
 def sanitize_graph_name(name: str) -> str:

@@ -5,19 +5,21 @@ Recomputed whenever a subgraph changes (the fed1 upgrade edits subgraphs), so it
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
-from graphql.language import StringValueNode
+from graphql.language import InlineFragmentNode, StringValueNode, print_ast
 
-from .fieldset import FieldSetError, parse_field_set
+from .fieldset import FieldSetError, parse_field_set, parse_selection_text
 from .model import Directive, Field, TypeDef, TypeKind
 from .subgraph import Subgraph
 
 Coord = tuple[str, str]
 
 
-def fields_arg(d: Directive) -> str | None:
-    value = d.args.get("fields")
+def fields_arg(d: Directive, name: str = "fields") -> str | None:
+    """A string argument of a directive application (by default `fields`), None when absent."""
+    value = d.args.get(name)
     return value.value if isinstance(value, StringValueNode) else None
 
 
@@ -109,6 +111,36 @@ def compute_meta(sg: Subgraph) -> FederationMeta:
     return meta
 
 
+_CONTEXT_REFERENCE = re.compile(r"^\s*\$(\w+)\s*(.*?)\s*$", re.S)
+
+
+def context_reference(text: str) -> tuple[str, str] | None:
+    """`"$name { field }"` (an @fromContext argument) -> ("name", "field"); None when it names no context."""
+    match = _CONTEXT_REFERENCE.match(text)
+    if match is None or not match.group(2):
+        return None
+    selection = match.group(2)
+    if selection.startswith("{") and selection.endswith("}"):
+        selection = selection[1:-1]
+    return match.group(1), selection.strip()
+
+
+def _per_type_condition(sg: Subgraph, parent: str, selection: str) -> list[tuple[str, str]]:
+    """A context selection split by inline fragment (`... on A { x } ... on B { y }` -> (A, x), (B, y)); the whole
+    selection on `parent` when it has none."""
+    try:
+        nodes = parse_selection_text(selection).selections
+    except FieldSetError:
+        return [(parent, selection)]
+    if not nodes or not all(isinstance(n, InlineFragmentNode) and n.type_condition for n in nodes):
+        return [(parent, selection)]
+    return [
+        (n.type_condition.name.value, print_ast(n.selection_set).strip()[1:-1])
+        for n in nodes
+        if n.type_condition.name.value in sg.types
+    ]
+
+
 def _collect_used(sg: Subgraph, meta: FederationMeta) -> None:
     for t in sg.types.values():
         for key in t.fed.get("key", []):
@@ -118,6 +150,19 @@ def _collect_used(sg: Subgraph, meta: FederationMeta) -> None:
                 meta.used.update(collect_target_fields(sg, t.name, fields_arg(requires), True))
             for provides in f.fed.get("provides", []):
                 meta.used.update(collect_target_fields(sg, f.type.base, fields_arg(provides), True))
+    # Fields an @fromContext argument reads from the types setting its context.
+    for t in sg.types.values():
+        for f in t.fields.values():
+            for arg in f.args.values():
+                for d in arg.fed.get("fromContext", []):
+                    reference = context_reference(fields_arg(d, "field") or "")
+                    if reference is None:
+                        continue
+                    name, selection = reference
+                    for setter in sg.types.values():
+                        if any(fields_arg(c, "name") == name for c in setter.fed.get("context", [])):
+                            for parent, text in _per_type_condition(sg, setter.name, selection):
+                                meta.used.update(collect_target_fields(sg, parent, text, True))
     # Fields that implement an interface field are needed to satisfy that interface.
     for itf in sg.types.values():
         if itf.kind is not TypeKind.INTERFACE:

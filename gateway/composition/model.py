@@ -82,6 +82,8 @@ class Directive:
     name: str
     args: dict[str, ValueNode] = field(default_factory=dict)
     from_extension: bool = False
+    # Index among the directives written on the same element, so merged applications keep the subgraph's order.
+    position: int = field(default=0, compare=False)
 
 
 # Federation directives on an element, keyed by their canonical (spec) name: "key", "external", ...

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from graphql import GraphQLError, build_ast_schema, parse, validate_schema
 
+from .auth_requires import check_transitive_auth, check_transitive_auth_from_context
+from .composed_applications import check_composed_applications
+from .inaccessible_defaults import check_inaccessible_defaults
 from .errors import Code, CompositionError, error
 from .fieldset import FieldSetError, parse_field_set
 from .merged import Supergraph
@@ -13,6 +16,7 @@ from .model import Directive, TypeDef, TypeKind
 from .printer import print_supergraph
 from .reporting import subgraph_names
 from .sdl import print_directive
+from .subgraph_validity import unchecked_by_apollo
 
 
 def _hidden(element: object) -> bool:
@@ -248,15 +252,20 @@ def check_graphql_validity(sup: Supergraph) -> list[CompositionError]:
         problems = list(validate_schema(build_ast_schema(document, assume_valid_sdl=True)))
     except GraphQLError as exc:
         problems = [exc]
-    return [error(Code.INVALID_GRAPHQL, f"[supergraph] {p.message}", [s.name for s in sup.subgraphs]) for p in problems]
+    return [
+        error(Code.INVALID_GRAPHQL, f"[supergraph] {p.message}", [s.name for s in sup.subgraphs])
+        for p in problems
+        if not unchecked_by_apollo(p.message)
+    ]
 
 
 def post_merge_checks(sup: Supergraph) -> list[CompositionError]:
     errors = check_interface_implementations(sup)
     errors += check_requires_on_supergraph(sup)
+    errors += check_transitive_auth(sup) + check_transitive_auth_from_context(sup)
     if errors:
         return errors
-    errors = check_graphql_validity(sup)
+    errors = check_graphql_validity(sup) + check_composed_applications(sup)
     if errors:
         return errors
-    return check_inaccessible(sup)
+    return check_inaccessible(sup) + check_inaccessible_defaults(sup)

@@ -22,14 +22,19 @@ def _link(url: str, purpose: str | None = None, imports: list | None = None) -> 
 
 
 def print_supergraph(sup: Supergraph) -> str:
-    printer = Printer(lambda element: [print_directive(d) for d in getattr(element, "directives", [])])
+    renamed = sup.directive_names
+
+    def shown(d: Directive) -> str:
+        return print_directive(Directive(renamed[d.name], d.args) if d.name in renamed else d)
+
+    printer = Printer(lambda element: [shown(d) for d in getattr(element, "directives", [])])
     schema = print_description(sup.schema_description) + "schema"
     links = [_link(LINK_URL), _link(f"{JOIN_IDENTITY}/v{sup.join_version}", "EXECUTION")]
     for feature in sup.features:
         links.append(_link(feature.url, feature.purpose, sup.feature_imports.get(feature.name)))
     for composed in sup.composed.features:
         links.append(_link(composed.link.url, None, composed.imports()))
-    for line in links + [print_directive(d) for d in sup.schema_directives]:
+    for line in links + [shown(d) for d in sup.schema_directives]:
         schema += f"\n  {line}"
     schema += "\n{\n" + "\n".join(f"  {kind}: {name}" for kind, name in sup.roots.items()) + "\n}"
 
@@ -41,7 +46,13 @@ def print_supergraph(sup: Supergraph) -> str:
     types["link__Import"] = LINK_DEFINITIONS[1]
     types["link__Purpose"] = LINK_DEFINITIONS[2]
     for feature in sup.features:
-        directives.update(feature.directive_definitions)
+        imported = {i.lstrip("@") if isinstance(i, str) else i[0] for i in sup.feature_imports.get(feature.name, [])}
+        for name, text in feature.directive_definitions.items():
+            shown_name = renamed.get(name, name)
+            if name != feature.name and name not in imported and not name.startswith(f"{feature.name}__"):
+                # A directive of the spec that no subgraph uses is not imported: it goes by its namespaced name.
+                shown_name = f"{feature.name}__{name}"
+            directives[shown_name] = text.replace(f"directive @{name}", f"directive @{shown_name}", 1)
         types.update(feature.type_definitions)
     for d in sup.directive_defs.values():
         directives[d.name] = printer.directive_def(d)

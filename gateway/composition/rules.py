@@ -15,6 +15,8 @@ from .links import Version
 from .metadata import FederationMeta, fields_arg, is_resolvable
 from .model import Directive, Field, TypeDef, TypeKind
 from .sdl import print_directive
+from .rules_context import check_contexts
+from .rules_placement import check_directive_placement
 from .subgraph import Subgraph
 
 
@@ -273,6 +275,10 @@ class _Checker:
                 continue
             impls = self.sg.implementations(itf.name)
             for key in itf.fed.get("key", []):
+                try:
+                    parse_field_set(self.sg.types, itf.name, fields_arg(key) or "")
+                except FieldSetError:
+                    continue  # an invalid key is reported as such, not as missing on the implementations
                 text = _normalise_fields(fields_arg(key))
                 missing: list[str] = []
                 not_resolvable: list[str] = []
@@ -348,4 +354,4 @@ def _types_list(names: list[str]) -> str:
 
 
 def validate_subgraph(sg: Subgraph, meta: FederationMeta) -> list[CompositionError]:
-    return _Checker(sg, meta).run()
+    return _Checker(sg, meta).run() + check_directive_placement(sg) + check_contexts(sg)

@@ -70,6 +70,9 @@ class _Checker:
         self.visited: set[tuple[str, frozenset[State]]] = set()
         self.nodes = 0
         self.overridden = self._overridden_fields()
+        self.progressive = self._progressively_overridden_fields()
+        # Inside a @requires condition: Apollo's composer does not follow progressive overrides there.
+        self.in_requires = 0
         self.conditions_known: set[tuple[str, State, str]] = set()
         self.conditions_in_progress: set[tuple[str, State]] = set()
         self._parsed: dict[tuple[int, str, str], list[Sel] | None] = {}
@@ -103,6 +106,22 @@ class _Checker:
                             out.add((names.index(source.value), t.name, f.name))
         return out
 
+    def _progressively_overridden_fields(self) -> set[tuple[int, str, str]]:
+        """(subgraph, type, field) on either side of an @override with a label: which one resolves the field
+        depends on the request."""
+        names = [s.name for s in self.sgs]
+        out: set[tuple[int, str, str]] = set()
+        for idx, sg in enumerate(self.sgs):
+            for t in sg.types.values():
+                for f in t.fields.values():
+                    for d in f.fed.get("override", []):
+                        source = d.args.get("from")
+                        if d.args.get("label") is not None and isinstance(source, StringValueNode):
+                            out.add((idx, t.name, f.name))
+                            if source.value in names:
+                                out.add((names.index(source.value), t.name, f.name))
+        return out
+
     def visible(self, element: object) -> bool:
         return not any(d.name == "inaccessible" for d in getattr(element, "directives", []))
 
@@ -131,6 +150,8 @@ class _Checker:
             return None, "external"
         if (idx, view, name) in self.overridden:
             return None, "overridden"
+        if self.in_requires and (idx, view, name) in self.progressive:
+            return None, "missing"
         return f, None
 
     def child_prov(self, state: State, f: Field) -> Prov:
@@ -191,7 +212,7 @@ class _Checker:
 
     def closure(self, sup_type: str, states: frozenset[State] | set[State]) -> set[State]:
         """The states plus every state reachable from them through resolvable entity keys."""
-        if len(states) == 1 and not self.conditions_in_progress:
+        if len(states) == 1 and not self.conditions_in_progress and not self.in_requires:
             # Only complete answers are cached: inside a key-condition check some jumps are cut to avoid cycles.
             (state,) = states
             cached = self._closures.get((sup_type, state))
@@ -295,7 +316,11 @@ class _Checker:
         selections = self.parse(-1, sup_type, text)
         if selections is None:
             return False
-        return self._selections_ok(sup_type, self.closure(sup_type, {state}), selections, depth)
+        self.in_requires += 1
+        try:
+            return self._selections_ok(sup_type, self.closure(sup_type, {state}), selections, depth)
+        finally:
+            self.in_requires -= 1
 
     def _selections_ok(self, sup_type: str, states: set[State], selections: list[Sel], depth: int) -> bool:
         for s in selections:

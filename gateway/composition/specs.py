@@ -40,29 +40,18 @@ FEDERATION_DIRECTIVES: dict[str, Version] = {
     "cacheTag": Version(2, 12),
 }
 
-# Directives a fed1 subgraph may use without any @link (Apollo auto-expands fed1 schemas up to 2.4).
-FED1_DIRECTIVES = frozenset(
-    {
-        "key",
-        "requires",
-        "provides",
-        "external",
-        "tag",
-        "extends",
-        "shareable",
-        "inaccessible",
-        "override",
-        "composeDirective",
-        "interfaceObject",
-    }
-)
+# Directives a fed1 subgraph may use without any @link: the federation 1 set. The fed2 ones (@shareable,
+# @inaccessible, @override, ...) are unknown there, as in Apollo's composer; the upgrade adds @shareable itself.
+FED1_DIRECTIVES = frozenset({"key", "requires", "provides", "external", "tag", "extends"})
 
 # Types federation (or a subgraph library) adds to every subgraph; they never reach the supergraph. Types a fed2
 # subgraph imports from the federation spec (`FieldSet`, `Scope`, ...) are dropped too, by their imported names.
 FEDERATION_TYPE_NAMES = frozenset({"_Any", "_Entity", "_Service", "_FieldSet"})
 FEDERATION_ROOT_FIELDS = frozenset({"_entities", "_service"})
 
-BUILTIN_DIRECTIVES = frozenset({"deprecated", "specifiedBy", "include", "skip", "oneOf", "defer", "stream"})
+# No @oneOf: Apollo's composer (on graphql-js 16) does not know it, so a subgraph must define it, and then it is a
+# custom directive like any other (not in the supergraph unless composed).
+BUILTIN_DIRECTIVES = frozenset({"deprecated", "specifiedBy", "include", "skip", "defer", "stream"})
 
 # Defaults of federation directive arguments, used when comparing applications.
 FEDERATION_ARGUMENT_DEFAULTS: dict[str, dict[str, str]] = {

@@ -7,10 +7,9 @@ adds to a subgraph (`_entities`, `_service`, `_Any`, link and federation types a
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
-from graphql import GraphQLError, GraphQLSyntaxError, build_ast_schema, validate_schema
+from graphql import GraphQLSyntaxError
 from graphql.language import (
     ConstDirectiveNode,
     DirectiveDefinitionNode,
@@ -33,12 +32,10 @@ from graphql.language import (
     UnionTypeExtensionNode,
     parse,
 )
-from graphql.validation.validate import validate_sdl
 
 from .errors import Code, CompositionError, error
 from .links import Link, LinkError, Version, parse_link
 from .model import (
-    BUILTIN_SCALARS,
     DEFAULT_ROOT_NAMES,
     ROOT_KINDS,
     Directive,
@@ -51,18 +48,16 @@ from .model import (
     TypeKind,
     TypeRef,
 )
-from .sdl import Printer, print_directive
 from .specs import (
     BUILTIN_DIRECTIVES,
     FED1_DIRECTIVES,
-    FEDERATION_DIRECTIVE_DEFINITIONS,
     FEDERATION_DIRECTIVES,
     FEDERATION_IDENTITY,
     FEDERATION_ROOT_FIELDS,
-    FEDERATION_SCALARS,
     FEDERATION_TYPE_NAMES,
     KNOWN_FEDERATION_VERSIONS,
 )
+from .subgraph_validity import check_graphql_validity
 
 _KIND_BY_NODE: dict[type, tuple[TypeKind, bool]] = {
     ScalarTypeDefinitionNode: (TypeKind.SCALAR, False),
@@ -199,9 +194,9 @@ class _Builder:
         plain: list[Directive] = []
         fed: FedDirectives = {}
         assert self.resolver is not None
-        for node in nodes or ():
+        for position, node in enumerate(nodes or ()):
             name = node.name.value
-            d = Directive(name, {a.name.value: a.value for a in node.arguments or ()}, from_extension)
+            d = Directive(name, {a.name.value: a.value for a in node.arguments or ()}, from_extension, position)
             spec = self.resolver.federation_name(name)
             if spec is not None:
                 fed.setdefault(spec, []).append(d)
@@ -214,7 +209,13 @@ class _Builder:
     def _unknown_directive(self, name: str) -> None:
         message = f'Unknown directive "@{name}".'
         fed_link = self.resolver.fed_link if self.resolver else None
-        if fed_link is not None and name in FEDERATION_DIRECTIVES:
+        if fed_link is None and name in FEDERATION_DIRECTIVES:
+            # (Apollo's wording, its typo included, so that messages match.)
+            message += (
+                f' If you meant the "@{name}" federation 2 directive, note that this schema is a federation 1 schema.'
+                " To be a federation 2 schema, it needs to @link to the federation specifcation v2."
+            )
+        elif fed_link is not None and name in FEDERATION_DIRECTIVES:
             if FEDERATION_DIRECTIVES[name] <= fed_link.feature.version:  # type: ignore[union-attr]
                 message += (
                     f' If you meant the "@{name}" federation directive, you should use fully-qualified name'
@@ -409,89 +410,3 @@ def parse_subgraph(name: str, url: str, sdl: str) -> tuple[Subgraph | None, list
     if graphql_errors:
         return None, graphql_errors
     return sg, []
-
-
-def _all_directives(element: object) -> list[Directive]:
-    out = list(getattr(element, "directives", []))
-    for applications in getattr(element, "fed", {}).values():
-        out.extend(applications)
-    return out
-
-
-def _federation_definitions(sg: Subgraph) -> list[str]:
-    """Definitions, under the names the subgraph uses, of the federation directives it applies."""
-    used: dict[str, str] = {}
-
-    def scan(element: object) -> None:
-        for spec, applications in getattr(element, "fed", {}).items():
-            for d in applications:
-                used[d.name] = spec
-
-    scan(_SchemaHolder(sg))
-    for t in sg.types.values():
-        scan(t)
-        for f in t.fields.values():
-            scan(f)
-            for a in f.args.values():
-                scan(a)
-        for child in [*t.input_fields.values(), *t.values.values()]:
-            scan(child)
-    for d in sg.directive_defs.values():
-        for a in d.args.values():
-            scan(a)
-    definitions = [f"scalar {name}" for name in FEDERATION_SCALARS if name not in sg.types]
-    definitions += [f"directive @{local}{FEDERATION_DIRECTIVE_DEFINITIONS[spec]}" for local, spec in used.items()]
-    return definitions
-
-
-class _SchemaHolder:
-    def __init__(self, sg: Subgraph):
-        self.fed = sg.schema_fed
-
-
-def check_graphql_validity(sg: Subgraph) -> list[CompositionError]:
-    """Runs graphql-core's SDL and schema validation on the subgraph: types, implementations, and where and with
-    which arguments directives (federation ones included) are applied."""
-    printer = Printer(lambda element: [print_directive(d) for d in _all_directives(element)])
-    parts = [printer.directive_def(d) for d in sg.directive_defs.values()]
-    parts += _federation_definitions(sg)
-    parts += [
-        printer.type_def(t)
-        for t in sg.types.values()
-        if t.name not in BUILTIN_SCALARS and not (t.kind is TypeKind.OBJECT and not t.fields and t.name == "Query")
-    ]
-    roots = {k: v for k, v in sg.roots.items() if v in sg.types and (sg.types[v].fields or v != "Query")}
-    if "query" not in roots:
-        # graphql-core insists on a query root; a subgraph may legitimately have none.
-        roots["query"] = "CompositionPlaceholderQuery_"
-        parts.append("type CompositionPlaceholderQuery_ { _: Int }")
-    schema_directives = " ".join(
-        print_directive(d) for d in [*sg.schema_directives, *_all_directives(_SchemaHolder(sg))]
-    )
-    parts.append(f"schema {schema_directives} {{ " + ", ".join(f"{k}: {v}" for k, v in roots.items()) + " }")
-    try:
-        document = parse("\n\n".join(parts), no_location=True)
-        problems = list(validate_sdl(document))
-        if not problems:
-            problems = list(validate_schema(build_ast_schema(document, assume_valid_sdl=True)))
-    except GraphQLError as exc:
-        problems = [exc]
-    except (TypeError, ValueError) as exc:
-        problems = [GraphQLError(str(exc))]
-    messages = dict.fromkeys(_clean(p.message) for p in problems)
-    return [error(Code.INVALID_GRAPHQL, f"[{sg.name}] {m}", [sg.name]) for m in messages]
-
-
-def _clean(message: str) -> str:
-    # Word graphql-core's messages as graphql-js (and so Apollo) does where they differ.
-    message = re.sub(r"'(@?[_A-Za-z][_0-9A-Za-z]*(\([_A-Za-z]*:\))?[!\]\[]*)'", r'"\1"', message)
-    message = re.sub(
-        r"may not be used on ([a-z ]+)\.$",
-        lambda m: f"may not be used on {m.group(1).upper().replace(' ', '_')}.",
-        message,
-    )
-    message = re.sub(r'^Argument "@([^(]+)\(([^:]+):\)" of type', r'Directive "@\1" argument "\2" of type', message)
-    match = re.match(r'^Unknown type "([^"]+)"\.(.*)$', message, re.S)
-    if match:
-        message = f"Unknown type {match.group(1)}" + (f".{match.group(2)}" if match.group(2).strip() else "")
-    return message.replace("\n\n", " ").strip()

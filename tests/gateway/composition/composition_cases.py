@@ -5,22 +5,9 @@ Shared by the plain error tests and by the test that checks Apollo's composer re
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
+from composition_apollo_cases import APOLLO_PARITY_CASES
 from composition_support import fed2
-
-
-@dataclass(frozen=True)
-class ErrorCase:
-    id: str
-    subgraphs: dict[str, str]
-    code: str
-    subgraphs_named: tuple[str, ...]
-    coordinates: tuple[str, ...]
-    message_parts: tuple[str, ...] = ()
-    # Apollo's composer reports exactly these codes too (False when it has no equivalent or crashes).
-    apollo_agrees: bool = True
-    extra: dict = field(default_factory=dict)
+from error_case import ErrorCase
 
 
 CASES: list[ErrorCase] = [
@@ -581,3 +568,8 @@ CASES: list[ErrorCase] = [
         ("Member.tier",),
     ),
 ]
+
+# Cases found by comparing with Apollo's composer (hand-picked and from random subgraph sets).
+CASES += APOLLO_PARITY_CASES
+
+__all__ = ["CASES", "ErrorCase"]
