@@ -8,7 +8,7 @@ left out.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from graphql import GraphQLError, build_ast_schema, parse, validate_schema
 from graphql.validation.validate import validate_sdl
@@ -18,8 +18,15 @@ from .model import BUILTIN_SCALARS, Directive, TypeKind
 from .sdl import Printer, print_directive
 from .specs import FEDERATION_DIRECTIVE_DEFINITIONS, FEDERATION_SCALARS
 
-if TYPE_CHECKING:
-    from .subgraph import Subgraph
+class Subgraph(Protocol):
+    """What this check reads of a parsed subgraph (`subgraph.Subgraph`, which imports this module)."""
+
+    name: str
+    types: dict[str, Any]
+    directive_defs: dict[str, Any]
+    roots: dict[str, str]
+    schema_fed: dict[str, Any]
+    schema_directives: list[Any]
 
 
 def _all_directives(element: object) -> list[Directive]:
