@@ -125,6 +125,21 @@ async def test_one_entity_under_two_ancestors_gets_each_ancestors_value(scenario
     assert sent(subgraphs, "price") == [("EUR", ["i1"]), (None, ["i2"]), ("USD", ["i1", "i2"])]
 
 
+async def test_the_nearest_ancestor_setting_the_context_wins(scenario: tuple[Context, Gateway]) -> None:
+    _, gateway = scenario
+    result = await run(gateway, "{ shelves { id sections { id items { id price } } } }")
+    assert result == {
+        "data": {
+            "shelves": [
+                # s3's own currency is null: null, not the USD of the shelf around it
+                {"id": "s1", "sections": [{"id": "s3", "items": [{"id": "i2", "price": "i2 in None"}]}]},
+                {"id": "s2", "sections": [{"id": "s1", "items": [{"id": "i1", "price": "i1 in USD"}, {"id": "i2", "price": "i2 in USD"}]}]},
+                {"id": "s3", "sections": []},
+            ]
+        }
+    }
+
+
 async def test_context_on_an_interface_implemented_by_two_types(scenario: tuple[Context, Gateway]) -> None:
     subgraphs, gateway = scenario
     result = await run(gateway, "{ places { __typename lots { id origin } ... on Warehouse { dock } } }")

@@ -28,6 +28,7 @@ HELPER = Path(__file__).parent / "kit" / "apollo_plans.cjs"
 QUERIES = [
     "{ shelves { id label items { id name price } } }",
     "{ shelves { items { price } } }",
+    "{ shelves { items { price } sections { id items { price } } } }",
     "{ places { id region lots { id name origin } ... on Warehouse { dock } } }",
     "{ places { ... on Store { lots { origin } } ... on Warehouse { id lots { name origin } } } }",
 ]

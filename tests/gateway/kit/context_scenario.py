@@ -3,7 +3,8 @@
 `shelves` sets two contexts — `shelf` on the `Shelf` type (its `currency`, which may be null) and
 `place` on the `Place` interface (its `region`), implemented by `Store` and `Warehouse` — and
 resolves `Item.price` and `Lot.origin` from them. `labels` owns the `shelves` root field and the
-names. One item sits on shelves of different currencies, so one entity needs two values.
+names. One item sits on shelves of different currencies, so one entity needs two values; a shelf's
+sections are shelves, whose own (possibly null) currency is the nearest.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from typing import Any
 
 from .scenarios import Scenario
 
+# a shelf's sections are shelves too: their items read the section's currency, the nearest
 SHELVES = {
-    "s1": {"id": "s1", "label": "Front", "currency": "USD", "items": ["i1", "i2"]},
-    "s2": {"id": "s2", "label": "Back", "currency": "EUR", "items": ["i1"]},
-    "s3": {"id": "s3", "label": "Bin", "currency": None, "items": ["i2"]},
+    "s1": {"id": "s1", "label": "Front", "currency": "USD", "items": ["i1", "i2"], "sections": ["s3"]},
+    "s2": {"id": "s2", "label": "Back", "currency": "EUR", "items": ["i1"], "sections": ["s1"]},
+    "s3": {"id": "s3", "label": "Bin", "currency": None, "items": ["i2"], "sections": []},
 }
 PLACES = [
     {"__typename": "Store", "id": "p1", "region": "north", "lots": ["l1", "l2"]},
@@ -27,7 +29,13 @@ NAMES = {"i1": "Tea", "i2": "Jam", "l1": "Crate", "l2": "Pallet"}
 
 def _shelf(rep: dict[str, Any]) -> dict[str, Any] | None:
     found = SHELVES.get(rep["id"])
-    return None if found is None else {**found, "items": [{"id": item} for item in found["items"]]}
+    if found is None:
+        return None
+    return {
+        **found,
+        "items": [{"id": item} for item in found["items"]],
+        "sections": [_shelf({"id": section}) for section in found["sections"]],
+    }
 
 
 def _place(place: dict[str, Any]) -> dict[str, Any]:
