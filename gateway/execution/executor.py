@@ -13,11 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..planning.plan import Fetch, QueryPlan
+from ..planning.plan import EntityPart, Fetch, QueryPlan
 from ..supergraph.model import Supergraph
 from .client import SubgraphClients, SubgraphError
 from .merge import Merger, rename_path
-from .representations import build_representations, path_list
+from .contexts import group_by_context
+from .representations import Representations, build_representations, path_list
 
 
 @dataclass(slots=True)
@@ -101,6 +102,9 @@ class Executor:
             context.errors.append(self.subgraph_error(error, fetch, rename_path(error.get("path") or [], fetch.renames)))
 
     async def entity_fetch(self, fetch: Fetch, context: ExecutionContext) -> None:
+        if fetch.parts[0].contexts:
+            await self.contextual_entity_fetch(fetch, context)
+            return
         parts = []
         variables = self.variables_for(fetch, context)
         for part in fetch.parts:
@@ -111,6 +115,26 @@ class Executor:
             variables[part.variable] = reps.values
         if not parts:
             return
+        await self.send_entities(fetch, context, variables, parts)
+
+    async def contextual_entity_fetch(self, fetch: Fetch, context: ExecutionContext) -> None:
+        """One request per distinct set of @fromContext values (such a fetch has one part)."""
+        part = fetch.parts[0]
+        requests = []
+        for values, objects in group_by_context(context.data, part.merge_path, part.contexts):
+            reps = build_representations(context.data, part.merge_path, part.inputs, self.matches, objects)
+            if reps.values:
+                variables = {**self.variables_for(fetch, context), **values, part.variable: reps.values}
+                requests.append(self.send_entities(fetch, context, variables, [(part, reps)]))
+        for outcome in await asyncio.gather(*requests, return_exceptions=True):
+            if isinstance(outcome, SubgraphError):
+                context.errors.append({"message": str(outcome), "extensions": outcome.extensions()})
+            elif isinstance(outcome, BaseException):
+                raise outcome
+
+    async def send_entities(
+        self, fetch: Fetch, context: ExecutionContext, variables: dict[str, Any], parts: list[tuple[EntityPart, Representations]]
+    ) -> None:
         context.subgraph_requests += 1
         body = await self.clients.post(
             fetch.subgraph, {"query": fetch.document, "variables": variables}, context.headers, deadline=context.deadline

@@ -147,14 +147,18 @@ def build_representations(
     merge_path: tuple[str, ...],
     inputs: tuple[EntityInput, ...],
     matches: Callable[[str | None, str], bool],
+    objects: list[tuple[dict[str, Any], Path]] | None = None,
 ) -> Representations:
+    """Representations of the objects at the merge path (or of `objects`, some of them)."""
+    if objects is None:
+        objects = objects_at(data, merge_path)
     reps = Representations()
     only = inputs[0] if len(inputs) == 1 else None
     compiled = [_compiled(i) for i in inputs]
     if only is not None and compiled[0].flat is not None and len(compiled[0].flat) == 1 and compiled[0].key_positions:
-        reps.add_by_one_key(compiled[0], objects_at(data, merge_path), matches)
+        reps.add_by_one_key(compiled[0], objects, matches)
         return reps
-    for obj, path in objects_at(data, merge_path):
+    for obj, path in objects:
         typename = obj.get("__typename")
         found = None
         for candidate in compiled:

@@ -22,7 +22,8 @@ def _batches(ordered: list[Group]) -> list[list[Group]]:
     batches: list[list[Group]] = []
     open_batches: dict[tuple[str, frozenset[int]], list[Group]] = {}
     for group in ordered:
-        if group.kind != "entity":
+        if group.kind != "entity" or group.contexts:
+            # a fetch with @fromContext variables is sent once per distinct value: alone
             batches.append([group])
             continue
         key = (group.subgraph, frozenset(d.id for d in direct_deps(group)))
@@ -83,6 +84,7 @@ def assemble(groups: Groups, operation: Operation) -> QueryPlan:
                 variable = "_" + variable
             response_key = "_entities" + suffix
             representation_definitions.append(f"${variable}: [_Any!]!")
+            representation_definitions.extend(f"${c.variable}: {c.type}" for c in group.contexts)
             alias = f"{response_key}: " if suffix else ""
             selections.append(f"{alias}_entities(representations: ${variable}) {print_selset(group.selset)}")
             parts.append(
@@ -95,6 +97,7 @@ def assemble(groups: Groups, operation: Operation) -> QueryPlan:
                     response_key=response_key,
                     variable=variable,
                     renames=rename_tree(group.selset),
+                    contexts=tuple(group.contexts),
                 )
             )
         head = "query" + _name(operation, first.subgraph, index)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .operation import Selection
-from .plan import InputField, InputFragment, InputSelection
+from .plan import ContextVariable, InputField, InputFragment, InputSelection
 from .selection import SelSet
 
 
@@ -75,6 +75,7 @@ class Group:
     inputs: dict[str, EntityInputBuilder] = field(default_factory=dict)  # by type condition
     deps: set[Group] = field(default_factory=set)
     entry: tuple[Selection, ...] | None = None  # key fields its representations bring
+    contexts: list[ContextVariable] = field(default_factory=list)  # @fromContext variables it sends
 
 
 def reaches(start: Group, target: Group) -> bool:

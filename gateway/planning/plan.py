@@ -43,6 +43,24 @@ class EntityInput:
 
 
 @dataclass(frozen=True, slots=True)
+class ContextLevel:
+    """An ancestor that may set a context: `prefix` segments of the merge path lead to it, and
+    `reads` are (response key, field keys below it) to try in order; the first key present wins."""
+
+    prefix: int
+    reads: tuple[tuple[str, tuple[str, ...]], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ContextVariable:
+    """A variable of an entity fetch filled, per object, from the nearest ancestor setting a context."""
+
+    variable: str
+    type: str
+    levels: tuple[ContextLevel, ...]  # nearest ancestor first
+
+
+@dataclass(frozen=True, slots=True)
 class EntityPart:
     """One `_entities` selection of an entity fetch: where its objects are and how to send them.
 
@@ -54,6 +72,8 @@ class EntityPart:
     response_key: str = "_entities"
     variable: str = "representations"  # the representations variable of this part
     renames: RenameTree | None = None
+    # @fromContext arguments: objects with different values are sent in separate requests
+    contexts: tuple[ContextVariable, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +128,14 @@ def print_plan(plan: QueryPlan) -> str:
                 lines.append(
                     f"    ... on {entity_input.type_condition}{sent} {_print_inputs(entity_input.selections)}"
                 )
+        for part in fetch.parts:
+            for ctx in part.contexts:
+                levels = " | ".join(
+                    f"{'.'.join(part.merge_path[: level.prefix]) or '(root)'}."
+                    + "/".join(".".join((key,) + rest) for key, rest in level.reads)
+                    for level in ctx.levels
+                )
+                lines.append(f"    ${ctx.variable} <- {levels}")
         if fetch.parts:
             lines.append("    =>")
         lines.append("    " + fetch.document)

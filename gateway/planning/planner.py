@@ -20,6 +20,7 @@ from .graph import Graph, Jump, Step
 from .keys import KeyAllocator
 from .operation import FieldSelection, FragmentSelection, Operation, Selection
 from .assemble import assemble
+from .contexts import ContextBinder, add_context_dependencies, with_context_selections
 from .groups import EntityInputBuilder, Group, Groups, InputTree
 from .plan import QueryPlan
 from .selection import SelSet
@@ -104,6 +105,7 @@ class _PlanRun:
     def __init__(self, supergraph: Supergraph, operation: Operation, labels: frozenset[str]) -> None:
         self.sg = supergraph
         self.op = operation
+        self.contexts = ContextBinder(supergraph, set(operation.variable_definitions))
         self.graph = Graph(supergraph, labels)
         self.est = Estimator(self.graph, operation.kind)
         self.keys = KeyAllocator()
@@ -120,6 +122,8 @@ class _PlanRun:
         )
         if root_type is None:
             raise PlanningError(f"The schema has no {self.op.kind} type.")
+        # the context values @fromContext arguments read are fetched like client fields
+        self.op = with_context_selections(self.sg, self.op, root_type)
         fields = self.graph.collect(root_type, self.op.selections)
         if self.op.kind != "query":
             # a subscription has one root field (validation says so): planned like a mutation, its
@@ -127,6 +131,7 @@ class _PlanRun:
             self.plan_sequential_root(root_type, fields, self.op.kind)
         else:
             self.plan_query_root(root_type, fields)
+        add_context_dependencies(self.groups.all, self.available)
         return assemble(self.groups, self.op)
 
     def where(self, pos: Pos) -> Where:
@@ -189,10 +194,10 @@ class _PlanRun:
         graph, type_name = pos.group.subgraph, pos.type
         join = self.graph.field_join(type_name, field_sel.name, graph)
         if join is not None and join.context_arguments:
-            raise PlanningError(
-                f'"{type_name}.{field_sel.name}" takes arguments from @context/@fromContext, '
-                "which this gateway does not support yet."
-            )
+            if not self.at_entity_entry(pos):
+                # the subgraph needs the value as an argument: ask it in an entity fetch of its own
+                return self.jump_for_context(pos, field_sel, fields)
+            field_sel = self.contexts.bind(pos.group, pos.tpath, field_sel, join.context_arguments)
         children = self.est.children(fields)
         type_sdl = self.graph.field_type(graph, type_name, field_sel.name)
         sel = pos.selset.add_field(
@@ -222,6 +227,20 @@ class _PlanRun:
             pos.tpath + (child_type,),
         )
         return touched | self.plan_at(child, children)
+
+    @staticmethod
+    def at_entity_entry(pos: Pos) -> bool:
+        return pos.group.kind == "entity" and not pos.frames and pos.path == pos.group.path
+
+    def jump_for_context(self, pos: Pos, field_sel: FieldSelection, fields: list[FieldSelection]) -> set[Group]:
+        keys = tuple(self.sg.keys_in(pos.type, pos.group.subgraph))
+        if not keys or not pos.path:
+            raise PlanningError(
+                f'"{pos.type}.{field_sel.name}" takes arguments from @context but "{pos.group.subgraph}" '
+                "cannot resolve it in an entity fetch (no key)."
+            )
+        jump = Jump("entity", pos.group.subgraph, pos.type, -1, keys)
+        return self.apply_jump(pos, jump, [_Remote(field_sel, fields, self.est.children(fields))])
 
     def record(self, pos: Pos, field_sel: FieldSelection) -> None:
         """Remember which fetch brings which field where, for keys and @requires built later."""

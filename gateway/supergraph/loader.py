@@ -22,7 +22,7 @@ from .access import read_access_rules
 from .api_schema import build_api_schema
 from .demand import read_cost_rules
 from .links import Links, LinkedSpec, read_links
-from .model import FieldJoin, Key, Subgraph, Supergraph, TypeJoin
+from .model import ContextArgument, FieldJoin, Key, Subgraph, Supergraph, TypeJoin
 
 
 class SupergraphError(ValueError):
@@ -134,7 +134,21 @@ class _Reader:
             override_labels=frozenset(labels),
             access=read_access_rules(self.schema, self.links),
             cost=read_cost_rules(self.schema, self.links),
+            contexts=self.read_contexts(),
         )
+
+    def read_contexts(self) -> dict[str, frozenset[str]]:
+        """Which types set which context (`@context(name:)` of the linked context spec)."""
+        spec = self.links.find("context")
+        if spec is None:
+            return {}
+        directive = spec.directive("context")
+        found: dict[str, set[str]] = {}
+        for name, named in self.schema.type_map.items():
+            for node in _nodes(named):
+                for args in _directives(node, directive):
+                    found.setdefault(args["name"], set()).add(name)
+        return {context: frozenset(types) for context, types in found.items()}
 
     def read_graphs(self) -> dict[str, Subgraph]:
         enum = self.schema.type_map.get(self.join.type_name("Graph"))
@@ -188,7 +202,10 @@ class _Reader:
                 override=args.get("override") or None,
                 override_label=args.get("overrideLabel") or None,
                 used_overridden=bool(args.get("usedOverridden")),
-                context_arguments=bool(args.get("contextArguments")),
+                context_arguments=tuple(
+                    ContextArgument(a["context"], a["name"], a["type"], a["selection"])
+                    for a in args.get("contextArguments") or ()
+                ),
             )
         # A bare @join__field (no graph) means no subgraph resolves the field on this type
         # (it comes from an @interfaceObject), which an empty mapping expresses.

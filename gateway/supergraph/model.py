@@ -53,6 +53,16 @@ class TypeJoin:
 
 
 @dataclass(frozen=True, slots=True)
+class ContextArgument:
+    """An argument the gateway fills from an ancestor's @context (one `join__ContextArgument`)."""
+
+    context: str  # the context's supergraph name, e.g. "Sub__ctx"
+    name: str  # the argument's name
+    type: str  # its GraphQL type, for the variable definition
+    selection: str  # what to read on the ancestor, e.g. "{ prop }"
+
+
+@dataclass(frozen=True, slots=True)
 class FieldJoin:
     """How one subgraph defines one field (one @join__field application, or the implied one)."""
 
@@ -64,7 +74,7 @@ class FieldJoin:
     override: str | None = None  # name of the subgraph this one took the field from
     override_label: str | None = None  # progressive override label (join v0.4+)
     used_overridden: bool = False
-    context_arguments: bool = False  # arguments filled from @context (join v0.5); not supported yet
+    context_arguments: tuple[ContextArgument, ...] = ()  # arguments filled from @context (join v0.5)
 
 
 @dataclass(slots=True)
@@ -85,6 +95,8 @@ class Supergraph:
     access: AccessRules = field(default_factory=AccessRules)
     # @cost / @listSize (demand control), read from the supergraph
     cost: CostRules = field(default_factory=CostRules)
+    # @context: context name -> the types (objects, interfaces, unions) that set it
+    contexts: dict[str, frozenset[str]] = field(default_factory=dict)
 
     # ---- types ---------------------------------------------------------------------------------
 
@@ -148,6 +160,13 @@ class Supergraph:
 
     def is_entity(self, type_name: str) -> bool:
         return any(join.resolvable_keys for join in self.types.get(type_name, {}).values())
+
+    def context_carriers(self, context: str) -> frozenset[str]:
+        """Object types whose objects set a context: marked themselves or through an interface or union."""
+        found: set[str] = set()
+        for type_name in self.contexts.get(context, ()):
+            found.update(self.possible_types(type_name))
+        return frozenset(found)
 
     # ---- fields --------------------------------------------------------------------------------
 

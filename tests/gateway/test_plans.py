@@ -45,6 +45,12 @@ def plan(
 
 CASES: dict[str, tuple[str, str, dict[str, Any] | None, frozenset[str]]] = {
     "shop_entity_join": ("shop", "{ me { name reviews { body } } }", None, frozenset()),
+    "context_from_ancestor": (
+        "context",
+        "{ shelves { label items { name price } } places { lots { origin } } }",
+        None,
+        frozenset(),
+    ),
     "shop_parallel_roots": ("shop", "{ me { name } products { name inStock } }", None, frozenset()),
     "shop_provides": ("shop", "{ latestReviews { author { username name } } }", None, frozenset()),
     "shop_requires_chain": ("shop", '{ product(upc: "p3") { deliveryNote } }', None, frozenset()),
