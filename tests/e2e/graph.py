@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from abg.services import SERVICES
@@ -42,3 +46,31 @@ def read_until_up(process: subprocess.Popen[str], output: list[str], timeout: fl
         if line.startswith("Ctrl-C stops everything"):
             break
     return "".join(output)
+
+
+@dataclass
+class RunningGraph:
+    env: dict[str, str]
+    ports: dict[str, int]
+    banner: str
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['gateway']}/graphql"
+
+
+@contextmanager
+def running_graph(data_dir: Path, timeout: float) -> Iterator[RunningGraph]:
+    """`abg run` up (its banner printed), then Ctrl-C; it must stop cleanly (exit status 0)."""
+    env, ports = run_env(data_dir)
+    process = start_run(env)
+    output: list[str] = []
+    try:
+        banner = read_until_up(process, output, timeout=timeout)
+        assert "Ctrl-C stops everything" in banner, banner
+        yield RunningGraph(env, ports, banner)
+    finally:
+        process.send_signal(signal.SIGINT)
+        rest, _ = process.communicate(timeout=30)
+        output.append(rest)
+    assert process.returncode == 0, "".join(output)

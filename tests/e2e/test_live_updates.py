@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
 import uuid
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from websockets.asyncio.client import connect
 from abg.demo.identities import DEMO_MEMBER_PHONE
 from shared.auth.tokens import mint_token
 from shared.settings import settings_of_environment
-from tests.e2e.graph import read_until_up, run_env, start_run
+from tests.e2e.graph import running_graph
 
 _POINTS = "subscription { myPoints { available pending } }"
 _UPDATES = "subscription { myRedemptionUpdates { id status benefit { title } member { displayName } } }"
@@ -37,14 +36,8 @@ def _ask(url: str, token: str, query: str, variables: dict[str, Any] | None = No
 
 @pytest.mark.timeout(150)
 def test_a_member_sees_their_redemption_and_balance_live_through_the_gateway(data_dir: Path) -> None:
-    env, ports = run_env(data_dir)
-    settings = settings_of_environment(env)
-    process = start_run(env)
-    output: list[str] = []
-    try:
-        text = read_until_up(process, output, timeout=90)
-        assert "Ctrl-C stops everything" in text, text
-        url = f"http://127.0.0.1:{ports['gateway']}/graphql"
+    with running_graph(data_dir, timeout=90) as graph:
+        url, settings = graph.gateway_url, settings_of_environment(graph.env)
         operator = mint_token("staff", "e2e-operator", roles=["operator"], settings=settings)
         found = _ask(url, operator, "query($p: String) { members(filter: {phone: $p}, first: 1) { edges { node { id } } } }",
                      {"p": DEMO_MEMBER_PHONE})
@@ -57,11 +50,6 @@ def test_a_member_sees_their_redemption_and_balance_live_through_the_gateway(dat
         _ask(url, operator, "mutation($input: AdjustInput!) { adjustPoints(input: $input) { points } }", {"input": {
             "memberId": member_id, "points": price, "reason": "goodwill: e2e live updates", "idempotencyKey": uuid.uuid4().hex}})
         asyncio.run(_live(url, member, voucher, price))
-    finally:
-        process.send_signal(signal.SIGINT)
-        rest, _ = process.communicate(timeout=30)
-        output.append(rest)
-    assert process.returncode == 0, "".join(output)
 
 
 async def _live(url: str, member: str, voucher: dict[str, Any], price: int) -> None:

@@ -5,7 +5,6 @@ it used, and the settlement statements of both partners show what was redeemed a
 from __future__ import annotations
 
 import re
-import signal
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -18,7 +17,7 @@ import pytest
 from abg.demo.identities import DEMO_MEMBER_PHONE, demo_partner_id
 from shared.auth.tokens import mint_token
 from shared.settings import settings_of_environment
-from tests.e2e.graph import read_until_up, run_env, start_run
+from tests.e2e.graph import running_graph
 
 _ME = "{ me { id tier points { available } } }"
 _CATALOGUE = """query($kind: BenefitKind!) { benefits(first: 50, filter: {kind: $kind, redeemableNow: true, pointsMin: 1}) {
@@ -68,19 +67,8 @@ def _receivable(statement: dict[str, Any]) -> tuple[int, int]:
 
 @pytest.mark.timeout(120)
 def test_a_member_redeems_a_voucher_and_a_video_membership_end_to_end(data_dir: Path) -> None:
-    env, ports = run_env(data_dir)
-    settings = settings_of_environment(env)
-    process = start_run(env)
-    output: list[str] = []
-    try:
-        text = read_until_up(process, output, timeout=75)
-        assert "Ctrl-C stops everything" in text, text
-        _journey(Graph(f"http://127.0.0.1:{ports['gateway']}/graphql"), settings, text)
-    finally:
-        process.send_signal(signal.SIGINT)
-        rest, _ = process.communicate(timeout=30)
-        output.append(rest)
-    assert process.returncode == 0, "".join(output)
+    with running_graph(data_dir, timeout=75) as graph:
+        _journey(Graph(graph.gateway_url), settings_of_environment(graph.env), graph.banner)
 
 
 def _journey(graph: Graph, settings: Any, banner: str) -> None:
