@@ -1,12 +1,12 @@
 """Where the gateway's CPU goes on the nested benchmark query, without HTTP in front of it.
 
 The three benchmark subgraphs (bench/gateway/subgraphs.py) run as processes answering from
-memory; the gateway's pipeline runs in this process (`Gateway.execute`, deduplication off, so
-every request makes its three subgraph requests), eight requests at a time. Prints the CPU per
+memory; the gateway's pipeline runs in this process (`Gateway.execute`; deduplication off unless
+`--deduplicate`, so every request makes its three subgraph requests), eight requests at a time. Prints the CPU per
 request without a profiler, then a cProfile table of the gateway's own functions by own time
 (a profiler inflates calls: read the shares, not the times).
 
-    .venv/bin/python bench/gateway_execution_cost.py [--requests 2000] [--query nested|shallow|rotating]
+    .venv/bin/python bench/gateway_execution_cost.py [--requests 2000] [--query nested|shallow|rotating] [--deduplicate]
 """
 
 from __future__ import annotations
@@ -53,12 +53,12 @@ def wait_until_up(url: str) -> None:
     raise SystemExit(f"subgraph at {url} did not start")
 
 
-async def measure(urls: dict[str, str], query_name: str, requests: int) -> None:
+async def measure(urls: dict[str, str], query_name: str, requests: int, deduplicate: bool) -> None:
     result = await compose_from_urls(urls)
     if result.errors:
         raise SystemExit("; ".join(e.message for e in result.errors))
     gateway = Gateway(
-        load_supergraph(result.supergraph_sdl), PipelineOptions(subgraphs=SubgraphSettings(deduplicate=False))
+        load_supergraph(result.supergraph_sdl), PipelineOptions(subgraphs=SubgraphSettings(deduplicate=deduplicate))
     )
     query, rotate = QUERIES[query_name], ROTATE.get(query_name)
     counter = iter(range(10**9))
@@ -76,7 +76,8 @@ async def measure(urls: dict[str, str], query_name: str, requests: int) -> None:
         return (time.process_time() - started) * 1000 / (count // 8 * 8)
 
     await run(400)  # warm caches, connections and the subgraphs' memos
-    print(f"{query_name}: {await run(requests):.3f} ms of gateway CPU per request (no profiler)")
+    label = f"{query_name}, deduplication {'on' if deduplicate else 'off'}"
+    print(f"{label}: {await run(requests):.3f} ms of gateway CPU per request (no profiler)")
     profile = cProfile.Profile()
     profile.enable()
     await run(requests)
@@ -92,6 +93,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--query", default="nested", choices=sorted(QUERIES))
+    parser.add_argument("--deduplicate", action="store_true", help="as shipped: identical requests in flight sent once")
     args = parser.parse_args()
     processes, urls = [], {}
     try:
@@ -107,7 +109,7 @@ def main() -> None:
             )
         for url in urls.values():
             wait_until_up(url)
-        uvloop.run(measure(urls, args.query, args.requests))
+        uvloop.run(measure(urls, args.query, args.requests, args.deduplicate))
     finally:
         for process in processes:
             process.terminate()
