@@ -166,22 +166,18 @@ async def _own_schema(connection: asyncpg.Connection, plan: RolePlan) -> None:
     kinds = {"r": "TABLE", "p": "TABLE", "v": "VIEW", "m": "MATERIALIZED VIEW", "S": "SEQUENCE", "f": "FOREIGN TABLE"}
     for row in relations:
         await connection.execute(f"ALTER {kinds[row['relkind']]} {row['name']} OWNER TO {to}")
-    routines = await connection.fetch(
-        "SELECT p.oid::regprocedure::text AS name FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
-        " WHERE n.nspname = $1 AND p.proowner <> $2::text::regrole",
-        plan.schema,
-        plan.owner,
-    )
-    for row in routines:
-        await connection.execute(f"ALTER ROUTINE {row['name']} OWNER TO {to}")
-    types = await connection.fetch(
-        "SELECT t.oid::regtype::text AS name FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace"
-        " WHERE n.nspname = $1 AND t.typtype IN ('e', 'd', 'r') AND t.typowner <> $2::text::regrole",
-        plan.schema,
-        plan.owner,
-    )
-    for row in types:
-        await connection.execute(f"ALTER TYPE {row['name']} OWNER TO {to}")
+    for keyword, query in _OTHER_OWNED.items():
+        for row in await connection.fetch(query, plan.schema, plan.owner):
+            await connection.execute(f"ALTER {keyword} {row['name']} OWNER TO {to}")
+
+
+# Routines and types (enums, domains, ranges) in a schema ($1) not yet owned by its owner ($2).
+_OTHER_OWNED = {
+    "ROUTINE": "SELECT p.oid::regprocedure::text AS name FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+    " WHERE n.nspname = $1 AND p.proowner <> $2::text::regrole",
+    "TYPE": "SELECT t.oid::regtype::text AS name FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace"
+    " WHERE n.nspname = $1 AND t.typtype IN ('e', 'd', 'r') AND t.typowner <> $2::text::regrole",
+}
 
 
 def grant_statements(plan: RolePlan, version_table: str) -> list[str]:

@@ -9,6 +9,7 @@ import pytest
 from gateway.execution.pipeline import Gateway
 from tests.gateway.kit.club import Club
 from tests.gateway.kit.scenarios import Catalog, Shop
+from tests.gateway.kit.strawberry_subscriptions import SubscriptionStack
 
 
 @pytest.fixture(scope="session")
@@ -34,6 +35,14 @@ async def club() -> AsyncIterator[Club]:
     await scenario.start()
     yield scenario
     await scenario.stop()
+
+
+@pytest.fixture(scope="module")
+async def stack() -> AsyncIterator[SubscriptionStack]:
+    """Subgraphs with subscriptions behind a gateway, one per test module (the modules count what they saw)."""
+    stack = await SubscriptionStack().start()
+    yield stack
+    await stack.stop()
 
 
 @pytest.fixture

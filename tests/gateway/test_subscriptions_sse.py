@@ -22,13 +22,6 @@ SSE = {"accept": "text/event-stream"}
 
 
 @pytest.fixture(scope="module")
-async def stack() -> AsyncIterator[SubscriptionStack]:
-    stack = await SubscriptionStack().start()
-    yield stack
-    await stack.stop()
-
-
-@pytest.fixture(scope="module")
 async def gateway_url(stack: SubscriptionStack) -> str:
     return await stack.serve(ServerSettings(verify_tokens=True))
 

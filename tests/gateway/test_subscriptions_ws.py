@@ -5,7 +5,6 @@ passes it on to a WebSocket client."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
@@ -24,13 +23,6 @@ pytestmark = pytest.mark.timeout(60)
 EVENTS = 'subscription E($n: Int) { pointsEvents(memberId: "m1", count: $n) { sequence delta member { name } } }'
 FOREVER = 'subscription { pointsEvents(memberId: "m2") { sequence member { name } } }'
 TOKEN = "Bearer " + mint_token("member", "3f1c2e8a-0000-4000-8000-000000000001")
-
-
-@pytest.fixture(scope="module")
-async def stack() -> AsyncIterator[SubscriptionStack]:
-    stack = await SubscriptionStack().start()
-    yield stack
-    await stack.stop()
 
 
 @pytest.fixture(scope="module")
